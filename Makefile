@@ -1,0 +1,122 @@
+# mod_polyprov
+#
+#   make            build build/mod_polyprov.so (and the core library)
+#   make demo       install what is missing, then show the module at work
+#   make check      install what is missing, then unit + integration tests
+#   make install    install the module with apxs (-i)
+#   make asan       module and unit tests with AddressSanitizer + UBSan
+#   make check-asan unit tests and the integration suite under ASan/UBSan
+#
+# Everything is derived from apxs: ./configure --with-apxs=PATH writes
+# config.mk; without it, apxs (or apxs2) is taken from PATH.
+
+-include config.mk
+
+APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null)
+PYTHON ?= /usr/bin/python3
+CC ?= gcc
+
+ifneq ($(APXS),)
+AP_INCLUDEDIR := $(shell $(APXS) -q INCLUDEDIR)
+AP_LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
+AP_SBINDIR    := $(shell $(APXS) -q SBINDIR)
+AP_TARGET     := $(shell $(APXS) -q TARGET)
+AP_CPPFLAGS   := $(shell $(APXS) -q EXTRA_CPPFLAGS)
+APR_CONFIG    := $(shell $(APXS) -q APR_CONFIG)
+APR_INCLUDES  := $(shell $(APR_CONFIG) --includes 2>/dev/null)
+endif
+
+PKG_LIBS   := $(shell pkg-config --libs openssl libpcre2-8 2>/dev/null || echo -lssl -lcrypto -lpcre2-8)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
+
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS_ALL = $(OPT) $(WARN) -fPIC -pthread -fvisibility=hidden $(EXTRA_CFLAGS)
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRC      := mod_polyprov
+CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list
+GLUE     := mod_polyprov mod_polyprov_config
+UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
+HEADERS  := $(wildcard $(SRC)/*.h)
+
+B        ?= build
+MODULE   := $(B)/mod_polyprov.so
+CORELIB  := $(B)/libpolyprov.a
+UNITBIN  := $(B)/unit_tests
+PKI      := build/pki
+
+.PHONY: all build deps check check-run demo demo-run unit integration \
+        install clean asan check-asan need-apxs
+
+all: build
+
+build: need-apxs $(MODULE) $(CORELIB)
+
+need-apxs:
+	@if [ -z "$(APXS)" ]; then \
+	  echo "apxs not found: install apache2-dev (or run 'make deps' as root)," \
+	       "or ./configure --with-apxs=/path/to/apxs" >&2; exit 1; fi
+
+$(B)/core/%.o: $(SRC)/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(B)/glue/%.o: $(SRC)/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(AP_CPPFLAGS) -I$(AP_INCLUDEDIR) $(APR_INCLUDES) -c $< -o $@
+
+$(CORELIB): $(CORE:%=$(B)/core/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+$(MODULE): $(GLUE:%=$(B)/glue/%.o) $(CORELIB) $(SRC)/polyprov.map
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $(GLUE:%=$(B)/glue/%.o) $(CORELIB) \
+	  -Wl,--version-script=$(SRC)/polyprov.map -Wl,-z,relro,-z,now $(PKG_LIBS)
+
+$(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
+	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $(UNIT:%=tests/unit/%.c) \
+	  $(CORELIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(PKI)/.stamp: tests/pphttpd/pki.py
+	$(PYTHON) -m tests.pphttpd.pki $(PKI)
+	@touch $@
+
+# ---------------------------------------------------------------------------
+
+deps:
+	@sh tests/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: unit integration
+
+unit: build $(UNITBIN) $(PKI)/.stamp
+	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
+
+integration: build $(PKI)/.stamp
+	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: build $(PKI)/.stamp
+	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m tests.demo
+
+install: build
+	$(APXS) -i -n polyprov $(MODULE)
+
+asan:
+	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(SAN)" PKG_LIBS="$(PKG_LIBS) $(SAN)" build build/asan/unit_tests
+
+check-asan: asan $(PKI)/.stamp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests
+	PP_ASAN=1 PP_MODULE=$(CURDIR)/build/asan/mod_polyprov.so PP_PKI=$(CURDIR)/$(PKI) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+clean:
+	rm -rf build

@@ -1,0 +1,491 @@
+/*
+ * mod_polyprov: hand each Poly phone its own provisioning files, over
+ * mutual TLS, and nothing else.
+ *
+ * httpd glue: hooks.  The decisions themselves are made by the core
+ * (pp_*.c); this file gathers the request's facts, keeps a verdict per TLS
+ * connection, and enforces the decision in two places:
+ *
+ *  - the access checker (after mod_ssl's), for each request whose access
+ *    phase runs;
+ *  - fixups (really first), for every request, subrequest and internal
+ *    redirect: httpd skips the access phase of a subrequest or redirect
+ *    whose per-directory configuration equals its parent's, and a request
+ *    may be re-targeted (content negotiation, fast redirects) after its
+ *    access check.  Fixups decide anew unless this very request was
+ *    already decided for the same URI, file and method.
+ */
+#include "mod_polyprov.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_ssl.h"
+#include "unixd.h"
+
+/* ------------------------------------------------------------------ */
+/* Per TLS connection (the master connection under HTTP/2): the last    */
+/* certificate seen and its verified facts.                            */
+
+typedef struct {
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *mu;        /* HTTP/2 streams run in parallel */
+#endif
+    int have;
+    const pp_ca_t *ca;
+    const pp_crl_t *crl;
+    char *pem;                     /* malloc'd, freed with the connection */
+    size_t pem_len;
+    pp_cert_facts_t facts;
+} pp_conn_t;
+
+/* Per request: what was decided, and for which target. */
+typedef struct {
+    const pp_dir_conf_t *dc;
+    const char *uri, *filename, *path_info;
+    int method_number;
+    pp_reason_t reason;
+} pp_req_t;
+
+static void conn_lock(pp_conn_t *cs)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(cs->mu);
+#else
+    (void)cs;
+#endif
+}
+
+static void conn_unlock(pp_conn_t *cs)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(cs->mu);
+#else
+    (void)cs;
+#endif
+}
+
+static apr_status_t conn_cleanup(void *data)
+{
+    pp_conn_t *cs = data;
+
+    free(cs->pem);
+    cs->pem = NULL;
+    return APR_SUCCESS;
+}
+
+static int pp_pre_connection(conn_rec *c, void *csd)
+{
+    pp_conn_t *cs;
+
+    (void)csd;
+    if (c->master || !ap_ssl_conn_is_ssl(c)) {
+        return DECLINED;
+    }
+    cs = apr_pcalloc(c->pool, sizeof(*cs));
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&cs->mu, APR_THREAD_MUTEX_DEFAULT, c->pool)
+        != APR_SUCCESS) {
+        return DECLINED;           /* no cache: every request verifies */
+    }
+#endif
+    apr_pool_cleanup_register(c->pool, cs, conn_cleanup,
+                              apr_pool_cleanup_null);
+    ap_set_module_config(c->conn_config, &polyprov_module, cs);
+    return DECLINED;
+}
+
+static pp_conn_t *conn_state(conn_rec *c)
+{
+    while (c->master) {
+        c = c->master;
+    }
+    return ap_get_module_config(c->conn_config, &polyprov_module);
+}
+
+/* The verified facts of this request's client certificate: from the
+ * connection if the same certificate was verified on it with the same
+ * trust, else from the core (its process cache, or a full verification). */
+static const pp_cert_facts_t *cert_facts(request_rec *r,
+                                         const pp_dir_conf_t *dc,
+                                         const char *pem)
+{
+    pp_cert_facts_t *f = apr_palloc(r->pool, sizeof(*f));
+    pp_conn_t *cs = conn_state(r->connection);
+    time_t now = (time_t)apr_time_sec(r->request_time);
+    size_t len = strlen(pem);
+    char *copy;
+
+    if (cs) {
+        int hit;
+        conn_lock(cs);
+        hit = cs->have && cs->ca == dc->ca && cs->crl == dc->crl
+              && cs->pem_len == len && !memcmp(cs->pem, pem, len)
+              && now < cs->facts.valid_until;
+        if (hit) {
+            *f = cs->facts;
+        }
+        conn_unlock(cs);
+        if (hit) {
+            f->from_cache = 2;
+            return f;
+        }
+    }
+    pp_cert_examine_pem(dc->ca, dc->crl, pem, len, now, f);
+    if (cs && f->verdict == PP_R_OK && (copy = malloc(len)) != NULL) {
+        memcpy(copy, pem, len);
+        conn_lock(cs);
+        free(cs->pem);
+        cs->pem = copy;
+        cs->pem_len = len;
+        cs->ca = dc->ca;
+        cs->crl = dc->crl;
+        cs->facts = *f;
+        cs->have = 1;
+        conn_unlock(cs);
+    }
+    return f;
+}
+
+/* ------------------------------------------------------------------ */
+/* The decision                                                        */
+
+/* GET, HEAD or OPTIONS, and so is every request this one serves: the
+ * Destination lookup of a COPY is a GET subrequest of the COPY. */
+static int read_only(const request_rec *r)
+{
+    const request_rec *q;
+
+    for (q = r; q; q = q->main ? q->main : q->prev) {
+        if (q->method_number != M_GET && q->method_number != M_OPTIONS) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+typedef struct {
+    pp_mac_t mac;
+    int mac_known;
+    const char *detail;
+    const char *cn;
+    const char *source;          /* where the certificate verdict came from */
+} pp_why_t;
+
+static const char *const verdict_source[] = { "verified", "process-cache",
+                                              "connection" };
+
+static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
+                          pp_why_t *why)
+{
+    conn_rec *c = r->connection;
+    const pp_cert_facts_t *f;
+    const char *pem;
+    pp_target_t t;
+    pp_reason_t rv;
+    int reload = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
+    int rc;
+
+    if (!pp_glue) {
+        why->detail = "module state missing";
+        return PP_R_INTERNAL;
+    }
+    /* 1 */
+    if (!ap_ssl_conn_is_ssl(c)) {
+        return PP_R_NO_TLS;
+    }
+    /* 2: mod_ssl's own verdict (SSL_CLIENT_VERIFY) is not consulted */
+    pem = ap_ssl_var_lookup(r->pool, r->server, c, r, "SSL_CLIENT_CERT");
+    if (!pem || !*pem) {
+        return PP_R_NO_CERT;
+    }
+    /* 3 */
+    if (!dc->ca) {
+        why->detail = apr_psprintf(r->pool, "no PolyProvTrustedCA applies "
+                                   "here (PolyProv On at %s)",
+                                   dc->enabled_where ? dc->enabled_where
+                                                     : "?");
+        return PP_R_UNTRUSTED;
+    }
+    f = cert_facts(r, dc, pem);
+    why->source = verdict_source[f->from_cache % 3];
+    if (f->cn_len) {
+        why->cn = f->cn;
+    }
+    if (f->verdict != PP_R_OK) {
+        why->detail = f->detail;
+        return f->verdict;
+    }
+    /* 4 */
+    if (dc->pins && dc->pins->nelts > 0) {
+        int i, ok = 0;
+        for (i = 0; i < dc->pins->nelts && !ok; i++) {
+            ok = !memcmp(dc->pins->elts + (size_t)i * 32, f->issuer_sha256,
+                         32);
+        }
+        if (!ok) {
+            char fp[96];
+            pp_fingerprint_format(f->issuer_sha256, fp);
+            why->detail = apr_psprintf(r->pool, "issuer sha256:%s is not "
+                                       "pinned", fp);
+            return PP_R_ISSUER;
+        }
+    }
+    /* 5 */
+    if (!f->cn_usable) {
+        why->detail = f->cn_count != 1
+            ? apr_psprintf(r->pool, "the subject has %d CN attributes",
+                           f->cn_count)
+            : "the CN is too long, not UTF-8 or holds a NUL";
+        return PP_R_BAD_CN;
+    }
+    rv = pp_pattern_mac(dc->pattern ? dc->pattern : pp_glue->default_pattern,
+                        f->cn, f->cn_len, &why->mac);
+    if (rv != PP_R_OK) {
+        why->detail = apr_psprintf(r->pool, "the CN gives no MAC with "
+                                   "PolyProvCNPattern %s",
+                                   pp_pattern_source(dc->pattern));
+        return rv;
+    }
+    why->mac_known = 1;
+    /* 6 */
+    if (dc->deny_idx != PP_UNSET) {
+        rc = pp_listset_lookup(pp_glue->lists, dc->deny_idx, why->mac,
+                               r->request_time, reload);
+        if (rc < 0) {
+            why->detail = "the deny list is unavailable";
+            return PP_R_INTERNAL;
+        }
+        if (rc) {
+            return PP_R_DENY_LIST;
+        }
+    }
+    /* 7 */
+    if (dc->allow_idx != PP_UNSET) {
+        rc = pp_listset_lookup(pp_glue->lists, dc->allow_idx, why->mac,
+                               r->request_time, reload);
+        if (rc < 0) {
+            why->detail = "the allow list is unavailable";
+            return PP_R_INTERNAL;
+        }
+        if (!rc) {
+            return PP_R_ALLOW_LIST;
+        }
+    }
+    /* 8 */
+    if (r->finfo.filetype == APR_DIR) {
+        return PP_R_DIRECTORY;
+    }
+    /* 9 */
+    t.uri_path = r->uri;
+    t.has_path_info = r->path_info && *r->path_info;
+    t.filename = r->filename;
+    t.read_method = read_only(r);
+    return pp_owner_check(&t, why->mac, dc->shared ? dc->shared
+                                                   : pp_glue->default_shared);
+}
+
+static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
+{
+    pp_req_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
+    pp_why_t why;
+    char *mac = apr_palloc(r->pool, 13);
+
+    memset(&why, 0, sizeof(why));
+    rec->dc = dc;
+    rec->uri = r->uri;
+    rec->filename = r->filename;
+    rec->path_info = r->path_info;
+    rec->method_number = r->method_number;
+    rec->reason = decide(r, dc, &why);
+    ap_set_module_config(r->request_config, &polyprov_module, rec);
+    pp_mac_format(why.mac, mac);
+
+    if (rec->reason == PP_R_OK) {
+        apr_table_setn(r->subprocess_env, "POLYPROV_MAC", mac);
+        apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
+                      "certificate=%s", mac, r->method,
+                      ap_escape_logitem(r->pool, r->uri), phase, why.source);
+        return DECLINED;
+    }
+    apr_table_unset(r->subprocess_env, "POLYPROV_MAC");
+    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
+                   pp_reason_name(rec->reason));
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "PP001: refused reason=%s mac=%s method=%s uri=\"%s\" "
+                  "client=%s%s%s%s%s%s%s",
+                  pp_reason_name(rec->reason),
+                  why.mac_known ? mac : "-", r->method,
+                  ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
+                  r->main ? " via=subrequest" : r->prev ? " via=redirect" : "",
+                  why.cn ? " cn=\"" : "",
+                  why.cn ? ap_escape_logitem(r->pool, why.cn) : "",
+                  why.cn ? "\"" : "",
+                  why.detail ? " detail=" : "",
+                  why.detail ? ap_escape_logitem(r->pool, why.detail) : "");
+    return HTTP_FORBIDDEN;
+}
+
+static int pp_access(request_rec *r)
+{
+    const pp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                                   &polyprov_module);
+
+    if (!dc || dc->enabled != 1) {
+        return DECLINED;
+    }
+    return enforce(r, dc, "access");
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static int pp_fixups(request_rec *r)
+{
+    const pp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                                   &polyprov_module);
+    const pp_req_t *rec;
+
+    if (!dc || dc->enabled != 1) {
+        return DECLINED;
+    }
+    rec = ap_get_module_config(r->request_config, &polyprov_module);
+    if (rec && rec->dc == dc && rec->method_number == r->method_number
+        && same_str(rec->uri, r->uri) && same_str(rec->filename, r->filename)
+        && same_str(rec->path_info, r->path_info)) {
+        /* decided in the access phase; a refusal stands even if another
+         * module (Satisfy Any) let the request past it */
+        return rec->reason == PP_R_OK ? DECLINED : HTTP_FORBIDDEN;
+    }
+    return enforce(r, dc, "fixups");
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+
+static server_rec *log_server;
+
+static void log_sink(void *baton, int level, const char *msg)
+{
+    static const int map[] = { APLOG_ERR, APLOG_WARNING, APLOG_NOTICE,
+                               APLOG_DEBUG };
+
+    (void)baton;
+    ap_log_error(APLOG_MARK, map[level & 3], 0, log_server, "%s", msg);
+}
+
+static int pp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    log_server = NULL;
+    pp_set_logger(log_sink, NULL);
+    return pp_config_pre(pconf);
+}
+
+static int pp_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    return pp_config_check(pconf, s);
+}
+
+static const char *state_dir;
+static pid_t state_dir_owner;
+
+static apr_status_t remove_state_dir(void *data)
+{
+    (void)data;
+    if (state_dir && getpid() == state_dir_owner) {
+        pp_statedir_remove(state_dir);
+    }
+    return APR_SUCCESS;
+}
+
+static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    char err[1024];
+    long uid = -1, gid = -1;
+    const char *tag;
+
+    (void)plog;
+    log_server = s;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    if (!ap_find_linked_module("mod_ssl.c")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP011: mod_ssl is not "
+                     "loaded: every request where PolyProv is On will be "
+                     "refused (no-tls)");
+    }
+    if (!pp_glue) {
+        return OK;
+    }
+    if (pp_listset_count(pp_glue->lists) > 0) {
+        if (!state_dir) {
+            state_dir = ap_runtime_dir_relative(
+                s->process->pool, apr_psprintf(ptemp, "polyprov-%ld",
+                                               (long)getpid()));
+            state_dir_owner = getpid();
+            apr_pool_cleanup_register(s->process->pool, NULL,
+                                      remove_state_dir, apr_pool_cleanup_null);
+        }
+        if (geteuid() == 0) {
+            uid = (long)ap_unixd_config.user_id;
+            gid = (long)ap_unixd_config.group_id;
+        }
+        tag = apr_psprintf(ptemp, "g%d", ap_state_query(AP_SQ_CONFIG_GEN));
+        if (!pp_listset_start(pp_glue->lists, state_dir, tag, uid, gid, err,
+                              sizeof(err))) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                         "PP010: cannot publish the MAC lists: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    (void)pconf;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PP012: mod_polyprov %s "
+                 "ready, %d list file(s)", PP_VERSION,
+                 pp_listset_count(pp_glue->lists));
+    return OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+
+    (void)p;
+    ap_hook_pre_config(pp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(pp_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(pp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_connection(pp_pre_connection, after_ssl, NULL,
+                           APR_HOOK_MIDDLE);
+    ap_hook_check_access(pp_access, after_ssl, NULL, APR_HOOK_MIDDLE,
+                         AP_AUTH_INTERNAL_PER_URI);
+    ap_hook_fixups(pp_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+}
+
+module AP_MODULE_DECLARE_DATA PP_EXPORT polyprov_module = {
+    STANDARD20_MODULE_STUFF,
+    pp_create_dir_conf,
+    pp_merge_dir_conf,
+    NULL,
+    NULL,
+    pp_cmds,
+    register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_ALWAYS_MERGE
+#endif
+};

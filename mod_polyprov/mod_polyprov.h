@@ -1,0 +1,60 @@
+/* mod_polyprov httpd glue: shared between mod_polyprov.c and the config. */
+#ifndef MOD_POLYPROV_H
+#define MOD_POLYPROV_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_mmn.h"
+#include "apr_hash.h"
+
+#include "pp_core.h"
+
+#if !AP_MODULE_MAGIC_AT_LEAST(20120211, 105)
+#error "mod_polyprov needs Apache httpd 2.4.48 or newer (ap_ssl_var_lookup)"
+#endif
+
+/* The one exported symbol (the rest is built -fvisibility=hidden). */
+#define PP_EXPORT __attribute__((visibility("default")))
+extern module AP_MODULE_DECLARE_DATA PP_EXPORT polyprov_module;
+APLOG_USE_MODULE(polyprov);
+
+#define PP_UNSET (-1)
+#define PP_DEFAULT_RELOAD 5
+
+/* Per-directory configuration; every field has an "unset" state so an
+ * inner scope overrides exactly what it sets. */
+typedef struct {
+    int enabled;                    /* PP_UNSET, 0, 1 */
+    const char *enabled_where;      /* "file:line" of PolyProv On */
+    const pp_ca_t *ca;
+    int ca_set;
+    const pp_crl_t *crl;
+    int crl_set;
+    apr_array_header_t *pins;       /* unsigned char[32] */
+    const pp_pattern_t *pattern;    /* NULL: default */
+    int allow_idx;                  /* list index, PP_UNSET */
+    int deny_idx;
+    const pp_shared_t *shared;      /* NULL: default "*" */
+    int reload;                     /* seconds, PP_UNSET */
+} pp_dir_conf_t;
+
+/* Module-wide state of one configuration generation. */
+typedef struct {
+    apr_pool_t *pool;               /* pconf */
+    pp_listset_t *lists;
+    apr_hash_t *cas;                /* path -> pp_ca_t */
+    apr_hash_t *crls;               /* path -> pp_crl_t */
+    pp_pattern_t *default_pattern;
+    pp_shared_t *default_shared;
+} pp_glue_t;
+
+extern pp_glue_t *pp_glue;
+extern const command_rec pp_cmds[];
+
+void *pp_create_dir_conf(apr_pool_t *p, char *dir);
+void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+int pp_config_pre(apr_pool_t *pconf);
+int pp_config_check(apr_pool_t *pconf, server_rec *s);
+
+#endif /* MOD_POLYPROV_H */

@@ -1,0 +1,426 @@
+/*
+ * mod_polyprov httpd glue: directives, per-directory merging, and the
+ * configuration check that runs for `apachectl configtest` too.
+ *
+ * Every file a directive names is read and validated here, while the
+ * configuration is parsed, so a bad file stops httpd (and configtest) with
+ * the directive, the file and, for lists, the line.
+ */
+#include "mod_polyprov.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "apr_hash.h"
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_main.h"
+
+#define ERRLEN 1024
+
+/* cmd->info of the two list directives */
+static char allow_list_tag, deny_list_tag;
+
+pp_glue_t *pp_glue;
+
+static apr_status_t glue_cleanup(void *data)
+{
+    pp_glue_t *g = data;
+
+    pp_listset_free(g->lists);
+    pp_pattern_free(g->default_pattern);
+    pp_shared_free(g->default_shared);
+    if (pp_glue == g) {
+        pp_glue = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The state of the configuration being parsed, made on first use. */
+static pp_glue_t *glue(apr_pool_t *pconf, const char **errp)
+{
+    static const char *const star[] = { "*" };
+    char err[ERRLEN];
+    pp_glue_t *g;
+
+    if (pp_glue) {
+        return pp_glue;
+    }
+    g = apr_pcalloc(pconf, sizeof(*g));
+    g->pool = pconf;
+    g->cas = apr_hash_make(pconf);
+    g->crls = apr_hash_make(pconf);
+    g->lists = pp_listset_new();
+    g->default_pattern = pp_pattern_compile(PP_DEFAULT_CN_PATTERN, err,
+                                            sizeof(err));
+    g->default_shared = pp_shared_new(star, 1, err, sizeof(err));
+    apr_pool_cleanup_register(pconf, g, glue_cleanup, apr_pool_cleanup_null);
+    if (!g->lists || !g->default_pattern || !g->default_shared) {
+        *errp = "mod_polyprov: out of memory while initialising";
+        return NULL;
+    }
+    pp_glue = g;
+    return g;
+}
+
+int pp_config_pre(apr_pool_t *pconf)
+{
+    const char *err = NULL;
+
+    return glue(pconf, &err) ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* ------------------------------------------------------------------ */
+
+void *pp_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    pp_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)dir;
+    c->enabled = PP_UNSET;
+    c->allow_idx = PP_UNSET;
+    c->deny_idx = PP_UNSET;
+    c->reload = PP_UNSET;
+    return c;
+}
+
+void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    pp_dir_conf_t *base = basev, *add = addv;
+    pp_dir_conf_t *c = apr_palloc(p, sizeof(*c));
+
+#define PICK(f, unset) c->f = (add->f != (unset)) ? add->f : base->f
+    PICK(enabled, PP_UNSET);
+    c->enabled_where = (add->enabled != PP_UNSET) ? add->enabled_where
+                                                  : base->enabled_where;
+    c->ca_set = add->ca_set || base->ca_set;
+    c->ca = add->ca_set ? add->ca : base->ca;
+    c->crl_set = add->crl_set || base->crl_set;
+    c->crl = add->crl_set ? add->crl : base->crl;
+    PICK(pins, NULL);
+    PICK(pattern, NULL);
+    PICK(allow_idx, PP_UNSET);
+    PICK(deny_idx, PP_UNSET);
+    PICK(shared, NULL);
+    PICK(reload, PP_UNSET);
+#undef PICK
+    return c;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const char *where(cmd_parms *cmd)
+{
+    if (!cmd->directive) {
+        return "(unknown)";
+    }
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                        cmd->directive->line_num);
+}
+
+static const char *fail(cmd_parms *cmd, const char *msg)
+{
+    return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
+}
+
+/* An absolute path for a file argument, or an error. */
+static const char *file_arg(cmd_parms *cmd, const char *arg, const char **path)
+{
+    if (!*arg) {
+        return fail(cmd, "needs a file name");
+    }
+    *path = ap_server_root_relative(cmd->pool, arg);
+    if (!*path) {
+        return fail(cmd, apr_psprintf(cmd->pool, "invalid file path '%s'",
+                                      arg));
+    }
+    return NULL;
+}
+
+static const char *set_enabled(cmd_parms *cmd, void *dcv, int on)
+{
+    pp_dir_conf_t *dc = dcv;
+
+    dc->enabled = on ? 1 : 0;
+    dc->enabled_where = where(cmd);
+    return NULL;
+}
+
+static apr_status_t ca_cleanup(void *data)
+{
+    pp_ca_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t crl_cleanup(void *data)
+{
+    pp_crl_free(data);
+    return APR_SUCCESS;
+}
+
+static const char *set_ca(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    pp_dir_conf_t *dc = dcv;
+    const char *path, *e = NULL;
+    pp_glue_t *g = glue(cmd->pool, &e);
+    char err[ERRLEN];
+    pp_ca_t *ca;
+
+    if (!g) {
+        return e;
+    }
+    if ((e = file_arg(cmd, arg, &path))) {
+        return e;
+    }
+    ca = apr_hash_get(g->cas, path, APR_HASH_KEY_STRING);
+    if (!ca) {
+        ca = pp_ca_load(path, err, sizeof(err));
+        if (!ca) {
+            return fail(cmd, err);
+        }
+        apr_pool_cleanup_register(cmd->pool, ca, ca_cleanup,
+                                  apr_pool_cleanup_null);
+        apr_hash_set(g->cas, path, APR_HASH_KEY_STRING, ca);
+    }
+    dc->ca = ca;
+    dc->ca_set = 1;
+    return NULL;
+}
+
+static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    pp_dir_conf_t *dc = dcv;
+    const char *path, *e = NULL;
+    pp_glue_t *g = glue(cmd->pool, &e);
+    char err[ERRLEN];
+    pp_crl_t *crl;
+
+    if (!g) {
+        return e;
+    }
+    if ((e = file_arg(cmd, arg, &path))) {
+        return e;
+    }
+    crl = apr_hash_get(g->crls, path, APR_HASH_KEY_STRING);
+    if (!crl) {
+        crl = pp_crl_load(path, err, sizeof(err));
+        if (!crl) {
+            return fail(cmd, err);
+        }
+        apr_pool_cleanup_register(cmd->pool, crl, crl_cleanup,
+                                  apr_pool_cleanup_null);
+        apr_hash_set(g->crls, path, APR_HASH_KEY_STRING, crl);
+    }
+    dc->crl = crl;
+    dc->crl_set = 1;
+    return NULL;
+}
+
+static const char *add_pin(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    pp_dir_conf_t *dc = dcv;
+    unsigned char fp[32];
+    char err[ERRLEN];
+
+    if (!pp_fingerprint_parse(arg, fp, err, sizeof(err))) {
+        return fail(cmd, err);
+    }
+    if (!dc->pins) {
+        dc->pins = apr_array_make(cmd->pool, 4, sizeof(fp));
+    }
+    memcpy(apr_array_push(dc->pins), fp, sizeof(fp));
+    return NULL;
+}
+
+static apr_status_t pattern_cleanup(void *data)
+{
+    pp_pattern_free(data);
+    return APR_SUCCESS;
+}
+
+static const char *set_pattern(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    pp_dir_conf_t *dc = dcv;
+    char err[ERRLEN];
+    pp_pattern_t *p = pp_pattern_compile(arg, err, sizeof(err));
+
+    if (!p) {
+        return fail(cmd, err);
+    }
+    apr_pool_cleanup_register(cmd->pool, p, pattern_cleanup,
+                              apr_pool_cleanup_null);
+    dc->pattern = p;
+    return NULL;
+}
+
+static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    pp_dir_conf_t *dc = dcv;
+    const char *path, *e = NULL;
+    pp_glue_t *g = glue(cmd->pool, &e);
+    char err[ERRLEN];
+    int idx;
+
+    if (!g) {
+        return e;
+    }
+    if ((e = file_arg(cmd, arg, &path))) {
+        return e;
+    }
+    idx = pp_listset_add(g->lists, path, err, sizeof(err));
+    if (idx < 0) {
+        return fail(cmd, err);
+    }
+    if (cmd->info == &allow_list_tag) {
+        dc->allow_idx = idx;
+    }
+    else {
+        dc->deny_idx = idx;
+    }
+    return NULL;
+}
+
+static apr_status_t shared_cleanup(void *data)
+{
+    pp_shared_free(data);
+    return APR_SUCCESS;
+}
+
+static const char *set_shared(cmd_parms *cmd, void *dcv, int argc,
+                              char *const argv[])
+{
+    pp_dir_conf_t *dc = dcv;
+    char err[ERRLEN];
+    pp_shared_t *s = pp_shared_new((const char *const *)argv, argc, err,
+                                   sizeof(err));
+
+    if (!s) {
+        return fail(cmd, err);
+    }
+    apr_pool_cleanup_register(cmd->pool, s, shared_cleanup,
+                              apr_pool_cleanup_null);
+    dc->shared = s;
+    return NULL;
+}
+
+static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
+{
+    pp_dir_conf_t *dc = dcv;
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(arg, &end, 10);
+    if (!*arg || *end || errno || v < 0 || v > 86400) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not a number of "
+                                      "seconds from 0 to 86400", arg));
+    }
+    dc->reload = (int)v;
+    return NULL;
+}
+
+#define WHERE (RSRC_CONF | ACCESS_CONF)
+
+const command_rec pp_cmds[] = {
+    AP_INIT_FLAG("PolyProv", set_enabled, NULL, WHERE,
+        "On to enforce Poly device certificate checks in this scope"),
+    AP_INIT_TAKE1("PolyProvTrustedCA", set_ca, NULL, WHERE,
+        "PEM bundle of the Polycom root and intermediate CAs"),
+    AP_INIT_TAKE1("PolyProvCRL", set_crl, NULL, WHERE,
+        "PEM or DER CRLs; revocation is then checked for the whole chain"),
+    AP_INIT_ITERATE("PolyProvIssuerFingerprint", add_pin, NULL, WHERE,
+        "sha256:HEX fingerprints allowed for the device's direct issuer"),
+    AP_INIT_TAKE1("PolyProvCNPattern", set_pattern, NULL, WHERE,
+        "regex taking the MAC from the CN (first capture group)"),
+    AP_INIT_TAKE1("PolyProvAllowList", set_list, &allow_list_tag, WHERE,
+        "file of MACs that may be served"),
+    AP_INIT_TAKE1("PolyProvDenyList", set_list, &deny_list_tag, WHERE,
+        "file of MACs that are never served"),
+    AP_INIT_TAKE_ARGV("PolyProvSharedFiles", set_shared, NULL, WHERE,
+        "wildcards of MAC-less files any verified device may read, "
+        "'*' or 'none'"),
+    AP_INIT_TAKE1("PolyProvReloadInterval", set_reload, NULL, WHERE,
+        "seconds between checks of list files for changes; 0 = never"),
+    { NULL }
+};
+
+/* ------------------------------------------------------------------ */
+/* PolyProv On where no PolyProvTrustedCA can ever apply is an error that
+ * configtest reports: look at each server's defaults and sections. */
+
+typedef struct {
+    apr_array_header_t *confs;   /* ap_conf_vector_t * */
+} walk_t;
+
+static void collect(walk_t *w, ap_conf_vector_t *v)
+{
+    core_dir_config *cd;
+    int i;
+
+    if (!v) {
+        return;
+    }
+    APR_ARRAY_PUSH(w->confs, ap_conf_vector_t *) = v;
+    cd = ap_get_core_module_config(v);
+    if (!cd) {
+        return;
+    }
+    if (cd->sec_file) {
+        for (i = 0; i < cd->sec_file->nelts; i++) {
+            collect(w, APR_ARRAY_IDX(cd->sec_file, i, ap_conf_vector_t *));
+        }
+    }
+    if (cd->sec_if) {
+        for (i = 0; i < cd->sec_if->nelts; i++) {
+            collect(w, APR_ARRAY_IDX(cd->sec_if, i, ap_conf_vector_t *));
+        }
+    }
+}
+
+int pp_config_check(apr_pool_t *pconf, server_rec *s)
+{
+    int bad = 0;
+
+    for (; s; s = s->next) {
+        core_server_config *sc = ap_get_core_module_config(s->module_config);
+        walk_t w;
+        int i, any_ca = 0;
+
+        w.confs = apr_array_make(pconf, 16, sizeof(ap_conf_vector_t *));
+        collect(&w, s->lookup_defaults);
+        for (i = 0; sc->sec_dir && i < sc->sec_dir->nelts; i++) {
+            collect(&w, APR_ARRAY_IDX(sc->sec_dir, i, ap_conf_vector_t *));
+        }
+        for (i = 0; sc->sec_url && i < sc->sec_url->nelts; i++) {
+            collect(&w, APR_ARRAY_IDX(sc->sec_url, i, ap_conf_vector_t *));
+        }
+        for (i = 0; i < w.confs->nelts; i++) {
+            pp_dir_conf_t *dc = ap_get_module_config(
+                APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
+                &polyprov_module);
+            if (dc && dc->ca) {
+                any_ca = 1;
+            }
+        }
+        if (any_ca) {
+            continue;
+        }
+        for (i = 0; i < w.confs->nelts; i++) {
+            pp_dir_conf_t *dc = ap_get_module_config(
+                APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
+                &polyprov_module);
+            if (dc && dc->enabled == 1) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                             "PolyProv On at %s: no PolyProvTrustedCA is "
+                             "configured for server %s:%u; the module has "
+                             "no trust anchor and would refuse every request",
+                             dc->enabled_where ? dc->enabled_where : "?",
+                             s->server_hostname ? s->server_hostname : "?",
+                             (unsigned)s->port);
+                bad = 1;
+                break;
+            }
+        }
+    }
+    return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}

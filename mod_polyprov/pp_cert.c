@@ -1,0 +1,605 @@
+/*
+ * mod_polyprov core: the module's own verification of a client certificate
+ * against PolyProvTrustedCA (and PolyProvCRL), and a bounded cache of the
+ * results keyed by the certificate's SHA-256.
+ */
+#include "pp_core.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+struct pp_ca {
+    X509_STORE *store;
+    unsigned long id;
+    int count;
+    char *path;
+};
+
+struct pp_crl {
+    STACK_OF(X509_CRL) *crls;
+    unsigned long id;
+    time_t next_update;          /* earliest nextUpdate, 0 if none */
+};
+
+/* Identities for cache keys: a fresh number for every load, so that a
+ * cached verdict never outlives the CA or CRL it was computed with. */
+static unsigned long next_id = 1;
+static pthread_mutex_t id_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned long new_id(void)
+{
+    unsigned long id;
+
+    pthread_mutex_lock(&id_mu);
+    id = next_id++;
+    pthread_mutex_unlock(&id_mu);
+    return id;
+}
+
+static time_t asn1_to_time(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    if (!t || !ASN1_TIME_to_tm(t, &tm)) {
+        return 0;
+    }
+    return timegm(&tm);
+}
+
+static void subject_of(X509 *x, char *buf, size_t len)
+{
+    X509_NAME_oneline(X509_get_subject_name(x), buf, (int)len);
+}
+
+/* The last OpenSSL error as text, and the queue emptied. */
+static const char *ossl_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    if (!e) {
+        snprintf(buf, len, "no further detail");
+    }
+    else {
+        ERR_error_string_n(e, buf, len);
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+/* Open a file, or say why not. */
+static BIO *open_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    BIO *b;
+
+    if (!f) {
+        pp_err(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    b = BIO_new_fp(f, BIO_CLOSE);
+    if (!b) {
+        fclose(f);
+        pp_err(err, errlen, "cannot read '%s': out of memory", path);
+    }
+    return b;
+}
+
+/* ------------------------------------------------------------------ */
+
+pp_ca_t *pp_ca_load(const char *path, char *err, size_t errlen)
+{
+    pp_ca_t *ca = NULL;
+    BIO *b;
+    X509 *x;
+    int roots = 0;
+    char subj[256], why[256];
+
+    ERR_clear_error();
+    if (!(b = open_file(path, err, errlen))) {
+        return NULL;
+    }
+    ca = pp_calloc(1, sizeof(*ca));
+    if (!ca || !(ca->path = pp_strndup(path, strlen(path)))
+        || !(ca->store = X509_STORE_new())) {
+        pp_err(err, errlen, "'%s': out of memory", path);
+        goto fail;
+    }
+    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        ca->count++;
+        subject_of(x, subj, sizeof(subj));
+        if (X509_check_ca(x) == 0) {
+            pp_err(err, errlen, "'%s': certificate #%d (%s) is not a CA "
+                   "certificate", path, ca->count, subj);
+            X509_free(x);
+            goto fail;
+        }
+        if (X509_check_issued(x, x) == X509_V_OK) {
+            roots++;
+        }
+        if (asn1_to_time(X509_get0_notAfter(x)) < time(NULL)) {
+            pp_log(PP_LOG_WARN, "PolyProvTrustedCA '%s': certificate #%d (%s)"
+                   " has expired; devices under it will be refused",
+                   path, ca->count, subj);
+        }
+        if (!X509_STORE_add_cert(ca->store, x)) {
+            unsigned long e = ERR_peek_last_error();
+            if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+                pp_err(err, errlen, "'%s': certificate #%d (%s): %s", path,
+                       ca->count, subj, ossl_reason(why, sizeof(why)));
+                X509_free(x);
+                goto fail;
+            }
+        }
+        X509_free(x);
+    }
+    /* The loop ends at the end of the file, or at a broken PEM block. */
+    {
+        unsigned long e = ERR_peek_last_error();
+        if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM
+                   && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+            pp_err(err, errlen, "'%s': unreadable PEM after certificate #%d:"
+                   " %s", path, ca->count, ossl_reason(why, sizeof(why)));
+            goto fail;
+        }
+        ERR_clear_error();
+    }
+    if (ca->count == 0) {
+        pp_err(err, errlen, "'%s' contains no PEM certificate", path);
+        goto fail;
+    }
+    if (roots == 0) {
+        pp_err(err, errlen, "'%s' contains no self-signed root CA; the "
+               "bundle must hold the Polycom Root CA and its intermediates",
+               path);
+        goto fail;
+    }
+    BIO_free(b);
+    ca->id = new_id();
+    return ca;
+fail:
+    BIO_free(b);
+    pp_ca_free(ca);
+    return NULL;
+}
+
+void pp_ca_free(pp_ca_t *ca)
+{
+    if (!ca) {
+        return;
+    }
+    X509_STORE_free(ca->store);
+    pp_free(ca->path);
+    pp_free(ca);
+}
+
+int pp_ca_count(const pp_ca_t *ca)
+{
+    return ca ? ca->count : 0;
+}
+
+const char *pp_ca_path(const pp_ca_t *ca)
+{
+    return ca ? ca->path : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int crl_add(pp_crl_t *c, X509_CRL *crl)
+{
+    time_t nu = asn1_to_time(X509_CRL_get0_nextUpdate(crl));
+
+    if (!sk_X509_CRL_push(c->crls, crl)) {
+        return 0;
+    }
+    if (nu && (!c->next_update || nu < c->next_update)) {
+        c->next_update = nu;
+    }
+    if (nu && nu < time(NULL)) {
+        char iss[256];
+        X509_NAME_oneline(X509_CRL_get_issuer(crl), iss, sizeof(iss));
+        pp_log(PP_LOG_WARN, "PolyProvCRL: the CRL of %s has expired (its "
+               "nextUpdate has passed); every certificate it covers will be "
+               "refused until it is renewed", iss);
+    }
+    return 1;
+}
+
+pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen)
+{
+    pp_crl_t *c = NULL;
+    BIO *b;
+    X509_CRL *crl;
+    char why[256];
+
+    ERR_clear_error();
+    if (!(b = open_file(path, err, errlen))) {
+        return NULL;
+    }
+    c = pp_calloc(1, sizeof(*c));
+    if (!c || !(c->crls = sk_X509_CRL_new_null())) {
+        pp_err(err, errlen, "'%s': out of memory", path);
+        goto fail;
+    }
+    while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
+        if (!crl_add(c, crl)) {
+            X509_CRL_free(crl);
+            pp_err(err, errlen, "'%s': out of memory", path);
+            goto fail;
+        }
+    }
+    {
+        unsigned long e = ERR_peek_last_error();
+        int no_start = ERR_GET_LIB(e) == ERR_LIB_PEM
+                       && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+        if (e && !no_start) {
+            pp_err(err, errlen, "'%s': unreadable PEM CRL: %s", path,
+                   ossl_reason(why, sizeof(why)));
+            goto fail;
+        }
+        ERR_clear_error();
+    }
+    if (sk_X509_CRL_num(c->crls) == 0) {
+        /* not PEM: try one DER CRL */
+        (void)BIO_reset(b);
+        crl = d2i_X509_CRL_bio(b, NULL);
+        if (!crl) {
+            pp_err(err, errlen, "'%s' contains no CRL (neither PEM nor DER)",
+                   path);
+            ERR_clear_error();
+            goto fail;
+        }
+        if (!crl_add(c, crl)) {
+            X509_CRL_free(crl);
+            pp_err(err, errlen, "'%s': out of memory", path);
+            goto fail;
+        }
+    }
+    BIO_free(b);
+    c->id = new_id();
+    return c;
+fail:
+    BIO_free(b);
+    pp_crl_free(c);
+    return NULL;
+}
+
+void pp_crl_free(pp_crl_t *c)
+{
+    if (!c) {
+        return;
+    }
+    sk_X509_CRL_pop_free(c->crls, X509_CRL_free);
+    pp_free(c);
+}
+
+int pp_crl_count(const pp_crl_t *c)
+{
+    return c ? sk_X509_CRL_num(c->crls) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c |= 0x20;
+    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+int pp_fingerprint_parse(const char *s, unsigned char out[32],
+                         char *err, size_t errlen)
+{
+    const char *h;
+    size_t len, i;
+    int colons;
+
+    if (strncasecmp(s, "sha256:", 7) != 0) {
+        pp_err(err, errlen, "'%s': expected sha256:HEX (64 hex digits, "
+               "colons between bytes allowed)", s);
+        return 0;
+    }
+    h = s + 7;
+    len = strlen(h);
+    colons = (len == 95);
+    if (len != 64 && len != 95) {
+        pp_err(err, errlen, "'%s': a SHA-256 fingerprint has 32 bytes "
+               "(64 hex digits)", s);
+        return 0;
+    }
+    for (i = 0; i < 32; i++) {
+        const char *p = h + (colons ? i * 3 : i * 2);
+        int hi = hexval((unsigned char)p[0]), lo = hexval((unsigned char)p[1]);
+        if (hi < 0 || lo < 0 || (colons && i < 31 && p[2] != ':')) {
+            pp_err(err, errlen, "'%s': not a hex fingerprint", s);
+            return 0;
+        }
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 1;
+}
+
+void pp_fingerprint_format(const unsigned char fp[32], char out[96])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int i;
+
+    for (i = 0; i < 32; i++) {
+        out[i * 3] = hex[fp[i] >> 4];
+        out[i * 3 + 1] = hex[fp[i] & 15];
+        out[i * 3 + 2] = i < 31 ? ':' : '\0';
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Verification                                                        */
+
+static void cn_facts(X509 *x, pp_cert_facts_t *f)
+{
+    X509_NAME *subj = X509_get_subject_name(x);
+    int idx = -1, first = -1;
+    unsigned char *utf8 = NULL;
+    int n;
+
+    while ((idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >= 0) {
+        if (first < 0) {
+            first = idx;
+        }
+        f->cn_count++;
+    }
+    if (first < 0) {
+        return;
+    }
+    n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+                                X509_NAME_get_entry(subj, first)));
+    if (n < 0) {
+        ERR_clear_error();
+        return;
+    }
+    f->cn_len = (size_t)n < PP_CN_MAX ? (size_t)n : PP_CN_MAX;
+    memcpy(f->cn, utf8, f->cn_len);
+    f->cn[f->cn_len] = '\0';
+    f->cn_usable = f->cn_count == 1 && n <= PP_CN_MAX
+                   && !memchr(utf8, '\0', (size_t)n);
+    OPENSSL_free(utf8);
+}
+
+static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
+                   time_t now, pp_cert_facts_t *f)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509_VERIFY_PARAM *vp;
+    STACK_OF(X509) *chain;
+    unsigned int n;
+    int i;
+    char why[128];
+
+    f->verdict = PP_R_INTERNAL;
+    if (!ctx || !X509_STORE_CTX_init(ctx, ca->store, x, NULL)
+        || !X509_STORE_CTX_set_default(ctx, "ssl_client")) {
+        snprintf(f->detail, sizeof(f->detail), "verification setup failed:"
+                 " %s", ossl_reason(why, sizeof(why)));
+        goto done;
+    }
+    vp = X509_STORE_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_time(vp, now);
+    if (crl) {
+        X509_STORE_CTX_set0_crls(ctx, crl->crls);
+        X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK
+                                        | X509_V_FLAG_CRL_CHECK_ALL);
+    }
+    if (X509_verify_cert(ctx) != 1) {
+        int e = X509_STORE_CTX_get_error(ctx);
+        f->verdict = PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail), "verify error %d at depth %d:"
+                 " %s", e, X509_STORE_CTX_get_error_depth(ctx),
+                 X509_verify_cert_error_string(e));
+        ERR_clear_error();
+        goto done;
+    }
+    if (X509_check_ca(x) != 0) {
+        f->verdict = PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail),
+                 "the client certificate is a CA certificate");
+        goto done;
+    }
+    chain = X509_STORE_CTX_get0_chain(ctx);
+    if (!chain || sk_X509_num(chain) < 2) {
+        f->verdict = PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail),
+                 "the client certificate is itself a trust anchor");
+        goto done;
+    }
+    if (!X509_digest(sk_X509_value(chain, 1), EVP_sha256(),
+                     f->issuer_sha256, &n) || n != 32) {
+        snprintf(f->detail, sizeof(f->detail), "issuer digest failed: %s",
+                 ossl_reason(why, sizeof(why)));
+        goto done;
+    }
+    f->valid_until = now + 3600;
+    for (i = 0; i < sk_X509_num(chain); i++) {
+        time_t na = asn1_to_time(X509_get0_notAfter(sk_X509_value(chain, i)));
+        if (na && na < f->valid_until) {
+            f->valid_until = na;
+        }
+    }
+    if (crl && crl->next_update && crl->next_update < f->valid_until) {
+        f->valid_until = crl->next_update;
+    }
+    f->verdict = PP_R_OK;
+    snprintf(f->detail, sizeof(f->detail), "verified");
+done:
+    X509_STORE_CTX_free(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* The cache: 256 sets of 4, least recently used replaced.             */
+
+#define CACHE_SETS 256
+#define CACHE_WAYS 4
+#define NEGATIVE_TTL 60
+
+typedef struct {
+    int used;
+    unsigned long ca_id, crl_id;
+    time_t expires;
+    unsigned long stamp;
+    pp_cert_facts_t facts;
+} centry_t;
+
+static centry_t cache[CACHE_SETS][CACHE_WAYS];
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long cache_clock;
+static pp_cache_stats_t stats;
+
+static int cache_get(const unsigned char sha[32], unsigned long ca_id,
+                     unsigned long crl_id, time_t now, pp_cert_facts_t *out)
+{
+    centry_t *set = cache[sha[0]];
+    int i, found = 0;
+
+    pthread_mutex_lock(&cache_mu);
+    for (i = 0; i < CACHE_WAYS; i++) {
+        centry_t *e = &set[i];
+        if (e->used && e->ca_id == ca_id && e->crl_id == crl_id
+            && !memcmp(e->facts.leaf_sha256, sha, 32)) {
+            if (now < e->expires) {
+                e->stamp = ++cache_clock;
+                *out = e->facts;
+                found = 1;
+            }
+            else {
+                e->used = 0;
+            }
+            break;
+        }
+    }
+    if (found) {
+        stats.hits++;
+    }
+    else {
+        stats.misses++;
+    }
+    pthread_mutex_unlock(&cache_mu);
+    return found;
+}
+
+static void cache_put(unsigned long ca_id, unsigned long crl_id,
+                      time_t expires, const pp_cert_facts_t *f)
+{
+    centry_t *set = cache[f->leaf_sha256[0]];
+    centry_t *victim = &set[0];
+    int i;
+
+    pthread_mutex_lock(&cache_mu);
+    for (i = 0; i < CACHE_WAYS; i++) {
+        centry_t *e = &set[i];
+        if (!e->used || (e->ca_id == ca_id && e->crl_id == crl_id
+                         && !memcmp(e->facts.leaf_sha256,
+                                    f->leaf_sha256, 32))) {
+            victim = e;
+            break;
+        }
+        if (e->stamp < victim->stamp) {
+            victim = e;
+        }
+    }
+    if (victim->used && (victim->ca_id != ca_id || victim->crl_id != crl_id
+                         || memcmp(victim->facts.leaf_sha256,
+                                   f->leaf_sha256, 32))) {
+        stats.evictions++;
+    }
+    victim->used = 1;
+    victim->ca_id = ca_id;
+    victim->crl_id = crl_id;
+    victim->expires = expires;
+    victim->stamp = ++cache_clock;
+    victim->facts = *f;
+    victim->facts.from_cache = 1;
+    stats.inserts++;
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void pp_cert_cache_stats(pp_cache_stats_t *out)
+{
+    pthread_mutex_lock(&cache_mu);
+    *out = stats;
+    pthread_mutex_unlock(&cache_mu);
+}
+
+void pp_cert_cache_clear(void)
+{
+    pthread_mutex_lock(&cache_mu);
+    memset(cache, 0, sizeof(cache));
+    memset(&stats, 0, sizeof(stats));
+    pthread_mutex_unlock(&cache_mu);
+}
+
+/* ------------------------------------------------------------------ */
+
+pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
+                                const char *pem, size_t pemlen, time_t now,
+                                pp_cert_facts_t *f)
+{
+    unsigned long crl_id = crl ? crl->id : 0;
+    BIO *b = NULL;
+    X509 *x = NULL;
+    unsigned int n;
+    char why[128];
+
+    memset(f, 0, sizeof(*f));
+    f->verdict = PP_R_INTERNAL;
+    if (!ca) {
+        f->verdict = PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail),
+                 "no PolyProvTrustedCA applies here");
+        return f->verdict;
+    }
+    if (!pem || pemlen == 0 || pemlen > 65536) {
+        f->verdict = PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail), "no usable client certificate");
+        return f->verdict;
+    }
+    ERR_clear_error();
+    b = BIO_new_mem_buf(pem, (int)pemlen);
+    if (!b) {
+        snprintf(f->detail, sizeof(f->detail), "out of memory");
+        goto done;
+    }
+    x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    if (!x) {
+        f->verdict = PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail), "client certificate does not "
+                 "parse: %s", ossl_reason(why, sizeof(why)));
+        goto done;
+    }
+    if (!X509_digest(x, EVP_sha256(), f->leaf_sha256, &n) || n != 32) {
+        snprintf(f->detail, sizeof(f->detail), "digest failed: %s",
+                 ossl_reason(why, sizeof(why)));
+        goto done;
+    }
+    if (cache_get(f->leaf_sha256, ca->id, crl_id, now, f)) {
+        goto done;
+    }
+    cn_facts(x, f);
+    verify(ca, crl, x, now, f);
+    if (f->verdict == PP_R_OK) {
+        cache_put(ca->id, crl_id, f->valid_until, f);
+    }
+    else if (f->verdict == PP_R_UNTRUSTED) {
+        cache_put(ca->id, crl_id, now + NEGATIVE_TTL, f);
+    }
+done:
+    X509_free(x);
+    BIO_free(b);
+    return f->verdict;
+}

@@ -1,0 +1,232 @@
+/*
+ * mod_polyprov core: everything that decides, with no httpd type in it.
+ *
+ * The httpd glue (mod_polyprov.c, mod_polyprov_config.c) and the unit tests
+ * link against this; so can an operator's offline tool.  Nothing here
+ * includes an httpd or APR header.
+ */
+#ifndef PP_CORE_H
+#define PP_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define PP_VERSION "1.0.0"
+
+/* ------------------------------------------------------------------ */
+/* Reasons                                                             */
+
+typedef enum {
+    PP_R_OK = 0,
+    PP_R_NO_TLS,
+    PP_R_NO_CERT,
+    PP_R_UNTRUSTED,
+    PP_R_ISSUER,
+    PP_R_BAD_CN,
+    PP_R_DENY_LIST,
+    PP_R_ALLOW_LIST,
+    PP_R_DIRECTORY,
+    PP_R_NOT_OWNER,
+    PP_R_SHARED_READONLY,
+    PP_R_NOT_SHARED,
+    PP_R_INTERNAL          /* an error inside the check: refused, logged */
+} pp_reason_t;
+
+/* "no-tls", "no-cert", ... as in the SPEC; "ok" for PP_R_OK. */
+const char *pp_reason_name(pp_reason_t r);
+
+/* ------------------------------------------------------------------ */
+/* Logging: the glue installs a sink; the default writes to stderr.    */
+
+enum { PP_LOG_ERR = 0, PP_LOG_WARN, PP_LOG_INFO, PP_LOG_DEBUG };
+
+typedef void pp_log_fn(void *baton, int level, const char *msg);
+
+void pp_set_logger(pp_log_fn *fn, void *baton);
+void pp_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* snprintf into a caller's error buffer (errlen may be 0). */
+void pp_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------ */
+/* Allocation: every core allocation goes through these, so tests can */
+/* make any of them fail (see pp_fault_*).                             */
+
+void *pp_malloc(size_t n);
+void *pp_calloc(size_t n, size_t size);
+void *pp_realloc(void *p, size_t n);
+char *pp_strndup(const char *s, size_t n);
+void pp_free(void *p);
+
+/* Test seam: make the Nth allocation from now fail (0 = never). */
+void pp_fault_alloc_after(unsigned long n);
+
+/* ------------------------------------------------------------------ */
+/* MAC addresses                                                       */
+
+typedef uint64_t pp_mac_t;          /* 48 bits, in the low bits */
+#define PP_MAC_NONE ((pp_mac_t)0)   /* 000000000000: names nobody */
+
+/* Exactly 12 hex digits, any case. Returns 1 and sets *out, else 0. */
+int pp_mac_from_hex12(const char *s, pp_mac_t *out);
+
+/* A list-file notation, any case: 0004f2aabbcc, 00:04:f2:aa:bb:cc,
+ * 00-04-f2-aa-bb-cc, 0004.f2aa.bbcc.  Returns 1 and sets *out, else 0. */
+int pp_mac_parse(const char *s, size_t len, pp_mac_t *out);
+
+/* 12 lower-case hex digits and a NUL. */
+void pp_mac_format(pp_mac_t mac, char out[13]);
+
+/* ------------------------------------------------------------------ */
+/* Ownership of a request path                                         */
+
+typedef struct pp_shared pp_shared_t;
+
+/* PolyProvSharedFiles: "*" (everything), "none" (nothing) or shell
+ * wildcards matched against one path segment.  NULL on error. */
+pp_shared_t *pp_shared_new(const char *const *patterns, int n,
+                           char *err, size_t errlen);
+void pp_shared_free(pp_shared_t *s);
+int pp_shared_match(const pp_shared_t *s, const char *segment);
+/* A short description for logs and tests: "*", "none" or "a.cfg *.ld". */
+const char *pp_shared_describe(const pp_shared_t *s);
+
+typedef struct {
+    const char *uri_path;   /* decoded, normalised URI, no query */
+    int has_path_info;      /* non-empty path info */
+    const char *filename;   /* the file it maps to, or NULL */
+    int read_method;        /* GET, HEAD or OPTIONS (and no writing parent) */
+} pp_target_t;
+
+/* Step 9 of the decision table: PP_R_OK, PP_R_NOT_OWNER,
+ * PP_R_SHARED_READONLY or PP_R_NOT_SHARED. */
+pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
+                           const pp_shared_t *shared);
+
+/* ------------------------------------------------------------------ */
+/* CN to MAC                                                           */
+
+#define PP_DEFAULT_CN_PATTERN "^([0-9A-Fa-f]{12})$"
+
+typedef struct pp_pattern pp_pattern_t;
+
+pp_pattern_t *pp_pattern_compile(const char *regex, char *err, size_t errlen);
+void pp_pattern_free(pp_pattern_t *p);
+const char *pp_pattern_source(const pp_pattern_t *p);
+
+/* The first capture group, else the whole match, must be exactly 12 hex
+ * digits and not 000000000000.  PP_R_OK or PP_R_BAD_CN (PP_R_INTERNAL if
+ * the regex engine fails). */
+pp_reason_t pp_pattern_mac(const pp_pattern_t *p, const char *cn,
+                           size_t cnlen, pp_mac_t *mac);
+
+/* ------------------------------------------------------------------ */
+/* Certificates                                                        */
+
+typedef struct pp_ca pp_ca_t;
+typedef struct pp_crl pp_crl_t;
+
+/* PolyProvTrustedCA: a PEM bundle of CA certificates, with at least one
+ * self-signed root.  NULL and a message on error. */
+pp_ca_t *pp_ca_load(const char *path, char *err, size_t errlen);
+void pp_ca_free(pp_ca_t *ca);
+int pp_ca_count(const pp_ca_t *ca);
+const char *pp_ca_path(const pp_ca_t *ca);
+
+/* PolyProvCRL: PEM (one or more) or DER CRLs. */
+pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen);
+void pp_crl_free(pp_crl_t *crl);
+int pp_crl_count(const pp_crl_t *crl);
+
+/* "sha256:HEX", hex with or without colons between bytes. */
+int pp_fingerprint_parse(const char *s, unsigned char out[32],
+                         char *err, size_t errlen);
+void pp_fingerprint_format(const unsigned char fp[32], char out[96]);
+
+#define PP_CN_MAX 128
+
+typedef struct {
+    pp_reason_t verdict;          /* PP_R_OK, PP_R_UNTRUSTED, PP_R_INTERNAL */
+    char detail[256];             /* why, for the log */
+    unsigned char leaf_sha256[32];
+    unsigned char issuer_sha256[32]; /* the direct issuer in the verified chain */
+    int cn_count;                 /* CN attributes in the subject */
+    int cn_usable;                /* one CN, fits, no NUL */
+    size_t cn_len;
+    char cn[PP_CN_MAX + 1];       /* UTF-8, NUL-terminated */
+    time_t valid_until;           /* re-verify after this */
+    int from_cache;
+} pp_cert_facts_t;
+
+/* Verify a PEM client certificate against ca (and crl if not NULL) at
+ * time now, using and filling the process's bounded cache of results. */
+pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
+                                const char *pem, size_t pemlen, time_t now,
+                                pp_cert_facts_t *facts);
+
+/* The verified-certificate cache: counters, and a reset for tests. */
+typedef struct {
+    unsigned long hits, misses, inserts, evictions;
+} pp_cache_stats_t;
+void pp_cert_cache_stats(pp_cache_stats_t *out);
+void pp_cert_cache_clear(void);
+
+/* ------------------------------------------------------------------ */
+/* MAC lists                                                           */
+
+/* A sorted, de-duplicated array of MACs. */
+typedef struct {
+    pp_mac_t *macs;
+    size_t count;
+} pp_maclist_t;
+
+/* Parse a list file.  On error returns 0 and a message naming
+ * "path:line".  On success the caller frees list->macs with pp_free. */
+int pp_maclist_load(const char *path, pp_maclist_t *list,
+                    char *err, size_t errlen);
+/* Same, from memory (name is used in messages). */
+int pp_maclist_parse(const char *name, const char *buf, size_t len,
+                     pp_maclist_t *list, char *err, size_t errlen);
+int pp_maclist_contains(const pp_mac_t *macs, size_t count, pp_mac_t mac);
+
+/*
+ * A list set: every list file the configuration names, shared by all
+ * httpd processes.  The parent loads each file (at parse time), then
+ * pp_listset_start() publishes each as a read-only snapshot file in
+ * state_dir and puts a small record per list in anonymous shared memory
+ * that forked children inherit.  Any process may notice a change of a
+ * source file (at most every interval seconds), re-parse it and publish a
+ * new snapshot; every process maps the newest published snapshot before
+ * its next lookup.  A broken new version is logged and never published.
+ */
+typedef struct pp_listset pp_listset_t;
+
+pp_listset_t *pp_listset_new(void);
+void pp_listset_free(pp_listset_t *set);
+/* Register (and load and validate) a list file; the same path twice gives
+ * the same index.  Returns the index >= 0, or -1 with a message. */
+int pp_listset_add(pp_listset_t *set, const char *path,
+                   char *err, size_t errlen);
+int pp_listset_count(const pp_listset_t *set);
+const char *pp_listset_path(const pp_listset_t *set, int idx);
+/* Publish: create state_dir (mode 0700) if needed, the shared records and
+ * the first snapshots.  tag makes snapshot names unique per configuration
+ * generation.  When running as root, the directory and every snapshot are
+ * given to uid/gid (the httpd child user; -1 leaves them as they are). */
+int pp_listset_start(pp_listset_t *set, const char *state_dir,
+                     const char *tag, long uid, long gid,
+                     char *err, size_t errlen);
+/* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses).
+ * now_us: wall clock in microseconds; interval_s: 0 = never re-check. */
+int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
+                      int64_t now_us, int interval_s);
+/* The sequence number of the snapshot this process uses (tests, logs). */
+uint64_t pp_listset_seq(pp_listset_t *set, int idx);
+/* Remove a state directory's snapshot files and the directory (by the
+ * process that made it, when it exits). */
+void pp_statedir_remove(const char *dir);
+
+#endif /* PP_CORE_H */

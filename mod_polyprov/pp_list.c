@@ -1,0 +1,809 @@
+/*
+ * mod_polyprov core: allow and deny lists.
+ *
+ * Parsing: one MAC per line, '#' comments, blank lines, any of the four
+ * notations; anything else is an error at file:line.
+ *
+ * Sharing: each list is published as a snapshot file (a header and a
+ * sorted array of 64-bit MACs) that every process maps read-only, so a
+ * list of a million MACs costs its 8 MB once, in the page cache, not once
+ * per process.  A small record per list in anonymous shared memory (made
+ * by the parent before it forks) holds the sequence number of the newest
+ * good snapshot and the state of the source file as last examined.
+ *
+ * Reload: before a lookup, a process whose list has not been checked for
+ * `interval` seconds claims the check (compare-and-swap on the record),
+ * stats the source and, if it changed and has been quiet for a second,
+ * parses it.  A good version becomes snapshot seq+1, written to a temporary
+ * name and renamed into place before the sequence number is published; a
+ * broken one is logged with file:line and never published.  Every process
+ * compares its mapped sequence with the published one on every lookup, so
+ * all processes use the same list, idle ones included, and none ever sees
+ * a half-written list.
+ */
+#include "pp_core.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SETTLE_US 1000000          /* a source must be quiet this long */
+#define BUSY_STALE_US 300000000    /* a checker holding the claim longer died */
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+
+static int is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int cmp_mac(const void *a, const void *b)
+{
+    pp_mac_t x = *(const pp_mac_t *)a, y = *(const pp_mac_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* LSD radix sort on the 48 significant bits; falls back to qsort when no
+ * scratch memory is available. */
+static void sort_macs(pp_mac_t *v, size_t n)
+{
+    pp_mac_t *tmp;
+    size_t count[256];
+    int pass;
+
+    if (n < 65536 || !(tmp = pp_malloc(n * sizeof(*v)))) {
+        qsort(v, n, sizeof(*v), cmp_mac);
+        return;
+    }
+    for (pass = 0; pass < 6; pass++) {
+        int shift = pass * 8;
+        size_t i, sum = 0;
+        pp_mac_t *src = (pass & 1) ? tmp : v, *dst = (pass & 1) ? v : tmp;
+
+        memset(count, 0, sizeof(count));
+        for (i = 0; i < n; i++) {
+            count[(src[i] >> shift) & 0xff]++;
+        }
+        for (i = 0; i < 256; i++) {
+            size_t c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; i++) {
+            dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+        }
+    }
+    /* six passes: the result is back in v */
+    pp_free(tmp);
+}
+
+static void printable(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < n && o + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\'') {
+            out[o++] = (char)c;
+        }
+        else {
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+        }
+    }
+    if (i < n && o + 4 < outlen) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+int pp_maclist_parse(const char *name, const char *buf, size_t len,
+                     pp_maclist_t *list, char *err, size_t errlen)
+{
+    const char *p = buf, *end = buf + len;
+    size_t cap = len / 13 + 16, n = 0, i, w;
+    pp_mac_t *macs;
+    unsigned long line = 1;
+
+    list->macs = NULL;
+    list->count = 0;
+    if (len == 0) {
+        pp_err(err, errlen, "%s: the file is empty (0 bytes); to declare an "
+               "empty list on purpose, put a '#' comment line in it", name);
+        return 0;
+    }
+    if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
+        p += 3;                         /* a UTF-8 byte order mark */
+    }
+    macs = pp_malloc(cap * sizeof(*macs));
+    if (!macs) {
+        pp_err(err, errlen, "%s: out of memory", name);
+        return 0;
+    }
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *s = p, *e, *hash;
+        pp_mac_t m;
+
+        e = eol ? eol : end;
+        hash = memchr(s, '#', (size_t)(e - s));
+        if (hash) {
+            e = hash;
+        }
+        while (s < e && is_space((unsigned char)*s)) {
+            s++;
+        }
+        while (e > s && is_space((unsigned char)e[-1])) {
+            e--;
+        }
+        if (s < e) {
+            if (!pp_mac_parse(s, (size_t)(e - s), &m)) {
+                char tok[64];
+                printable(s, (size_t)(e - s), tok, sizeof(tok));
+                pp_err(err, errlen, "%s:%lu: '%s' is not a MAC address "
+                       "(use 0004f2aabbcc, 00:04:f2:aa:bb:cc, "
+                       "00-04-f2-aa-bb-cc or 0004.f2aa.bbcc)", name, line, tok);
+                pp_free(macs);
+                return 0;
+            }
+            if (n == cap) {
+                pp_mac_t *nm = pp_realloc(macs, cap * 2 * sizeof(*macs));
+                if (!nm) {
+                    pp_err(err, errlen, "%s:%lu: out of memory", name, line);
+                    pp_free(macs);
+                    return 0;
+                }
+                macs = nm;
+                cap *= 2;
+            }
+            macs[n++] = m;
+        }
+        if (!eol) {
+            break;
+        }
+        p = eol + 1;
+        line++;
+    }
+    sort_macs(macs, n);
+    for (i = 0, w = 0; i < n; i++) {
+        if (w == 0 || macs[w - 1] != macs[i]) {
+            macs[w++] = macs[i];
+        }
+    }
+    list->macs = macs;
+    list->count = w;
+    return 1;
+}
+
+/* Read a whole file through mmap; *st receives its state as read. */
+static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
+                     char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    void *map;
+    int ok;
+
+    if (fd < 0) {
+        pp_err(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    if (fstat(fd, st) != 0) {
+        pp_err(err, errlen, "cannot stat '%s': %s", path, strerror(errno));
+        close(fd);
+        return 0;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        pp_err(err, errlen, "'%s' is not a regular file", path);
+        close(fd);
+        return 0;
+    }
+    if (st->st_size == 0) {
+        close(fd);
+        return pp_maclist_parse(path, "", 0, list, err, errlen);
+    }
+    map = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        pp_err(err, errlen, "cannot map '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    ok = pp_maclist_parse(path, map, (size_t)st->st_size, list, err, errlen);
+    munmap(map, (size_t)st->st_size);
+    return ok;
+}
+
+int pp_maclist_load(const char *path, pp_maclist_t *list,
+                    char *err, size_t errlen)
+{
+    struct stat st;
+
+    return load_file(path, list, &st, err, errlen);
+}
+
+int pp_maclist_contains(const pp_mac_t *macs, size_t count, pp_mac_t mac)
+{
+    size_t lo = 0, hi = count;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (macs[mid] < mac) {
+            lo = mid + 1;
+        }
+        else if (macs[mid] > mac) {
+            hi = mid;
+        }
+        else {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The shared list set                                                 */
+
+#define SNAP_MAGIC "PPLIST1\n"
+
+typedef struct {
+    char magic[8];
+    uint64_t count;
+    uint64_t seq;
+    uint64_t reserved;
+} snap_hdr_t;
+
+/* What a source file looked like when last examined. */
+typedef struct {
+    uint64_t dev, ino;
+    int64_t size, mtime_ns;
+} src_state_t;
+
+enum { BAD_NONE = 0, BAD_STAT, BAD_PARSE, BAD_PUBLISH };
+
+/* One per list, in shared memory. */
+typedef struct {
+    uint64_t seq;                /* atomic: newest published snapshot */
+    int64_t last_check_us;       /* atomic */
+    uint32_t busy_pid;           /* atomic: the process checking now */
+    int64_t busy_since_us;
+    uint64_t count;              /* MACs in snapshot `seq` */
+    /* below: written only by the process holding busy_pid */
+    src_state_t src;             /* the version last examined */
+    int32_t bad;                 /* why that version is not in force */
+    int32_t bad_errno;
+} shrec_t;
+
+/* A mapped snapshot, counted by the requests using it. */
+typedef struct snapmap {
+    void *addr;
+    size_t len;
+    const pp_mac_t *macs;
+    size_t count;
+    uint64_t seq;
+    int refs;
+} snapmap_t;
+
+typedef struct {
+    char *path;
+    pp_maclist_t initial;        /* parsed at configuration, until start */
+    src_state_t initial_src;
+    snapmap_t *cur;              /* this process's mapping */
+} entry_t;
+
+struct pp_listset {
+    entry_t *e;
+    int n, cap;
+    shrec_t *shm;
+    size_t shm_len;
+    char *dir;
+    char *tag;
+    pid_t owner;                 /* the process that started the set */
+    long uid, gid;               /* owner of snapshot files, -1: as is */
+    pthread_mutex_t mu;          /* guards e[].cur and refs */
+};
+
+pp_listset_t *pp_listset_new(void)
+{
+    pp_listset_t *set = pp_calloc(1, sizeof(*set));
+
+    if (set) {
+        pthread_mutex_init(&set->mu, NULL);
+    }
+    return set;
+}
+
+static void snap_release(snapmap_t *m)
+{
+    if (m && --m->refs == 0) {
+        munmap(m->addr, m->len);
+        pp_free(m);
+    }
+}
+
+void pp_listset_free(pp_listset_t *set)
+{
+    int i;
+
+    if (!set) {
+        return;
+    }
+    for (i = 0; i < set->n; i++) {
+        pp_free(set->e[i].path);
+        pp_free(set->e[i].initial.macs);
+        snap_release(set->e[i].cur);
+    }
+    pp_free(set->e);
+    if (set->shm) {
+        munmap(set->shm, set->shm_len);
+    }
+    pp_free(set->dir);
+    pp_free(set->tag);
+    pthread_mutex_destroy(&set->mu);
+    pp_free(set);
+}
+
+static void src_from_stat(const struct stat *st, src_state_t *s)
+{
+    s->dev = (uint64_t)st->st_dev;
+    s->ino = (uint64_t)st->st_ino;
+    s->size = (int64_t)st->st_size;
+    s->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL
+                  + st->st_mtim.tv_nsec;
+}
+
+static int src_same(const src_state_t *a, const src_state_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size
+           && a->mtime_ns == b->mtime_ns;
+}
+
+int pp_listset_add(pp_listset_t *set, const char *path,
+                   char *err, size_t errlen)
+{
+    entry_t *e;
+    struct stat st;
+    int i;
+
+    if (set->shm) {
+        pp_err(err, errlen, "list set already started");
+        return -1;
+    }
+    for (i = 0; i < set->n; i++) {
+        if (!strcmp(set->e[i].path, path)) {
+            return i;
+        }
+    }
+    if (set->n == set->cap) {
+        int ncap = set->cap ? set->cap * 2 : 4;
+        entry_t *ne = pp_realloc(set->e, (size_t)ncap * sizeof(*ne));
+        if (!ne) {
+            pp_err(err, errlen, "out of memory");
+            return -1;
+        }
+        set->e = ne;
+        set->cap = ncap;
+    }
+    e = &set->e[set->n];
+    memset(e, 0, sizeof(*e));
+    if (!load_file(path, &e->initial, &st, err, errlen)) {
+        return -1;
+    }
+    if (!(e->path = pp_strndup(path, strlen(path)))) {
+        pp_free(e->initial.macs);
+        pp_err(err, errlen, "out of memory");
+        return -1;
+    }
+    src_from_stat(&st, &e->initial_src);
+    return set->n++;
+}
+
+int pp_listset_count(const pp_listset_t *set)
+{
+    return set ? set->n : 0;
+}
+
+const char *pp_listset_path(const pp_listset_t *set, int idx)
+{
+    return (set && idx >= 0 && idx < set->n) ? set->e[idx].path : NULL;
+}
+
+static char *snap_name(const pp_listset_t *set, int idx, uint64_t seq,
+                       char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s-%d-%llu.snap", set->dir, set->tag, idx,
+             (unsigned long long)seq);
+    return buf;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return 0;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 1;
+}
+
+/* Write snapshot `seq` of list idx under its final name, atomically. */
+static int snap_write(pp_listset_t *set, int idx, uint64_t seq,
+                      const pp_maclist_t *list, char *err, size_t errlen)
+{
+    char final[4096], tmp[4200];
+    snap_hdr_t h;
+    int fd;
+
+    snap_name(set, idx, seq, final, sizeof(final));
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", final, (long)getpid());
+    memset(&h, 0, sizeof(h));
+    memcpy(h.magic, SNAP_MAGIC, 8);
+    h.count = list->count;
+    h.seq = seq;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        pp_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        return 0;
+    }
+    if (set->uid >= 0 && geteuid() == 0
+        && fchown(fd, (uid_t)set->uid, (gid_t)set->gid) != 0) {
+        pp_err(err, errlen, "cannot chown '%s': %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return 0;
+    }
+    if (!write_all(fd, &h, sizeof(h))
+        || !write_all(fd, list->macs, list->count * sizeof(pp_mac_t))) {
+        pp_err(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return 0;
+    }
+    if (close(fd) != 0 || rename(tmp, final) != 0) {
+        pp_err(err, errlen, "cannot publish '%s': %s", final, strerror(errno));
+        unlink(tmp);
+        return 0;
+    }
+    return 1;
+}
+
+static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
+{
+    char name[4096];
+    struct stat st;
+    snapmap_t *m;
+    const snap_hdr_t *h;
+    void *addr;
+    int fd;
+
+    fd = open(snap_name(set, idx, seq, name, sizeof(name)),
+              O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(snap_hdr_t)) {
+        close(fd);
+        return NULL;
+    }
+    addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (addr == MAP_FAILED) {
+        return NULL;
+    }
+    h = addr;
+    if (memcmp(h->magic, SNAP_MAGIC, 8) != 0 || h->seq != seq
+        || (size_t)st.st_size != sizeof(*h) + h->count * sizeof(pp_mac_t)) {
+        munmap(addr, (size_t)st.st_size);
+        return NULL;
+    }
+    m = pp_calloc(1, sizeof(*m));
+    if (!m) {
+        munmap(addr, (size_t)st.st_size);
+        return NULL;
+    }
+    m->addr = addr;
+    m->len = (size_t)st.st_size;
+    m->macs = (const pp_mac_t *)(h + 1);
+    m->count = h->count;
+    m->seq = seq;
+    m->refs = 1;                 /* the reference held as e->cur */
+    return m;
+}
+
+/* Snapshot files of earlier configurations that no process can need any
+ * more: anything not of this tag or the one before it. */
+static char prev_tag[64];
+
+static void sweep(const char *dir, const char *tag)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t tl = strlen(tag), pl = strlen(prev_tag);
+
+    if (!d) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        char full[4096];
+
+        if (len < 5 || (strcmp(nm + len - 5, ".snap") != 0
+                        && !strstr(nm, ".snap.tmp."))) {
+            continue;
+        }
+        if ((!strncmp(nm, tag, tl) && nm[tl] == '-')
+            || (pl && !strncmp(nm, prev_tag, pl) && nm[pl] == '-')) {
+            continue;
+        }
+        snprintf(full, sizeof(full), "%s/%s", dir, nm);
+        unlink(full);
+    }
+    closedir(d);
+}
+
+int pp_listset_start(pp_listset_t *set, const char *state_dir,
+                     const char *tag, long uid, long gid,
+                     char *err, size_t errlen)
+{
+    struct stat st;
+    int i;
+
+    if (set->shm) {
+        pp_err(err, errlen, "list set already started");
+        return 0;
+    }
+    if (set->n == 0) {
+        return 1;
+    }
+    set->dir = pp_strndup(state_dir, strlen(state_dir));
+    set->tag = pp_strndup(tag, strlen(tag));
+    if (!set->dir || !set->tag) {
+        pp_err(err, errlen, "out of memory");
+        return 0;
+    }
+    set->uid = uid;
+    set->gid = gid;
+    if (mkdir(state_dir, 0700) != 0 && errno != EEXIST) {
+        pp_err(err, errlen, "cannot create the list state directory '%s': %s",
+               state_dir, strerror(errno));
+        return 0;
+    }
+    if (lstat(state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        pp_err(err, errlen, "'%s' is not a directory", state_dir);
+        return 0;
+    }
+    if (uid >= 0 && geteuid() == 0
+        && chown(state_dir, (uid_t)uid, (gid_t)gid) != 0) {
+        pp_err(err, errlen, "cannot chown '%s': %s", state_dir,
+               strerror(errno));
+        return 0;
+    }
+    set->shm_len = (size_t)set->n * sizeof(shrec_t);
+    set->shm = mmap(NULL, set->shm_len, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (set->shm == MAP_FAILED) {
+        set->shm = NULL;
+        pp_err(err, errlen, "cannot create shared memory for %d lists: %s",
+               set->n, strerror(errno));
+        return 0;
+    }
+    memset(set->shm, 0, set->shm_len);
+    set->owner = getpid();
+    sweep(state_dir, tag);
+    for (i = 0; i < set->n; i++) {
+        entry_t *e = &set->e[i];
+        shrec_t *r = &set->shm[i];
+
+        if (!snap_write(set, i, 1, &e->initial, err, errlen)) {
+            return 0;
+        }
+        r->seq = 1;
+        r->count = e->initial.count;
+        r->src = e->initial_src;
+        pp_free(e->initial.macs);
+        e->initial.macs = NULL;
+    }
+    snprintf(prev_tag, sizeof(prev_tag), "%s", tag);
+    return 1;
+}
+
+void pp_statedir_remove(const char *dir)
+{
+    prev_tag[0] = '\0';
+    sweep(dir, "\x01");   /* a tag no file has: remove them all */
+    rmdir(dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* Checking a source and publishing a new snapshot                     */
+
+static int64_t mtime_us(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000LL
+           + st->st_mtim.tv_nsec / 1000;
+}
+
+/* Called by the one process holding r->busy_pid. */
+static void check_source(pp_listset_t *set, int idx, int64_t now_us,
+                         int interval_s)
+{
+    entry_t *e = &set->e[idx];
+    shrec_t *r = &set->shm[idx];
+    uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+    struct stat st, st2;
+    src_state_t now_src, after;
+    pp_maclist_t list;
+    char err[1024];
+
+    if (stat(e->path, &st) != 0) {
+        int en = errno;
+        if (r->bad != BAD_STAT || r->bad_errno != en) {
+            pp_log(PP_LOG_ERR, "list %s: cannot stat: %s; keeping the last "
+                   "good list (%llu MACs)", e->path, strerror(en),
+                   (unsigned long long)r->count);
+            r->bad = BAD_STAT;
+            r->bad_errno = en;
+            memset(&r->src, 0, sizeof(r->src));
+        }
+        return;
+    }
+    src_from_stat(&st, &now_src);
+    if (src_same(&now_src, &r->src)) {
+        return;
+    }
+    if (now_us - mtime_us(&st) < SETTLE_US) {
+        /* still being written, perhaps: look again when it has settled */
+        int64_t again = mtime_us(&st) + SETTLE_US
+                        - (int64_t)interval_s * 1000000LL;
+        __atomic_store_n(&r->last_check_us, again, __ATOMIC_RELEASE);
+        return;
+    }
+    if (!load_file(e->path, &list, &st2, err, sizeof(err))) {
+        /* each broken version is logged once: its state is recorded */
+        pp_log(PP_LOG_ERR, "list %s: %s; keeping the last good list "
+               "(%llu MACs)", e->path, err, (unsigned long long)r->count);
+        r->bad = BAD_PARSE;
+        r->bad_errno = 0;
+        r->src = now_src;
+        return;
+    }
+    src_from_stat(&st2, &after);
+    if (!src_same(&now_src, &after)) {
+        pp_free(list.macs);          /* changed while read: next time */
+        return;
+    }
+    if (!snap_write(set, idx, seq + 1, &list, err, sizeof(err))) {
+        if (r->bad != BAD_PUBLISH) {
+            pp_log(PP_LOG_ERR, "list %s: %s; keeping the last good list "
+                   "(%llu MACs)", e->path, err, (unsigned long long)r->count);
+        }
+        r->bad = BAD_PUBLISH;
+        pp_free(list.macs);
+        return;
+    }
+    r->src = now_src;
+    r->bad = BAD_NONE;
+    r->bad_errno = 0;
+    __atomic_store_n(&r->count, (uint64_t)list.count, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELEASE);
+    pp_log(PP_LOG_INFO, "list %s reloaded: %zu MACs (version %llu)",
+           e->path, list.count, (unsigned long long)(seq + 1));
+    pp_free(list.macs);
+    if (seq > 1) {
+        char old[4096];
+        /* keep `seq` for processes about to map it; drop the one before */
+        unlink(snap_name(set, idx, seq - 1, old, sizeof(old)));
+    }
+}
+
+static void maybe_check(pp_listset_t *set, int idx, int64_t now_us,
+                        int interval_s)
+{
+    shrec_t *r = &set->shm[idx];
+    int64_t last = __atomic_load_n(&r->last_check_us, __ATOMIC_ACQUIRE);
+    uint32_t me = (uint32_t)getpid(), busy = 0;
+
+    if (now_us - last < (int64_t)interval_s * 1000000LL) {
+        return;
+    }
+    if (!__atomic_compare_exchange_n(&r->last_check_us, &last, now_us, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        return;                      /* another process took this round */
+    }
+    if (!__atomic_compare_exchange_n(&r->busy_pid, &busy, me, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        int64_t since = __atomic_load_n(&r->busy_since_us, __ATOMIC_ACQUIRE);
+        int dead = kill((pid_t)busy, 0) != 0 && errno == ESRCH;
+        if (!dead && now_us - since < BUSY_STALE_US) {
+            return;
+        }
+        if (!__atomic_compare_exchange_n(&r->busy_pid, &busy, me, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            return;
+        }
+    }
+    __atomic_store_n(&r->busy_since_us, now_us, __ATOMIC_RELEASE);
+    check_source(set, idx, now_us, interval_s);
+    __atomic_store_n(&r->busy_pid, 0, __ATOMIC_RELEASE);
+}
+
+/* Take a reference on the newest snapshot, mapping it if need be. */
+static snapmap_t *acquire(pp_listset_t *set, int idx)
+{
+    shrec_t *r = &set->shm[idx];
+    entry_t *e = &set->e[idx];
+    snapmap_t *m = NULL;
+    int attempt;
+
+    pthread_mutex_lock(&set->mu);
+    for (attempt = 0; attempt < 3; attempt++) {
+        uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+        if (e->cur && e->cur->seq == seq) {
+            m = e->cur;
+            break;
+        }
+        m = snap_map(set, idx, seq);
+        if (m) {
+            snap_release(e->cur);
+            e->cur = m;
+            break;
+        }
+        /* a newer version may have replaced it meanwhile: look again */
+    }
+    if (m) {
+        m->refs++;
+    }
+    pthread_mutex_unlock(&set->mu);
+    return m;
+}
+
+int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
+                      int64_t now_us, int interval_s)
+{
+    snapmap_t *m;
+    int found;
+
+    if (!set || idx < 0 || idx >= set->n || !set->shm) {
+        pp_log(PP_LOG_ERR, "list #%d is not available", idx);
+        return -1;
+    }
+    if (interval_s > 0) {
+        maybe_check(set, idx, now_us, interval_s);
+    }
+    m = acquire(set, idx);
+    if (!m) {
+        pp_log(PP_LOG_ERR, "list %s: cannot map its snapshot in %s (%s)",
+               set->e[idx].path, set->dir, strerror(errno));
+        return -1;
+    }
+    found = pp_maclist_contains(m->macs, m->count, mac);
+    pthread_mutex_lock(&set->mu);
+    snap_release(m);
+    pthread_mutex_unlock(&set->mu);
+    return found;
+}
+
+uint64_t pp_listset_seq(pp_listset_t *set, int idx)
+{
+    if (!set || !set->shm || idx < 0 || idx >= set->n) {
+        return 0;
+    }
+    return __atomic_load_n(&set->shm[idx].seq, __ATOMIC_ACQUIRE);
+}

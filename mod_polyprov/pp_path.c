@@ -1,0 +1,209 @@
+/* mod_polyprov core: which device, if any, a request path belongs to. */
+#include "pp_core.h"
+
+#include <fnmatch.h>
+#include <string.h>
+
+struct pp_shared {
+    int all;            /* "*" */
+    int n;              /* wildcards; 0 with all == 0 means "none" */
+    char **pat;
+    char *desc;
+};
+
+void pp_shared_free(pp_shared_t *s)
+{
+    int i;
+
+    if (!s) {
+        return;
+    }
+    for (i = 0; i < s->n; i++) {
+        pp_free(s->pat[i]);
+    }
+    pp_free(s->pat);
+    pp_free(s->desc);
+    pp_free(s);
+}
+
+pp_shared_t *pp_shared_new(const char *const *patterns, int n,
+                           char *err, size_t errlen)
+{
+    pp_shared_t *s;
+    size_t desclen = 1;
+    int i;
+
+    if (n < 1) {
+        pp_err(err, errlen, "needs at least one wildcard, '*' or 'none'");
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        const char *p = patterns[i];
+        if (!*p) {
+            pp_err(err, errlen, "empty wildcard");
+            return NULL;
+        }
+        if (strchr(p, '/')) {
+            pp_err(err, errlen, "'%s': wildcards match one path segment "
+                   "and may not contain '/'", p);
+            return NULL;
+        }
+        if (n > 1 && (!strcmp(p, "none") || !strcmp(p, "*"))) {
+            pp_err(err, errlen, "'%s' must stand alone", p);
+            return NULL;
+        }
+        desclen += strlen(p) + 1;
+    }
+    s = pp_calloc(1, sizeof(*s));
+    if (!s) {
+        goto oom;
+    }
+    s->desc = pp_malloc(desclen);
+    if (!s->desc) {
+        goto oom;
+    }
+    s->desc[0] = '\0';
+    for (i = 0; i < n; i++) {
+        if (i) {
+            strcat(s->desc, " ");
+        }
+        strcat(s->desc, patterns[i]);
+    }
+    if (n == 1 && !strcmp(patterns[0], "*")) {
+        s->all = 1;
+        return s;
+    }
+    if (n == 1 && !strcmp(patterns[0], "none")) {
+        return s;
+    }
+    s->pat = pp_calloc((size_t)n, sizeof(char *));
+    if (!s->pat) {
+        goto oom;
+    }
+    for (i = 0; i < n; i++) {
+        s->pat[i] = pp_strndup(patterns[i], strlen(patterns[i]));
+        if (!s->pat[i]) {
+            goto oom;
+        }
+        s->n = i + 1;
+    }
+    return s;
+oom:
+    pp_shared_free(s);
+    pp_err(err, errlen, "out of memory");
+    return NULL;
+}
+
+int pp_shared_match(const pp_shared_t *s, const char *segment)
+{
+    int i;
+
+    if (!s || !segment) {
+        return 0;
+    }
+    if (s->all) {
+        return 1;
+    }
+    for (i = 0; i < s->n; i++) {
+        if (fnmatch(s->pat[i], segment, 0) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *pp_shared_describe(const pp_shared_t *s)
+{
+    return s ? s->desc : "(unset)";
+}
+
+/* ------------------------------------------------------------------ */
+
+static int is_hex(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+        || (c >= 'A' && c <= 'F');
+}
+
+/*
+ * Scan [s, s+len) for maximal runs of hex digits of length >= 12.
+ * Returns PP_R_NOT_OWNER for an ambiguous run (longer than 12) or a MAC
+ * token that is not `mac`; otherwise PP_R_OK, with *owned set when a token
+ * named `mac`.
+ */
+static pp_reason_t scan(const char *s, size_t len, pp_mac_t mac, int *owned)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        size_t start;
+
+        if (!is_hex((unsigned char)s[i])) {
+            i++;
+            continue;
+        }
+        start = i;
+        while (i < len && is_hex((unsigned char)s[i])) {
+            i++;
+        }
+        if (i - start > 12) {
+            return PP_R_NOT_OWNER;
+        }
+        if (i - start == 12) {
+            pp_mac_t tok;
+            pp_mac_from_hex12(s + start, &tok);
+            if (tok == PP_MAC_NONE) {
+                continue;
+            }
+            if (tok != mac) {
+                return PP_R_NOT_OWNER;
+            }
+            *owned = 1;
+        }
+    }
+    return PP_R_OK;
+}
+
+static const char *last_segment(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
+pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
+                           const pp_shared_t *shared)
+{
+    const char *file_seg = NULL;
+    int owned = 0;
+
+    if (!t || !t->uri_path) {
+        return PP_R_NOT_OWNER;
+    }
+    if (t->has_path_info) {
+        return PP_R_NOT_OWNER;
+    }
+    if (scan(t->uri_path, strlen(t->uri_path), mac, &owned) != PP_R_OK) {
+        return PP_R_NOT_OWNER;
+    }
+    if (t->filename) {
+        file_seg = last_segment(t->filename);
+        if (scan(file_seg, strlen(file_seg), mac, &owned) != PP_R_OK) {
+            return PP_R_NOT_OWNER;
+        }
+    }
+    if (owned) {
+        return PP_R_OK;
+    }
+    /* No token names a device: a shared file, read-only. */
+    if (!t->read_method) {
+        return PP_R_SHARED_READONLY;
+    }
+    if (!pp_shared_match(shared, last_segment(t->uri_path))) {
+        return PP_R_NOT_SHARED;
+    }
+    if (file_seg && !pp_shared_match(shared, file_seg)) {
+        return PP_R_NOT_SHARED;
+    }
+    return PP_R_OK;
+}

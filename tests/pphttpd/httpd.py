@@ -1,0 +1,366 @@
+"""Drive a real Apache httpd with mod_polyprov, and curl as the phone.
+
+The server gets a generated ServerRoot in a temporary directory, listens on
+loopback ports only, and is started and stopped with ``apache2 -k``.  Used
+by the integration tests, the demo and the benchmarks.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+HTTPD = os.environ.get("PP_HTTPD") or shutil.which("apache2") or \
+    shutil.which("httpd") or "/usr/sbin/apache2"
+MODDIR = os.environ.get("PP_MODDIR", "/usr/lib/apache2/modules")
+
+BASE_MODULES = [
+    "authz_core", "authz_host", "authn_core", "authn_file", "authz_user",
+    "auth_digest", "mime", "alias", "dir", "autoindex", "env", "setenvif",
+    "socache_shmcb", "ssl", "include", "rewrite", "negotiation", "dav",
+    "dav_fs", "http2", "headers",
+]
+
+MPM_CONF = {
+    "event": """
+StartServers 2
+ServerLimit 2
+MinSpareThreads 4
+MaxSpareThreads 16
+ThreadsPerChild 8
+MaxRequestWorkers 16
+""",
+    "worker": """
+StartServers 2
+ServerLimit 2
+MinSpareThreads 4
+MaxSpareThreads 16
+ThreadsPerChild 8
+MaxRequestWorkers 16
+""",
+    "prefork": """
+StartServers 4
+MinSpareServers 4
+MaxSpareServers 8
+ServerLimit 8
+MaxRequestWorkers 8
+""",
+}
+
+# Error-log lines that mean something went wrong, whatever the test.
+BAD_LOG = re.compile(
+    r"exit signal|Segmentation|AddressSanitizer|LeakSanitizer|"
+    r"runtime error:|\[core:(crit|alert|emerg)\]|double free|"
+    r"\[polyprov:(emerg|alert|crit)\]|Assertion")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Result:
+    def __init__(self, status, body, rc, stderr, meta=""):
+        self.status, self.body, self.rc = status, body, rc
+        self.stderr, self.meta = stderr, meta
+
+    def __repr__(self):
+        return "<Result %s rc=%s %r>" % (self.status, self.rc,
+                                         self.body[:80])
+
+
+class Httpd:
+    """One throwaway server: ``write()`` a configuration, ``start()``."""
+
+    def __init__(self, module, pki, root=None, mpm="event"):
+        self.module = module
+        self.pki = pki
+        self.root = root or tempfile.mkdtemp(prefix="polyprov-")
+        os.chmod(self.root, 0o755)
+        self.mpm = mpm
+        self.port = free_port()
+        self.http_port = free_port()
+        self.docroot = os.path.join(self.root, "htdocs")
+        self.conf = os.path.join(self.root, "httpd.conf")
+        for d in ("htdocs", "logs", "run", "lists", "dav"):
+            os.makedirs(os.path.join(self.root, d), exist_ok=True)
+        if os.geteuid() == 0:
+            # the child processes run as www-data: they write uploads and
+            # must be able to read the lists they reload
+            shutil.chown(os.path.join(self.root, "dav"), "www-data",
+                         "www-data")
+            shutil.chown(self.docroot, "www-data", "www-data")
+        self.error_log = os.path.join(self.root, "logs", "error.log")
+        self.access_log = os.path.join(self.root, "logs", "access.log")
+        self._mark = 0
+        self.running = False
+        self.extra_modules = []
+
+    # -- files -----------------------------------------------------------
+    def pkifile(self, name):
+        return os.path.join(self.pki, name)
+
+    def put(self, relpath, content, mode=0o644):
+        path = os.path.join(self.docroot, relpath.lstrip("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w" if isinstance(content, str) else "wb") as f:
+            f.write(content)
+        os.chmod(path, mode)
+        if os.geteuid() == 0:
+            shutil.chown(path, "www-data", "www-data")
+        return path
+
+    def read(self, relpath):
+        with open(os.path.join(self.docroot, relpath.lstrip("/")), "rb") as f:
+            return f.read()
+
+    def exists(self, relpath):
+        return os.path.exists(os.path.join(self.docroot, relpath.lstrip("/")))
+
+    def list_file(self, name, content):
+        path = os.path.join(self.root, "lists", name)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(content)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+        return path
+
+    # -- configuration ---------------------------------------------------
+    def write(self, vhost="", server="", verify="require", mpm=None,
+              modules=(), loglevel="warn polyprov:info", plain_vhost="",
+              protocols="h2 http/1.1", vhost_ssl_extra="",
+              load_polyprov=True):
+        self.mpm = mpm or self.mpm
+        mods = list(BASE_MODULES) + list(modules) + self.extra_modules
+        lines = ["LoadModule mpm_%s_module %s/mod_mpm_%s.so"
+                 % (self.mpm, MODDIR, self.mpm)]
+        for m in mods:
+            lines.append("LoadModule %s_module %s/mod_%s.so" % (m, MODDIR, m))
+        if load_polyprov:
+            lines.append("LoadModule polyprov_module %s" % self.module)
+        user = ""
+        if os.geteuid() == 0:
+            user = "User www-data\nGroup www-data\n"
+        pki = self.pki
+        text = f"""
+ServerRoot "{self.root}"
+ServerName localhost
+{os.linesep.join(lines)}
+{user}
+PidFile {self.root}/run/httpd.pid
+DefaultRuntimeDir {self.root}/run
+Mutex file:{self.root}/run default
+ErrorLog {self.error_log}
+LogLevel {loglevel}
+LogFormat "%h \\"%r\\" %>s mac=%{{POLYPROV_MAC}}e reason=%{{POLYPROV_REASON}}e" pp
+CustomLog {self.access_log} pp
+TypesConfig /etc/mime.types
+AddType text/plain .cfg .log .ld
+Listen 127.0.0.1:{self.port}
+Listen 127.0.0.1:{self.http_port}
+Timeout 20
+KeepAlive On
+MaxKeepAliveRequests 1000
+{MPM_CONF[self.mpm]}
+SSLSessionCache shmcb:{self.root}/run/scache(512000)
+SSLRandomSeed startup builtin
+DavLockDB {self.root}/dav/lockdb
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+{server}
+<VirtualHost 127.0.0.1:{self.port}>
+    ServerName localhost
+    Protocols {protocols}
+    SSLEngine on
+    SSLCertificateFile {pki}/server.crt
+    SSLCertificateKeyFile {pki}/server.key
+    SSLCACertificateFile {pki}/ssl-client-ca.pem
+    SSLVerifyClient {verify}
+    SSLVerifyDepth 5
+    {vhost_ssl_extra}
+    DocumentRoot {self.docroot}
+    <Directory {self.docroot}>
+        Require all granted
+    </Directory>
+{vhost}
+</VirtualHost>
+<VirtualHost 127.0.0.1:{self.http_port}>
+    ServerName localhost
+    DocumentRoot {self.docroot}
+    <Directory {self.docroot}>
+        Require all granted
+    </Directory>
+{plain_vhost}
+</VirtualHost>
+"""
+        with open(self.conf, "w") as f:
+            f.write(text)
+        return text
+
+    # -- control ---------------------------------------------------------
+    def _run(self, *args, env=None):
+        e = dict(os.environ)
+        e.update(env or {})
+        return subprocess.run([HTTPD, "-f", self.conf] + list(args),
+                              capture_output=True, text=True, env=e,
+                              timeout=60)
+
+    def configtest(self):
+        p = self._run("-t")
+        return p.returncode, p.stdout + p.stderr
+
+    def pidfile(self):
+        return os.path.join(self.root, "run", "httpd.pid")
+
+    def pid(self):
+        try:
+            with open(self.pidfile()) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def start(self, env=None):
+        assert not self.running
+        p = self._run("-k", "start", env=env)
+        if p.returncode != 0:
+            raise RuntimeError("httpd failed to start:\n%s%s\n%s" % (
+                p.stdout, p.stderr, self.log_text()[-3000:]))
+        self.running = True
+        self._wait_listening()
+
+    def _wait_listening(self):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.pid():
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port),
+                                                  timeout=0.5):
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("httpd did not come up:\n" + self.log_text())
+
+    def stop(self):
+        if not self.running:
+            return
+        pid = self.pid()
+        self._run("-k", "stop")
+        deadline = time.time() + 20
+        while pid and time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+        self.running = False
+
+    def graceful(self):
+        p = self._run("-k", "graceful")
+        assert p.returncode == 0, p.stderr
+        time.sleep(1.0)
+        self._wait_listening()
+
+    def child_pids(self):
+        parent = self.pid()
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)],
+                             capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+    # -- logs ------------------------------------------------------------
+    def log_text(self):
+        try:
+            with open(self.error_log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def mark(self):
+        self._mark = len(self.log_text())
+
+    def new_log(self):
+        return self.log_text()[self._mark:]
+
+    def refusals(self):
+        return [l for l in self.new_log().splitlines() if "PP001:" in l]
+
+    def bad_log_lines(self):
+        return [l for l in self.new_log().splitlines() if BAD_LOG.search(l)]
+
+    def access_lines(self):
+        try:
+            with open(self.access_log) as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    # -- the phone -------------------------------------------------------
+    def url(self, path, tls=True):
+        if tls:
+            return "https://localhost:%d%s" % (self.port, path)
+        return "http://localhost:%d%s" % (self.http_port, path)
+
+    def curl(self, paths, phone=None, method=None, data=None, headers=(),
+             http2=False, tls=True, extra=(), cert=None, key=None,
+             timeout=20):
+        """Request one path, or several on one connection (keep-alive).
+
+        Returns a Result (or a list of them for several paths); status is
+        0 when no HTTP response came back (e.g. a refused handshake)."""
+        single = isinstance(paths, str)
+        paths = [paths] if single else list(paths)
+        tmp = tempfile.mkdtemp(prefix="curl-")
+        cmd = ["curl", "-sS", "--max-time", str(timeout), "--path-as-is",
+               "--resolve", "localhost:%d:127.0.0.1" % self.port,
+               "--resolve", "localhost:%d:127.0.0.1" % self.http_port,
+               "--cacert", self.pkifile("server-ca.crt")]
+        cmd += ["--http2"] if http2 else ["--http1.1"]
+        if phone:
+            cmd += ["--cert", self.pkifile(phone + ".chain.pem"),
+                    "--key", self.pkifile(phone + ".key")]
+        if cert:
+            cmd += ["--cert", cert, "--key", key]
+        if method:
+            cmd += ["-X", method]
+        if data is not None:
+            cmd += ["--data-binary", data]
+        for h in headers:
+            cmd += ["-H", h]
+        cmd += list(extra)
+        outs = []
+        for i, p in enumerate(paths):
+            out = os.path.join(tmp, "body%d" % i)
+            outs.append(out)
+            cmd += ["-o", out, "-w", "%{http_code} %{num_connects} "
+                    "%{http_version}\\n", self.url(p, tls)]
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=timeout + 10)
+        metas = proc.stdout.splitlines()
+        results = []
+        for i, out in enumerate(outs):
+            try:
+                with open(out, "rb") as f:
+                    body = f.read().decode("utf-8", "replace")
+            except OSError:
+                body = ""
+            meta = metas[i] if i < len(metas) else "000 0 0"
+            status = int(meta.split()[0]) if meta.split() else 0
+            results.append(Result(status, body, proc.returncode, proc.stderr,
+                                  meta))
+        shutil.rmtree(tmp, ignore_errors=True)
+        return results[0] if single else results
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
