@@ -27,7 +27,10 @@ pp_pattern_t *pp_pattern_compile(const char *regex, char *err, size_t errlen)
         return NULL;
     }
     p->code = pcre2_compile((PCRE2_SPTR)regex, PCRE2_ZERO_TERMINATED,
-                            PCRE2_UTF, &errcode, &erroff, NULL);
+                            /* '$' means the end, not "before a final
+                             * newline": a CN "<mac>\n" is not a MAC */
+                            PCRE2_UTF | PCRE2_DOLLAR_ENDONLY,
+                            &errcode, &erroff, NULL);
     if (!p->code) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));

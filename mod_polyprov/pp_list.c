@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SETTLE_US 1000000          /* a source must be quiet this long */
@@ -306,7 +307,6 @@ struct pp_listset {
     size_t shm_len;
     char *dir;
     char *tag;
-    pid_t owner;                 /* the process that started the set */
     long uid, gid;               /* owner of snapshot files, -1: as is */
     pthread_mutex_t mu;          /* guards e[].cur and refs */
 };
@@ -349,6 +349,14 @@ void pp_listset_free(pp_listset_t *set)
     pp_free(set->tag);
     pthread_mutex_destroy(&set->mu);
     pp_free(set);
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
 static void src_from_stat(const struct stat *st, src_state_t *s)
@@ -605,7 +613,6 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
         return 0;
     }
     memset(set->shm, 0, set->shm_len);
-    set->owner = getpid();
     sweep(state_dir, tag);
     for (i = 0; i < set->n; i++) {
         entry_t *e = &set->e[i];
@@ -615,6 +622,7 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
             return 0;
         }
         r->seq = 1;
+        r->last_check_us = wall_us();    /* just read: next check later */
         r->count = e->initial.count;
         r->src = e->initial_src;
         pp_free(e->initial.macs);

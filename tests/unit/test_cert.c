@@ -1,0 +1,385 @@
+/* Steps 3 and 4: the module's own verification, fingerprints, the cache. */
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static pp_ca_t *chain(void)
+{
+    char err[512];
+    pp_ca_t *ca = pp_ca_load(pki("polycom-chain.pem"), err, sizeof(err));
+
+    ck_assert_msg(ca != NULL, "%s", err);
+    return ca;
+}
+
+static pp_reason_t examine(const pp_ca_t *ca, const pp_crl_t *crl,
+                           const char *name, time_t now, pp_cert_facts_t *f)
+{
+    size_t len;
+    char *pem = slurp(pki(name), &len);
+    pp_reason_t r = pp_cert_examine_pem(ca, crl, pem, len, now, f);
+
+    free(pem);
+    return r;
+}
+
+static void sha256_of(const char *name, unsigned char out[32])
+{
+    FILE *f = fopen(pki(name), "r");
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    unsigned int n;
+
+    ck_assert_ptr_nonnull(x);
+    X509_digest(x, EVP_sha256(), out, &n);
+    X509_free(x);
+    fclose(f);
+}
+
+START_TEST(ca_bundle)
+{
+    char err[512];
+    pp_ca_t *ca = chain();
+
+    ck_assert_int_eq(pp_ca_count(ca), 4);
+    pp_ca_free(ca);
+    ck_assert_ptr_null(pp_ca_load("/nonexistent/ca.pem", err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "cannot read"));
+    ck_assert_ptr_null(pp_ca_load(write_tmp("empty.pem", "nothing here\n"),
+                                  err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "no PEM certificate"));
+    ck_assert_ptr_null(pp_ca_load(pki("phone-a.crt"), err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "is not a CA"));
+    ck_assert_ptr_null(pp_ca_load(pki("issuing1.crt"), err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "no self-signed root"));
+    ck_assert_ptr_null(pp_ca_load(write_tmp("bad.pem",
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"),
+        err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "unreadable PEM"));
+}
+END_TEST
+
+START_TEST(crl_files)
+{
+    char err[512];
+    pp_crl_t *c = pp_crl_load(pki("crl-all.pem"), err, sizeof(err));
+
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_int_eq(pp_crl_count(c), 4);
+    pp_crl_free(c);
+    c = pp_crl_load(pki("crl-issuing1.der"), err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    ck_assert_int_eq(pp_crl_count(c), 1);
+    pp_crl_free(c);
+    ck_assert_ptr_null(pp_crl_load(pki("phone-a.crt"), err, sizeof(err)));
+    ck_assert_ptr_null(pp_crl_load(write_tmp("x.crl", "garbage"), err,
+                                   sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "contains no CRL"));
+    ck_assert_ptr_null(pp_crl_load("/nonexistent.crl", err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(fingerprints)
+{
+    unsigned char a[32], b[32];
+    char err[256], out[96];
+    const char *colons = "sha256:5A:9A:1F:57:09:02:08:B9:AC:DA:4F:23:95:10:15:"
+        "39:77:AE:A2:10:89:79:15:01:4D:43:1E:FF:06:60:1E:BE";
+    const char *plain = "SHA256:5a9a1f57090208b9acda4f239510153977aea210897915"
+        "014d431eff06601ebe";
+
+    ck_assert(pp_fingerprint_parse(colons, a, err, sizeof(err)));
+    ck_assert(pp_fingerprint_parse(plain, b, err, sizeof(err)));
+    ck_assert(!memcmp(a, b, 32));
+    pp_fingerprint_format(a, out);
+    ck_assert_str_eq(out, colons + 7);
+    ck_assert(!pp_fingerprint_parse(colons + 7, a, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "expected sha256:"));
+    ck_assert(!pp_fingerprint_parse("sha256:5a9a", a, err, sizeof(err)));
+    ck_assert(!pp_fingerprint_parse("sha1:5a9a1f57090208b9acda4f239510153977"
+                                    "aea210", a, err, sizeof(err)));
+    ck_assert(!pp_fingerprint_parse("sha256:5g9a1f57090208b9acda4f2395101539"
+                                    "77aea210897915014d431eff06601ebe", a,
+                                    err, sizeof(err)));
+    /* colons in the wrong places */
+    ck_assert(!pp_fingerprint_parse("sha256:5A9:A1F:57:09:02:08:B9:AC:DA:4F:"
+        "23:95:10:15:39:77:AE:A2:10:89:79:15:01:4D:43:1E:FF:06:60:1E:BE",
+        a, err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(genuine_devices)
+{
+    pp_ca_t *ca = chain();
+    pp_cert_facts_t f;
+    unsigned char ic1[32], ic2[32], root[32];
+    time_t now = time(NULL);
+
+    sha256_of("issuing1.crt", ic1);
+    sha256_of("issuing2.crt", ic2);
+    sha256_of("root.crt", root);
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(f.cn_count, 1);
+    ck_assert(f.cn_usable);
+    ck_assert_str_eq(f.cn, "0004F2000A01");
+    ck_assert(!memcmp(f.issuer_sha256, ic1, 32));
+    ck_assert(f.valid_until > now && f.valid_until <= now + 3600);
+    ck_assert_int_eq(examine(ca, NULL, "phone-c.crt", now, &f), PP_R_OK);
+    ck_assert(!memcmp(f.issuer_sha256, ic2, 32));
+    /* the chain the phone presents (with intermediates) verifies the same:
+     * only the first certificate of the PEM is the client's */
+    ck_assert_int_eq(examine(ca, NULL, "phone-b.chain.pem", now, &f),
+                     PP_R_OK);
+    ck_assert_str_eq(f.cn, "0004F2000B02");
+    ck_assert_int_eq(examine(ca, NULL, "phone-d-root.crt", now, &f), PP_R_OK);
+    ck_assert(!memcmp(f.issuer_sha256, root, 32));
+    pp_ca_free(ca);
+}
+END_TEST
+
+START_TEST(lookalikes)
+{
+    static const char *const untrusted[] = {
+        "forged-a.crt", "corp-a.crt", "selfsigned-a.crt", "expired-a.crt",
+        "notyet-a.crt", "ca-as-device.crt", "server-eku-a.crt",
+        "issuing1.crt", "root.crt",
+    };
+    pp_ca_t *ca = chain();
+    pp_cert_facts_t f;
+    size_t i;
+
+    for (i = 0; i < sizeof(untrusted) / sizeof(untrusted[0]); i++) {
+        ck_assert_msg(examine(ca, NULL, untrusted[i], time(NULL), &f)
+                      == PP_R_UNTRUSTED, "%s: %s", untrusted[i], f.detail);
+    }
+    /* verified, but the CN is unusable: decided by the pattern step */
+    ck_assert_int_eq(examine(ca, NULL, "two-cn.crt", time(NULL), &f), PP_R_OK);
+    ck_assert_int_eq(f.cn_count, 2);
+    ck_assert(!f.cn_usable);
+    ck_assert_int_eq(examine(ca, NULL, "no-cn.crt", time(NULL), &f), PP_R_OK);
+    ck_assert_int_eq(f.cn_count, 0);
+    ck_assert(!f.cn_usable);
+    /* only the root in the bundle: intermediates come from the bundle,
+     * never from the client, so nothing below the root verifies */
+    {
+        char err[512];
+        pp_ca_t *rootonly = pp_ca_load(pki("polycom-root-only.pem"), err,
+                                       sizeof(err));
+        ck_assert_ptr_nonnull(rootonly);
+        ck_assert_int_eq(examine(rootonly, NULL, "phone-a.chain.pem",
+                                 time(NULL), &f), PP_R_UNTRUSTED);
+        pp_ca_free(rootonly);
+    }
+    pp_ca_free(ca);
+}
+END_TEST
+
+START_TEST(revocation)
+{
+    char err[512];
+    pp_ca_t *ca = chain();
+    pp_crl_t *crl = pp_crl_load(pki("crl-all.pem"), err, sizeof(err));
+    pp_crl_t *stale = pp_crl_load(pki("crl-expired.pem"), err, sizeof(err));
+    pp_crl_t *partial = pp_crl_load(pki("crl-issuing1.der"), err,
+                                    sizeof(err));
+    pp_cert_facts_t f;
+    time_t now = time(NULL);
+
+    ck_assert_ptr_nonnull(crl);
+    ck_assert_ptr_nonnull(stale);
+    ck_assert_ptr_nonnull(partial);
+    ck_assert_int_eq(examine(ca, NULL, "phone-revoked.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(examine(ca, crl, "phone-revoked.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "revoked"));
+    ck_assert_int_eq(examine(ca, crl, "phone-a.crt", now, &f), PP_R_OK);
+    /* an expired CRL refuses every certificate it covers */
+    ck_assert_int_eq(examine(ca, stale, "phone-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "expired"));
+    ck_assert_int_eq(examine(ca, stale, "phone-c.crt", now, &f), PP_R_OK);
+    /* the whole chain is checked: a CRL for the issuing CA alone is not
+     * enough */
+    ck_assert_int_eq(examine(ca, partial, "phone-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    pp_crl_free(crl);
+    pp_crl_free(stale);
+    pp_crl_free(partial);
+    pp_ca_free(ca);
+}
+END_TEST
+
+START_TEST(cache)
+{
+    pp_ca_t *ca = chain(), *ca2;
+    pp_cert_facts_t f;
+    pp_cache_stats_t st;
+    time_t now = time(NULL);
+    char err[512];
+
+    pp_cert_cache_clear();
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(f.from_cache, 0);
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now + 1, &f), PP_R_OK);
+    ck_assert_int_eq(f.from_cache, 1);
+    ck_assert_str_eq(f.cn, "0004F2000A01");
+    /* a negative verdict is kept too, briefly */
+    ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now + 1, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.from_cache, 1);
+    ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now + 120, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.from_cache, 0);
+    /* another CA bundle (a reload) never sees the first one's verdicts */
+    ca2 = pp_ca_load(pki("polycom-chain.pem"), err, sizeof(err));
+    ck_assert_int_eq(examine(ca2, NULL, "phone-a.crt", now + 2, &f), PP_R_OK);
+    ck_assert_int_eq(f.from_cache, 0);
+    /* a verdict ends with the hour, or with the certificate */
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now + 4000, &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.from_cache, 0);
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt",
+                             now + 40L * 365 * 86400, &f), PP_R_UNTRUSTED);
+    pp_cert_cache_stats(&st);
+    ck_assert_uint_ge(st.hits, 2);
+    ck_assert_uint_ge(st.misses, 5);
+    pp_ca_free(ca2);
+    pp_ca_free(ca);
+}
+END_TEST
+
+/* A distinct self-signed certificate per serial (all untrusted). */
+static char *synthetic_pem(EVP_PKEY *key, long serial, size_t *len)
+{
+    X509 *x = X509_new();
+    BIO *b = BIO_new(BIO_s_mem());
+    char cn[32], *data, *out;
+    long n;
+
+    snprintf(cn, sizeof(cn), "synthetic %ld", serial);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    ck_assert(X509_sign(x, key, EVP_sha256()) > 0);
+    PEM_write_bio_X509(b, x);
+    n = BIO_get_mem_data(b, &data);
+    out = malloc((size_t)n);
+    memcpy(out, data, (size_t)n);
+    *len = (size_t)n;
+    BIO_free(b);
+    X509_free(x);
+    return out;
+}
+
+START_TEST(cache_bounded)
+{
+    pp_ca_t *ca = chain();
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    pp_cert_facts_t f;
+    pp_cache_stats_t st;
+    long i;
+
+    ck_assert_ptr_nonnull(key);
+    pp_cert_cache_clear();
+    for (i = 1; i <= 1500; i++) {
+        size_t len;
+        char *pem = synthetic_pem(key, i, &len);
+        ck_assert_int_eq(pp_cert_examine_pem(ca, NULL, pem, len, time(NULL),
+                                             &f), PP_R_UNTRUSTED);
+        free(pem);
+    }
+    pp_cert_cache_stats(&st);
+    ck_assert_uint_eq(st.inserts, 1500);
+    /* 256 sets of 4: at most 1024 live entries, the rest evicted */
+    ck_assert_uint_ge(st.evictions, 1500 - 1024);
+    EVP_PKEY_free(key);
+    pp_ca_free(ca);
+}
+END_TEST
+
+START_TEST(bad_input)
+{
+    pp_ca_t *ca = chain();
+    pp_cert_facts_t f;
+    const char *junk = "-----BEGIN CERTIFICATE-----\nAAAA\n"
+                       "-----END CERTIFICATE-----\n";
+
+    ck_assert_int_eq(pp_cert_examine_pem(ca, NULL, junk, strlen(junk),
+                                         time(NULL), &f), PP_R_UNTRUSTED);
+    ck_assert_int_eq(pp_cert_examine_pem(ca, NULL, "", 0, time(NULL), &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(pp_cert_examine_pem(NULL, NULL, junk, strlen(junk),
+                                         time(NULL), &f), PP_R_UNTRUSTED);
+    pp_ca_free(ca);
+}
+END_TEST
+
+START_TEST(alloc_failure)
+{
+    char err[512];
+    unsigned long n;
+
+    for (n = 1; n <= 4; n++) {
+        pp_ca_t *ca;
+        pp_fault_alloc_after(n);
+        ca = pp_ca_load(pki("polycom-chain.pem"), err, sizeof(err));
+        pp_fault_alloc_after(0);
+        if (ca) {
+            pp_ca_free(ca);
+        }
+        else {
+            ck_assert_ptr_nonnull(strstr(err, "out of memory"));
+        }
+    }
+}
+END_TEST
+
+Suite *suite_cert(void)
+{
+    Suite *s = suite_create("cert");
+    TCase *tc = tcase_create("cert");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, ca_bundle);
+    tcase_add_test(tc, crl_files);
+    tcase_add_test(tc, fingerprints);
+    tcase_add_test(tc, genuine_devices);
+    tcase_add_test(tc, lookalikes);
+    tcase_add_test(tc, revocation);
+    tcase_add_test(tc, cache);
+    tcase_add_test(tc, cache_bounded);
+    tcase_add_test(tc, bad_input);
+    tcase_add_test(tc, alloc_failure);
+    suite_add_tcase(s, tc);
+    return s;
+}

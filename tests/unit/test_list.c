@@ -1,0 +1,443 @@
+/* Steps 6 and 7: list files, their reload and their sharing. */
+#define _GNU_SOURCE
+#include "unit.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define A 0x0004F2000A01ULL
+#define B 0x0004F2000B02ULL
+#define C 0x0004F2000C03ULL
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Write a file in place and date it age_s seconds back. */
+static void write_aged(const char *path, const char *content, int age_s)
+{
+    FILE *f = fopen(path, "w");
+    struct timeval tv[2];
+
+    ck_assert_ptr_nonnull(f);
+    fputs(content, f);
+    fclose(f);
+    gettimeofday(&tv[0], NULL);
+    tv[0].tv_sec -= age_s;
+    tv[1] = tv[0];
+    ck_assert_int_eq(utimes(path, tv), 0);
+}
+
+static int parse(const char *text, pp_maclist_t *l, char *err, size_t len)
+{
+    return pp_maclist_parse("list.txt", text, strlen(text), l, err, len);
+}
+
+START_TEST(notations_and_comments)
+{
+    pp_maclist_t l;
+    char err[512];
+    const char *text =
+        "\xef\xbb\xbf# phones of floor 3\r\n"
+        "0004f2000a01\r\n"
+        "\n"
+        "   00:04:F2:00:0B:02   # desk 12\n"
+        "\t00-04-f2-00-0c-03\t\n"
+        "0004.F200.0A01\n"
+        "# 0004f2ffffff is commented out\n"
+        "0004F2000B02";                      /* no newline at the end */
+
+    ck_assert_msg(parse(text, &l, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(l.count, 3);           /* de-duplicated */
+    ck_assert(pp_maclist_contains(l.macs, l.count, A));
+    ck_assert(pp_maclist_contains(l.macs, l.count, B));
+    ck_assert(pp_maclist_contains(l.macs, l.count, C));
+    ck_assert(!pp_maclist_contains(l.macs, l.count, 0x0004F2FFFFFFULL));
+    ck_assert(l.macs[0] < l.macs[1] && l.macs[1] < l.macs[2]);
+    pp_free(l.macs);
+}
+END_TEST
+
+START_TEST(errors_name_the_line)
+{
+    pp_maclist_t l;
+    char err[512];
+
+    ck_assert(!parse("0004f2000a01\n# ok\nnot-a-mac\n", &l, err,
+                     sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "list.txt:3: 'not-a-mac'"));
+    ck_assert(!parse("0004f2000a01 0004f2000b02\n", &l, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "list.txt:1:"));
+    ck_assert(!parse("0004f2000a0\n", &l, err, sizeof(err)));
+    ck_assert(!parse("0004f2000a01x\n", &l, err, sizeof(err)));
+    ck_assert(!parse("\n\n00:04:f2:00:0a:01:02\n", &l, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "list.txt:3:"));
+    /* a NUL byte is shown, not swallowed */
+    ck_assert(!pp_maclist_parse("l", "0004f2\0000a01\n", 14, &l, err,
+                                sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "\\x00"));
+    ck_assert_ptr_null(l.macs);
+}
+END_TEST
+
+START_TEST(empty_and_comment_only)
+{
+    pp_maclist_t l;
+    char err[512];
+
+    ck_assert(!pp_maclist_parse("l", "", 0, &l, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "empty (0 bytes)"));
+    ck_assert(parse("# nobody yet\n", &l, err, sizeof(err)));
+    ck_assert_uint_eq(l.count, 0);
+    ck_assert(!pp_maclist_contains(l.macs, l.count, A));
+    pp_free(l.macs);
+}
+END_TEST
+
+START_TEST(large_list_sorted)
+{
+    size_t n = 300000, i;
+    char *text = malloc(n * 13 + 1), *p = text;
+    pp_mac_t *want = malloc(n * sizeof(*want));
+    pp_maclist_t l;
+    char err[512];
+
+    srand(42);
+    for (i = 0; i < n; i++) {
+        pp_mac_t m = (((pp_mac_t)rand() << 24) ^ (pp_mac_t)rand())
+                     & 0xFFFFFFFFFFFFULL;
+        want[i] = m;
+        pp_mac_format(m, p);
+        p[12] = '\n';
+        p += 13;
+    }
+    *p = '\0';
+    ck_assert(pp_maclist_parse("big", text, (size_t)(p - text), &l, err,
+                               sizeof(err)));
+    for (i = 1; i < l.count; i++) {
+        ck_assert(l.macs[i - 1] < l.macs[i]);
+    }
+    for (i = 0; i < n; i += 997) {
+        ck_assert(pp_maclist_contains(l.macs, l.count, want[i]));
+    }
+    ck_assert(!pp_maclist_contains(l.macs, l.count, 0x1000000000000ULL));
+    pp_free(l.macs);
+    free(want);
+    free(text);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    pp_listset_t *set;
+    char dir[512], state[600], path[600];
+    int idx;
+} fixture_t;
+
+static void setup_set(fixture_t *fx, const char *content)
+{
+    char err[512];
+
+    snprintf(fx->dir, sizeof(fx->dir), "%s", tmpdir());
+    snprintf(fx->state, sizeof(fx->state), "%s/state", fx->dir);
+    snprintf(fx->path, sizeof(fx->path), "%s/allow.txt", fx->dir);
+    write_aged(fx->path, content, 10);
+    fx->set = pp_listset_new();
+    fx->idx = pp_listset_add(fx->set, fx->path, err, sizeof(err));
+    ck_assert_msg(fx->idx == 0, "%s", err);
+    ck_assert_int_eq(pp_listset_add(fx->set, fx->path, err, sizeof(err)), 0);
+    ck_assert_msg(pp_listset_start(fx->set, fx->state, "g1", -1, -1, err,
+                                   sizeof(err)), "%s", err);
+}
+
+START_TEST(set_lookup)
+{
+    fixture_t fx;
+    char err[512];
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");
+    ck_assert_int_eq(pp_listset_count(fx.set), 1);
+    ck_assert_str_eq(pp_listset_path(fx.set, 0), fx.path);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, now_us(), 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, now_us(), 5), 0);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 7, A, now_us(), 5), -1);
+    ck_assert_int_eq(pp_listset_add(fx.set, "/nonexistent", err,
+                                     sizeof(err)), -1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+    ck_assert_int_eq(access(fx.state, F_OK), -1);
+}
+END_TEST
+
+START_TEST(set_add_errors)
+{
+    pp_listset_t *set = pp_listset_new();
+    char err[512];
+    const char *bad = write_tmp("bad.txt", "0004f2000a01\nfoo\n");
+
+    ck_assert_int_eq(pp_listset_add(set, "/nonexistent/allow", err,
+                                     sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "cannot read '/nonexistent/allow'"));
+    ck_assert_int_eq(pp_listset_add(set, bad, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "bad.txt:2: 'foo'"));
+    ck_assert_int_eq(pp_listset_add(set, "/tmp", err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+    ck_assert_int_eq(pp_listset_add(set, write_tmp("e", ""), err,
+                                     sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "empty"));
+    pp_listset_free(set);
+}
+END_TEST
+
+START_TEST(reload_on_change)
+{
+    fixture_t fx;
+    int64_t t = now_us();
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    /* not yet: checked at most every interval seconds */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t, 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 1000000, 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 6000000, 5), 0);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 6000000, 5), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    ck_assert_ptr_nonnull(strstr(captured(), "reloaded: 1 MACs (version 2)"));
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(broken_version_keeps_last_good)
+{
+    fixture_t fx;
+    int64_t t = now_us();
+    int logged;
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");
+    write_aged(fx.path, "0004f2000b02\nbroken line\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 6000000, 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 6000000, 5), 0);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "allow.txt:2: 'broken line'"));
+    ck_assert_ptr_nonnull(strstr(captured(), "keeping the last good list"));
+    logged = captured_count();
+    /* the same broken version is not logged again */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 12000000, 5), 1);
+    ck_assert_int_eq(captured_count(), logged);
+    /* a good version after it is taken */
+    write_aged(fx.path, "0004f2000c03\n", 2);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, C, t + 18000000, 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 18000000, 5), 0);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(truncated_deleted_unreadable)
+{
+    fixture_t fx;
+    int64_t t = now_us();
+    int logged;
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");
+    write_aged(fx.path, "", 3);                        /* truncated */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 6000000, 5), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "empty (0 bytes)"));
+    unlink(fx.path);                                   /* deleted */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 12000000, 5), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "cannot stat"));
+    logged = captured_count();
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 18000000, 5), 1);
+    ck_assert_int_eq(captured_count(), logged);        /* logged once */
+    write_aged(fx.path, "0004f2000b02\n", 3);          /* back */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 24000000, 5), 1);
+    if (geteuid() != 0) {                              /* root reads all */
+        write_aged(fx.path, "0004f2000c03\n", 3);
+        chmod(fx.path, 0);
+        ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 30000000, 5), 1);
+        ck_assert_ptr_nonnull(strstr(captured(), "Permission denied"));
+    }
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+/* Write a file in place with the given modification time. */
+static void write_at(const char *path, const char *content, int64_t mtime_us)
+{
+    FILE *f = fopen(path, "w");
+    struct timeval tv[2];
+
+    ck_assert_ptr_nonnull(f);
+    fputs(content, f);
+    fclose(f);
+    tv[0].tv_sec = mtime_us / 1000000;
+    tv[0].tv_usec = mtime_us % 1000000;
+    tv[1] = tv[0];
+    ck_assert_int_eq(utimes(path, tv), 0);
+}
+
+START_TEST(settles_before_reading)
+{
+    fixture_t fx;
+    int64_t s, m;
+
+    setup_set(&fx, "0004f2000a01\n");
+    s = now_us();                  /* the set was started just before */
+    m = s + 500000;                /* the file changes half a second later */
+    write_at(fx.path, "0004f2000b02\n", m);
+    /* checked 0.7 s after the write: too fresh, postponed, not read */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, s + 1200000, 1), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, s + 1400000, 1), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    /* a second after the write it is read, without waiting for another
+     * whole interval */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, s + 1600000, 1), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(interval_zero_never_rechecks)
+{
+    fixture_t fx;
+
+    setup_set(&fx, "0004f2000a01\n");
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, now_us() + 60000000, 0),
+                     1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(processes_agree)
+{
+    fixture_t fx;
+    pid_t kid;
+    int status;
+
+    setup_set(&fx, "0004f2000a01\n");
+    /* this process maps version 1 */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, now_us(), 3600), 1);
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    kid = fork();
+    if (kid == 0) {
+        /* another process notices the change and publishes it */
+        int ok = pp_listset_lookup(fx.set, 0, B, now_us() + 10000000, 1) == 1;
+        _exit(ok ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(kid, &status, 0), kid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    /* this process never checks the file (interval 0) yet uses the new
+     * version: the sequence number is shared */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, now_us(), 0), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, now_us(), 0), 0);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(missing_snapshot_fails_closed)
+{
+    fixture_t fx;
+    char snap[700];
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");
+    snprintf(snap, sizeof(snap), "%s/g1-0-1.snap", fx.state);
+    ck_assert_int_eq(unlink(snap), 0);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, now_us(), 0), -1);
+    ck_assert_ptr_nonnull(strstr(captured(), "cannot map its snapshot"));
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(start_errors)
+{
+    pp_listset_t *set = pp_listset_new();
+    char err[512];
+    const char *p = write_tmp("l.txt", "0004f2000a01\n");
+
+    ck_assert_int_eq(pp_listset_add(set, p, err, sizeof(err)), 0);
+    ck_assert(!pp_listset_start(set, "/nonexistent/dir/state", "g1", -1, -1,
+                                err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "cannot create the list state"));
+    pp_listset_free(set);
+}
+END_TEST
+
+START_TEST(old_generations_swept)
+{
+    fixture_t fx, fx2;
+    char err[512], old[700];
+    pp_listset_t *set3;
+
+    setup_set(&fx, "0004f2000a01\n");
+    /* a second and third configuration generation in the same directory */
+    fx2.set = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(fx2.set, fx.path, err, sizeof(err)), 0);
+    ck_assert(pp_listset_start(fx2.set, fx.state, "g2", -1, -1, err,
+                               sizeof(err)));
+    snprintf(old, sizeof(old), "%s/g1-0-1.snap", fx.state);
+    ck_assert_int_eq(access(old, F_OK), 0);      /* kept for old children */
+    set3 = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(set3, fx.path, err, sizeof(err)), 0);
+    ck_assert(pp_listset_start(set3, fx.state, "g3", -1, -1, err,
+                               sizeof(err)));
+    ck_assert_int_eq(access(old, F_OK), -1);     /* two back: gone */
+    pp_listset_free(fx.set);
+    pp_listset_free(fx2.set);
+    pp_listset_free(set3);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+Suite *suite_list(void)
+{
+    Suite *s = suite_create("list");
+    TCase *tc = tcase_create("parse");
+    TCase *ts = tcase_create("set");
+
+    tcase_add_test(tc, notations_and_comments);
+    tcase_add_test(tc, errors_name_the_line);
+    tcase_add_test(tc, empty_and_comment_only);
+    tcase_add_test(tc, large_list_sorted);
+    suite_add_tcase(s, tc);
+    tcase_add_test(ts, set_lookup);
+    tcase_add_test(ts, set_add_errors);
+    tcase_add_test(ts, reload_on_change);
+    tcase_add_test(ts, broken_version_keeps_last_good);
+    tcase_add_test(ts, truncated_deleted_unreadable);
+    tcase_add_test(ts, settles_before_reading);
+    tcase_add_test(ts, interval_zero_never_rechecks);
+    tcase_add_test(ts, processes_agree);
+    tcase_add_test(ts, missing_snapshot_fails_closed);
+    tcase_add_test(ts, start_errors);
+    tcase_add_test(ts, old_generations_swept);
+    suite_add_tcase(s, ts);
+    return s;
+}

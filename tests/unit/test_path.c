@@ -1,0 +1,206 @@
+/* Step 9: ownership of a request path. */
+#include "unit.h"
+
+#include <string.h>
+
+#define A 0x0004F2000A01ULL
+
+static pp_shared_t *shared_of(const char *p1, const char *p2)
+{
+    const char *v[2] = { p1, p2 };
+    char err[256];
+    pp_shared_t *s = pp_shared_new(v, p2 ? 2 : 1, err, sizeof(err));
+
+    ck_assert_msg(s != NULL, "%s", err);
+    return s;
+}
+
+static pp_reason_t own(const char *uri, const char *file, int read,
+                       const pp_shared_t *sh)
+{
+    pp_target_t t;
+
+    memset(&t, 0, sizeof(t));
+    t.uri_path = uri;
+    t.filename = file;
+    t.read_method = read;
+    return pp_owner_check(&t, A, sh);
+}
+
+START_TEST(owned_files)
+{
+    pp_shared_t *all = shared_of("*", NULL);
+
+    ck_assert_int_eq(own("/0004f2000a01.cfg", "/srv/0004f2000a01.cfg", 1, all),
+                     PP_R_OK);
+    ck_assert_int_eq(own("/0004F2000A01-phone.cfg",
+                         "/srv/0004F2000A01-phone.cfg", 1, all), PP_R_OK);
+    /* any method on the requester's own file */
+    ck_assert_int_eq(own("/0004f2000a01-app.log", "/srv/0004f2000a01-app.log",
+                         0, all), PP_R_OK);
+    /* the MAC in a directory of the URI */
+    ck_assert_int_eq(own("/phones/0004f2000a01/contacts.xml",
+                         "/srv/phones/0004f2000a01/contacts.xml", 1, all),
+                     PP_R_OK);
+    /* own MAC and the placeholder */
+    ck_assert_int_eq(own("/0004f2000a01-000000000000.cfg",
+                         "/srv/0004f2000a01-000000000000.cfg", 0, all),
+                     PP_R_OK);
+    /* two tokens, both the requester's */
+    ck_assert_int_eq(own("/0004f2000a01-0004F2000A01.cfg",
+                         "/srv/0004f2000a01-0004F2000A01.cfg", 1, all),
+                     PP_R_OK);
+    pp_shared_free(all);
+}
+END_TEST
+
+START_TEST(foreign_and_ambiguous)
+{
+    pp_shared_t *all = shared_of("*", NULL);
+
+    ck_assert_int_eq(own("/0004f2000b02.cfg", "/srv/0004f2000b02.cfg", 1, all),
+                     PP_R_NOT_OWNER);
+    /* own and foreign in one name */
+    ck_assert_int_eq(own("/0004f2000a01-0004f2000b02.cfg",
+                         "/srv/0004f2000a01-0004f2000b02.cfg", 1, all),
+                     PP_R_NOT_OWNER);
+    /* glued: a run of 24 is ambiguous */
+    ck_assert_int_eq(own("/0004f2000a010004f2000b02.cfg",
+                         "/srv/0004f2000a010004f2000b02.cfg", 1, all),
+                     PP_R_NOT_OWNER);
+    /* 13 hex digits */
+    ck_assert_int_eq(own("/0004f2000a01a.cfg", "/srv/0004f2000a01a.cfg", 1,
+                         all), PP_R_NOT_OWNER);
+    /* 'cafe' before the MAC makes one long run */
+    ck_assert_int_eq(own("/cafe0004f2000a01.cfg", "/srv/cafe0004f2000a01.cfg",
+                         1, all), PP_R_NOT_OWNER);
+    /* the URI names the requester, the mapped file another device */
+    ck_assert_int_eq(own("/0004f2000a01.cfg", "/srv/0004f2000b02.cfg", 1, all),
+                     PP_R_NOT_OWNER);
+    /* a shared-looking URI mapped onto another device's file */
+    ck_assert_int_eq(own("/site.cfg", "/srv/0004f2000b02.cfg", 1, all),
+                     PP_R_NOT_OWNER);
+    /* a foreign MAC in a directory */
+    ck_assert_int_eq(own("/0004f2000b02/0004f2000a01.cfg",
+                         "/srv/0004f2000b02/0004f2000a01.cfg", 1, all),
+                     PP_R_NOT_OWNER);
+    pp_shared_free(all);
+}
+END_TEST
+
+START_TEST(path_info)
+{
+    pp_shared_t *all = shared_of("*", NULL);
+    pp_target_t t;
+
+    memset(&t, 0, sizeof(t));
+    t.uri_path = "/0004f2000a01.cfg/x";
+    t.filename = "/srv/0004f2000a01.cfg";
+    t.has_path_info = 1;
+    t.read_method = 1;
+    ck_assert_int_eq(pp_owner_check(&t, A, all), PP_R_NOT_OWNER);
+    t.uri_path = "/000000000000.cfg/0004f2000a01.cfg";
+    t.filename = "/srv/000000000000.cfg";
+    ck_assert_int_eq(pp_owner_check(&t, A, all), PP_R_NOT_OWNER);
+    pp_shared_free(all);
+}
+END_TEST
+
+START_TEST(shared_files)
+{
+    pp_shared_t *all = shared_of("*", NULL);
+    pp_shared_t *none = shared_of("none", NULL);
+    pp_shared_t *some = shared_of("000000000000*.cfg", "*.ld");
+
+    ck_assert_int_eq(own("/000000000000.cfg", "/srv/000000000000.cfg", 1, all),
+                     PP_R_OK);
+    ck_assert_int_eq(own("/3111-40250-001.sip.ld", "/srv/3111-40250-001.sip.ld",
+                         1, all), PP_R_OK);
+    /* shared files are read-only */
+    ck_assert_int_eq(own("/000000000000.cfg", "/srv/000000000000.cfg", 0, all),
+                     PP_R_SHARED_READONLY);
+    ck_assert_int_eq(own("/site.cfg", "/srv/site.cfg", 0, some),
+                     PP_R_SHARED_READONLY);
+    /* none */
+    ck_assert_int_eq(own("/000000000000.cfg", "/srv/000000000000.cfg", 1,
+                         none), PP_R_NOT_SHARED);
+    /* wildcards */
+    ck_assert_int_eq(own("/000000000000-license.cfg",
+                         "/srv/000000000000-license.cfg", 1, some), PP_R_OK);
+    ck_assert_int_eq(own("/fw/3111-40250-001.sip.ld",
+                         "/srv/fw/3111-40250-001.sip.ld", 1, some), PP_R_OK);
+    ck_assert_int_eq(own("/site.cfg", "/srv/site.cfg", 1, some),
+                     PP_R_NOT_SHARED);
+    /* both names must match: an alias from a shared name onto another */
+    ck_assert_int_eq(own("/x.ld", "/srv/secret.key", 1, some),
+                     PP_R_NOT_SHARED);
+    /* no mapped file: the URI alone */
+    ck_assert_int_eq(own("/x.ld", NULL, 1, some), PP_R_OK);
+    ck_assert_int_eq(own("/0004f2000b02.cfg", NULL, 1, all), PP_R_NOT_OWNER);
+    /* an owned file is not subject to the shared wildcards */
+    ck_assert_int_eq(own("/0004f2000a01.cfg", "/srv/0004f2000a01.cfg", 1,
+                         none), PP_R_OK);
+    ck_assert_str_eq(pp_shared_describe(some), "000000000000*.cfg *.ld");
+    pp_shared_free(all);
+    pp_shared_free(none);
+    pp_shared_free(some);
+}
+END_TEST
+
+START_TEST(shared_errors)
+{
+    const char *v[3] = { NULL, NULL, NULL };
+    char err[256];
+
+    ck_assert_ptr_null(pp_shared_new(v, 0, err, sizeof(err)));
+    v[0] = "a/b";
+    ck_assert_ptr_null(pp_shared_new(v, 1, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "may not contain '/'"));
+    v[0] = "none";
+    v[1] = "*.cfg";
+    ck_assert_ptr_null(pp_shared_new(v, 2, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "must stand alone"));
+    v[0] = "*.ld";
+    v[1] = "*";
+    ck_assert_ptr_null(pp_shared_new(v, 2, err, sizeof(err)));
+    v[0] = "";
+    ck_assert_ptr_null(pp_shared_new(v, 1, err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(alloc_failure)
+{
+    const char *v[2] = { "*.cfg", "*.ld" };
+    char err[256];
+    unsigned long n;
+
+    /* every allocation failing in turn: a clean error, never a crash */
+    for (n = 1; n <= 6; n++) {
+        pp_shared_t *s;
+        pp_fault_alloc_after(n);
+        s = pp_shared_new(v, 2, err, sizeof(err));
+        pp_fault_alloc_after(0);
+        if (s) {
+            pp_shared_free(s);
+        }
+        else {
+            ck_assert_str_eq(err, "out of memory");
+        }
+    }
+}
+END_TEST
+
+Suite *suite_path(void)
+{
+    Suite *s = suite_create("path");
+    TCase *tc = tcase_create("owner");
+
+    tcase_add_test(tc, owned_files);
+    tcase_add_test(tc, foreign_and_ambiguous);
+    tcase_add_test(tc, path_info);
+    tcase_add_test(tc, shared_files);
+    tcase_add_test(tc, shared_errors);
+    tcase_add_test(tc, alloc_failure);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,26 @@
+/* mod_polyprov core unit tests (Check). */
+#ifndef PP_UNIT_H
+#define PP_UNIT_H
+
+#include <check.h>
+#include "pp_core.h"
+
+Suite *suite_mac(void);
+Suite *suite_path(void);
+Suite *suite_cn(void);
+Suite *suite_cert(void);
+Suite *suite_list(void);
+
+/* $PP_PKI/name: the generated test PKI (tests/pphttpd/pki.py). */
+const char *pki(const char *name);
+
+/* A log sink that keeps the last messages for assertions. */
+void capture_logs(void);
+const char *captured(void);      /* all messages since capture_logs() */
+int captured_count(void);
+
+/* A fresh temporary directory, and a file in it. */
+const char *tmpdir(void);
+const char *write_tmp(const char *name, const char *content);
+
+#endif
