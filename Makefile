@@ -47,7 +47,7 @@ UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
 .PHONY: all build deps check check-run demo demo-run unit integration \
-        install clean asan check-asan need-apxs
+        install clean asan check-asan need-apxs weak
 
 all: build
 
@@ -95,8 +95,9 @@ check-run: unit integration
 unit: build $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
 
-integration: build $(PKI)/.stamp
+integration: build weak $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
+	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 demo: deps
@@ -107,6 +108,11 @@ demo-run: build $(PKI)/.stamp
 
 install: build
 	$(APXS) -i -n polyprov $(MODULE)
+
+# test-only: the module without its fixups guard (see tests/integration)
+weak:
+	@$(MAKE) --no-print-directory B=build/weak \
+	  EXTRA_CFLAGS="-DPP_TESTING_ACCESS_HOOK_ONLY" build
 
 asan:
 	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" \

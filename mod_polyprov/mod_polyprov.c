@@ -456,6 +456,10 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
     }
     (void)pconf;
+#ifdef PP_TESTING_ACCESS_HOOK_ONLY
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP013: this mod_polyprov "
+                 "is a TEST BUILD without its subrequest guard: do not use it");
+#endif
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PP012: mod_polyprov %s "
                  "ready, %d list file(s)", PP_VERSION,
                  pp_listset_count(pp_glue->lists));
@@ -474,7 +478,14 @@ static void register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
     ap_hook_check_access(pp_access, after_ssl, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_URI);
+#ifndef PP_TESTING_ACCESS_HOOK_ONLY
     ap_hook_fixups(pp_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+#else
+    /* A test-only build (make weak): without the fixups guard, to show that
+     * the subrequest and redirect tests fail against a plain access hook.
+     * Never install it. */
+    (void)pp_fixups;
+#endif
 }
 
 module AP_MODULE_DECLARE_DATA PP_EXPORT polyprov_module = {

@@ -410,13 +410,17 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
                 APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
                 &polyprov_module);
             if (dc && dc->enabled == 1) {
+                const char *scope = s->is_virtual
+                    ? apr_psprintf(pconf, "the virtual host defined at %s:%d",
+                                   s->defn_name ? s->defn_name : "?",
+                                   s->defn_line_number)
+                    : "the main server";
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
                              "PolyProv On at %s: no PolyProvTrustedCA is "
-                             "configured for server %s:%u; the module has "
-                             "no trust anchor and would refuse every request",
+                             "configured anywhere in %s; the module would "
+                             "have no trust anchor and refuse every request",
                              dc->enabled_where ? dc->enabled_where : "?",
-                             s->server_hostname ? s->server_hostname : "?",
-                             (unsigned)s->port);
+                             scope);
                 bad = 1;
                 break;
             }

@@ -100,6 +100,7 @@ class Httpd:
         self._mark = 0
         self.running = False
         self.extra_modules = []
+        self.expected_log = []       # regexes of lines a test expects
 
     # -- files -----------------------------------------------------------
     def pkifile(self, name):
@@ -227,8 +228,33 @@ DavLockDB {self.root}/dav/lockdb
         except (OSError, ValueError):
             return None
 
+    def sanitizer_env(self):
+        """LD_PRELOAD and options to run an ASan/UBSan build of the module
+        in Debian's (uninstrumented) httpd; reports go to logs/asan.*."""
+        if not os.environ.get("PP_ASAN"):
+            return {}
+        libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                                 capture_output=True, text=True).stdout.strip()
+        log = os.path.join(self.root, "logs", "asan")
+        return {
+            "LD_PRELOAD": libasan,
+            "ASAN_OPTIONS": "detect_leaks=0:log_path=%s" % log,
+            "UBSAN_OPTIONS": "print_stacktrace=1:log_path=%s" % log,
+        }
+
+    def sanitizer_reports(self):
+        logs = os.path.join(self.root, "logs")
+        out = []
+        for name in sorted(os.listdir(logs)):
+            if name.startswith("asan"):
+                with open(os.path.join(logs, name), errors="replace") as f:
+                    out.append(f.read())
+        return out
+
     def start(self, env=None):
         assert not self.running
+        env = dict(env or {})
+        env.update(self.sanitizer_env())
         p = self._run("-k", "start", env=env)
         if p.returncode != 0:
             raise RuntimeError("httpd failed to start:\n%s%s\n%s" % (
@@ -253,7 +279,7 @@ DavLockDB {self.root}/dav/lockdb
         if not self.running:
             return
         pid = self.pid()
-        self._run("-k", "stop")
+        self._run("-k", "stop", env=self.sanitizer_env())
         deadline = time.time() + 20
         while pid and time.time() < deadline:
             try:
@@ -267,7 +293,7 @@ DavLockDB {self.root}/dav/lockdb
         self.running = False
 
     def graceful(self):
-        p = self._run("-k", "graceful")
+        p = self._run("-k", "graceful", env=self.sanitizer_env())
         assert p.returncode == 0, p.stderr
         time.sleep(1.0)
         self._wait_listening()
@@ -295,8 +321,14 @@ DavLockDB {self.root}/dav/lockdb
     def refusals(self):
         return [l for l in self.new_log().splitlines() if "PP001:" in l]
 
+    def expect_log(self, regex):
+        """A line matching regex is expected, not a failure."""
+        self.expected_log.append(re.compile(regex))
+
     def bad_log_lines(self):
-        return [l for l in self.new_log().splitlines() if BAD_LOG.search(l)]
+        bad = [l for l in self.new_log().splitlines() if BAD_LOG.search(l)
+               and not any(e.search(l) for e in self.expected_log)]
+        return bad + self.sanitizer_reports()
 
     def access_lines(self):
         try:

@@ -1,0 +1,61 @@
+"""Assertions shared by the integration tests."""
+
+import re
+import time
+
+A, B, C = "0004f2000a01", "0004f2000b02", "0004f2000c03"
+
+
+def refusal_lines(h, uri=None):
+    lines = h.refusals()
+    if uri is not None:
+        lines = [l for l in lines if 'uri="%s"' % uri in l]
+    return lines
+
+
+def access_entry(h, path, timeout=3.0):
+    """The access-log line of the last request for path (logged after the
+    response, so wait for it)."""
+    deadline = time.time() + timeout
+    while True:
+        hits = [l for l in h.access_lines() if ' %s HTTP/' % path in l]
+        if hits or time.time() > deadline:
+            return hits[-1] if hits else None
+        time.sleep(0.05)
+
+
+def expect_refused(h, result, reason, path, mac=None, via=None):
+    """A 403 with the reason in the log line and the environment."""
+    assert result.status == 403, (result, h.new_log()[-2000:])
+    lines = [l for l in refusal_lines(h) if "reason=%s " % reason in l]
+    assert lines, "no PP001 line with reason=%s:\n%s" % (reason,
+                                                         h.new_log())
+    line = lines[-1]
+    assert "client=127.0.0.1" in line
+    assert 'uri="' in line
+    if mac:
+        assert "mac=%s " % mac in line, line
+    if via:
+        assert "via=%s" % via in line, line
+    entry = access_entry(h, path)
+    if entry is not None and via is None:
+        assert "reason=%s" % reason in entry, entry
+        assert "mac=-" in entry, entry
+    return line
+
+
+def expect_allowed(h, result, mac, path, body=None):
+    assert result.status == 200, (result, h.new_log()[-2000:])
+    if body is not None:
+        assert result.body == body
+    entry = access_entry(h, path)
+    assert entry is not None
+    assert "mac=%s" % mac in entry and "reason=-" in entry, entry
+
+
+def handshake_refused(result):
+    return result.status == 0 and result.rc != 0
+
+
+def count(pattern, text):
+    return len(re.findall(pattern, text))

@@ -1,0 +1,338 @@
+"""Directives: where they may appear, how scopes merge, and the errors
+`apachectl configtest` reports (directive, file and, for lists, line)."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FILES, populate
+from tests.pphttpd.httpd import HTTPD
+from pputil import A, B, C, expect_allowed, expect_refused
+
+
+def configtest(h, vhost="", server="", **kw):
+    h.write(vhost=vhost, server=server, **kw)
+    return h.configtest()
+
+
+def bad(h, snippet, *expected, where="vhost"):
+    """configtest must fail and name each expected string."""
+    rc, out = configtest(h, **{where: snippet})
+    assert rc != 0, "configtest passed:\n" + out
+    for e in expected:
+        assert e in out, "%r not in:\n%s" % (e, out)
+    return out
+
+
+def line_of(h, text):
+    with open(h.conf) as f:
+        for n, line in enumerate(f, 1):
+            if text in line:
+                return n
+    raise AssertionError(text)
+
+
+@pytest.fixture
+def h(servers):
+    return servers()
+
+
+def test_good_configuration_passes(h, pki):
+    allow = h.list_file("allow.txt", "%s\n" % A)
+    rc, out = configtest(h, vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvCRL {p}/crl-all.pem
+    PolyProvIssuerFingerprint sha256:{fp} \\
+        sha256:{fp2}
+    PolyProvCNPattern "^([0-9A-Fa-f]{{12}})$"
+    PolyProvAllowList {allow}
+    PolyProvDenyList {allow}
+    PolyProvSharedFiles 000000000000*.cfg *.ld
+    PolyProvReloadInterval 0
+""".format(p=pki, allow=allow, fp="ab" * 32,
+           fp2=":".join(["CD"] * 32)))
+    assert rc == 0, out
+    assert "Syntax OK" in out
+
+
+def test_missing_ca_file(h):
+    out = bad(h, "PolyProv On\nPolyProvTrustedCA /nonexistent/chain.pem",
+              "PolyProvTrustedCA", "/nonexistent/chain.pem",
+              "No such file or directory")
+    n = line_of(h, "PolyProvTrustedCA /nonexistent/chain.pem")
+    assert "line %d of %s" % (n, h.conf) in out
+
+
+def test_ca_file_without_certificate(h):
+    path = os.path.join(h.root, "empty.pem")
+    with open(path, "w") as f:
+        f.write("# not a certificate\n")
+    bad(h, "PolyProvTrustedCA %s" % path, "PolyProvTrustedCA", path,
+        "contains no PEM certificate")
+
+
+def test_ca_file_with_a_device_certificate(h, pki):
+    bad(h, "PolyProvTrustedCA %s/phone-a.crt" % pki, "PolyProvTrustedCA",
+        "phone-a.crt", "is not a CA certificate")
+
+
+def test_ca_bundle_without_root(h, pki):
+    bad(h, "PolyProvTrustedCA %s/issuing1.crt" % pki, "PolyProvTrustedCA",
+        "no self-signed root")
+
+
+def test_unreadable_files(h, pki):
+    """A file the reading user cannot open: configtest run as an
+    unprivileged user (root reads everything)."""
+    secret = os.path.join(h.root, "secret.pem")
+    shutil.copy(os.path.join(pki, "polycom-chain.pem"), secret)
+    os.chmod(secret, 0)
+    h.write(vhost="PolyProvTrustedCA %s" % secret)
+    cmd = [HTTPD, "-t", "-f", h.conf]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "www-data", "--"] + cmd
+        os.chmod(h.conf, 0o644)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    assert p.returncode != 0, out
+    assert "PolyProvTrustedCA" in out and "Permission denied" in out, out
+
+
+def test_malformed_allow_list_names_file_and_line(h):
+    path = h.list_file("allow.txt", "# fleet\n%s\n\nnot-a-mac\n" % A)
+    out = bad(h, "PolyProvAllowList %s" % path, "PolyProvAllowList",
+              "%s:4: 'not-a-mac' is not a MAC address" % path)
+    assert "line %d of" % line_of(h, "PolyProvAllowList") in out
+
+
+def test_malformed_deny_list(h):
+    path = h.list_file("deny.txt", "%s\n00:04:f2:00:0b\n" % A)
+    bad(h, "PolyProvDenyList %s" % path, "PolyProvDenyList",
+        "%s:2:" % path)
+
+
+def test_empty_list_file(h):
+    path = h.list_file("allow.txt", "")
+    bad(h, "PolyProvAllowList %s" % path, "PolyProvAllowList",
+        "empty (0 bytes)")
+
+
+def test_missing_list_file(h):
+    bad(h, "PolyProvAllowList /nonexistent/allow.txt", "PolyProvAllowList",
+        "/nonexistent/allow.txt", "No such file")
+
+
+def test_bad_regex(h):
+    bad(h, 'PolyProvCNPattern "^([0-9A-F]{12}$"', "PolyProvCNPattern",
+        "bad regular expression", "offset")
+
+
+@pytest.mark.parametrize("fp", ["5A:9A:1F", "sha1:" + "ab" * 20,
+                                "sha256:" + "zz" * 32, "ab" * 32,
+                                "sha256:" + "ab" * 31])
+def test_malformed_fingerprint(h, fp):
+    bad(h, "PolyProvIssuerFingerprint %s" % fp, "PolyProvIssuerFingerprint")
+
+
+def test_crl_errors(h):
+    bad(h, "PolyProvCRL /nonexistent.crl", "PolyProvCRL", "/nonexistent.crl")
+    junk = os.path.join(h.root, "junk.crl")
+    with open(junk, "w") as f:
+        f.write("junk")
+    bad(h, "PolyProvCRL %s" % junk, "PolyProvCRL", "contains no CRL")
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "86401", "5s", ""])
+def test_bad_reload_interval(h, value):
+    bad(h, 'PolyProvReloadInterval "%s"' % value, "PolyProvReloadInterval")
+
+
+@pytest.mark.parametrize("value,msg", [("none *.cfg", "must stand alone"),
+                                       ("fw/*.ld", "may not contain '/'")])
+def test_bad_shared_files(h, value, msg):
+    bad(h, "PolyProvSharedFiles %s" % value, "PolyProvSharedFiles", msg)
+
+
+def test_flag_must_be_on_or_off(h):
+    bad(h, "PolyProv maybe", "PolyProv")
+
+
+def test_on_without_any_trusted_ca(h):
+    out = bad(h, "PolyProv On", "PolyProv On at %s:" % h.conf,
+              "no PolyProvTrustedCA")
+    assert "the virtual host defined at %s:" % h.conf in out
+    assert "Configuration check failed" in out
+
+
+def test_on_in_a_section_without_any_trusted_ca(h):
+    bad(h, "<Location /prov/>\n PolyProv On\n</Location>",
+        "no PolyProvTrustedCA")
+
+
+def test_on_with_ca_only_in_another_scope_is_accepted(h, pki):
+    # the CA may come from an enclosing scope: not an error at parse time
+    rc, out = configtest(h, vhost="""
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    <Location /prov/>
+        PolyProv On
+    </Location>""".format(p=pki))
+    assert rc == 0, out
+
+
+def test_not_allowed_in_htaccess(servers, pki):
+    """An .htaccess cannot switch the checks off."""
+    h = servers()
+    populate(h)
+    h.put(".htaccess", "PolyProv Off\n")
+    h.expect_log(r"\.htaccess: PolyProv not allowed here")
+    h.write(vhost="""
+    <Directory {d}>
+        AllowOverride All
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>""".format(d=h.docroot, p=pki))
+    h.start()
+    h.mark()
+    r = h.curl("/%s.cfg" % B, phone="phone-a")
+    assert r.status == 500
+    assert "not allowed here" in h.new_log()
+    assert "secret" not in r.body
+
+
+# -- scopes and merging ------------------------------------------------------
+
+def run(servers, pki, vhost="", server="", files=FILES):
+    h = servers()
+    populate(h, files)
+    h.write(vhost=vhost, server=server, loglevel="warn polyprov:debug")
+    h.start()
+    h.mark()
+    return h
+
+
+def test_server_config_scope(servers, pki):
+    h = run(servers, pki, server="""
+PolyProv On
+PolyProvTrustedCA {p}/polycom-chain.pem
+""".format(p=pki))
+    expect_allowed(h, h.curl("/%s.cfg" % A, phone="phone-a"), A,
+                   "/%s.cfg" % A)
+    expect_refused(h, h.curl("/%s.cfg" % B, phone="phone-a"), "not-owner",
+                   "/%s.cfg" % B)
+
+
+def test_virtualhost_scope(servers, pki):
+    h = run(servers, pki, vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+""".format(p=pki))
+    expect_allowed(h, h.curl("/%s.cfg" % A, phone="phone-a"), A,
+                   "/%s.cfg" % A)
+    expect_refused(h, h.curl("/%s.cfg" % B, phone="phone-a"), "not-owner",
+                   "/%s.cfg" % B)
+    # the plain vhost is another scope: not guarded
+    assert h.curl("/%s.cfg" % B, tls=False).status == 200
+
+
+def test_location_scope_and_inheritance(servers, pki):
+    files = dict(FILES)
+    files.update({"prov/" + k: v for k, v in FILES.items()})
+    h = run(servers, pki, files=files, vhost="""
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    <Location /prov/>
+        PolyProv On
+    </Location>
+""".format(p=pki))
+    expect_refused(h, h.curl("/prov/%s.cfg" % B, phone="phone-a"),
+                   "not-owner", "/prov/%s.cfg" % B)
+    # outside the Location the module does not act
+    assert h.curl("/%s.cfg" % B, phone="phone-a").status == 200
+
+
+def test_inner_scope_overrides_outer(servers, pki, manifest):
+    files = dict(FILES)
+    for sub in ("open", "strict", "other", "pin2"):
+        files.update({"%s/%s" % (sub, k): v for k, v in FILES.items()})
+    outer_allow = None
+    h = servers()
+    outer_allow = h.list_file("outer.txt", "%s\n%s\n" % (A, B))
+    inner_allow = h.list_file("inner.txt", "%s\n" % C)
+    populate(h, files)
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvAllowList {outer}
+        PolyProvSharedFiles none
+        PolyProvIssuerFingerprint sha256:{ic1}
+    </Directory>
+    <Location /open/>
+        PolyProv Off
+    </Location>
+    <Location /strict/>
+        PolyProvSharedFiles 000000000000*.cfg
+    </Location>
+    <Location /other/>
+        PolyProvAllowList {inner}
+    </Location>
+    <Location /pin2/>
+        PolyProvIssuerFingerprint sha256:{ic2}
+    </Location>
+""".format(d=h.docroot, p=pki, outer=outer_allow, inner=inner_allow,
+           ic1=manifest["issuing1"]["sha256"],
+           ic2=manifest["issuing2"]["sha256"]))
+    h.start()
+    h.mark()
+    # outer: allow list A, B; no shared files; issuer CA 1 pinned
+    expect_refused(h, h.curl("/000000000000.cfg", phone="phone-a"),
+                   "not-shared", "/000000000000.cfg")
+    expect_refused(h, h.curl("/%s.cfg" % C, phone="phone-c"), "issuer",
+                   "/%s.cfg" % C)
+    # PolyProv Off inside: the module steps aside
+    assert h.curl("/open/%s.cfg" % B, phone="phone-a").status == 200
+    # a wildcard list replaces "none", everything else inherited
+    expect_allowed(h, h.curl("/strict/000000000000.cfg", phone="phone-a"), A,
+                   "/strict/000000000000.cfg")
+    expect_refused(h, h.curl("/strict/site.cfg", phone="phone-a"),
+                   "not-shared", "/strict/site.cfg")
+    expect_refused(h, h.curl("/strict/%s.cfg" % B, phone="phone-a"),
+                   "not-owner", "/strict/%s.cfg" % B)
+    # another allow list replaces the outer one (C is pinned out by issuer
+    # first; A is not on the inner list)
+    expect_refused(h, h.curl("/other/%s.cfg" % A, phone="phone-a"),
+                   "allow-list", "/other/%s.cfg" % A)
+    # another pin replaces the outer one
+    expect_refused(h, h.curl("/pin2/%s.cfg" % A, phone="phone-a"), "issuer",
+                   "/pin2/%s.cfg" % A)
+
+
+def test_runtime_without_trusted_ca_fails_closed(servers, pki):
+    """PolyProv On where the CA comes from a scope that does not cover the
+    request: configtest cannot know, the request is refused and logged."""
+    files = dict(FILES)
+    files.update({"ca/" + k: v for k, v in FILES.items()})
+    h = run(servers, pki, files=files, vhost="""
+    <Location /ca/>
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Location>
+    <Location />
+        PolyProv On
+    </Location>
+""".format(p=pki))
+    r = h.curl("/%s.cfg" % A, phone="phone-a")
+    line = expect_refused(h, r, "untrusted", "/%s.cfg" % A)
+    assert "no PolyProvTrustedCA applies here" in line
+    expect_allowed(h, h.curl("/ca/%s.cfg" % A, phone="phone-a"), A,
+                   "/ca/%s.cfg" % A)
+
+
+def test_relative_paths_are_under_server_root(servers, pki):
+    h = servers()
+    shutil.copy(os.path.join(pki, "polycom-chain.pem"),
+                os.path.join(h.root, "chain.pem"))
+    rc, out = configtest(h, vhost="PolyProv On\nPolyProvTrustedCA chain.pem")
+    assert rc == 0, out
