@@ -1,0 +1,163 @@
+"""Uploads and WebDAV through mod_dav: any method on the requester's own
+file, none on another device's file, only reads on shared files; COPY and
+MOVE are checked at their Destination too.  Shared files stay intact."""
+
+import pytest
+
+from conftest import FILES, populate
+from pputil import A, B, expect_refused
+
+
+@pytest.fixture(scope="module")
+def dav_server(module, pki):
+    from tests.pphttpd.httpd import Httpd
+    h = Httpd(module, pki)
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    <Directory {d}>
+        Dav On
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+""".format(d=h.docroot, p=pki))
+    h.start()
+    yield h
+    h.stop()
+    bad = h.bad_log_lines()
+    if not bad:
+        h.cleanup()
+    assert not bad, "\n".join(bad)
+
+
+@pytest.fixture
+def dav(dav_server):
+    h = dav_server
+    populate(h)                           # every test starts from the same
+    h.mark()
+    yield h
+    assert not h.bad_log_lines()
+    # whatever happened, the shared files are byte-for-byte intact
+    for name in ("000000000000.cfg", "000000000000-license.cfg", "site.cfg",
+                 "3111-40250-001.sip.ld"):
+        assert h.read(name).decode() == FILES[name], name
+
+
+def dest(h, path):
+    return "Destination: " + h.url(path)
+
+
+def test_put_own_log(dav):
+    r = dav.curl("/%s-app.log" % A, phone="phone-a", method="PUT",
+                 data="boot ok\n")
+    assert r.status == 201, r
+    assert dav.read("%s-app.log" % A) == b"boot ok\n"
+    r = dav.curl("/%s-app.log" % A, phone="phone-a", method="PUT",
+                 data="boot ok again\n")
+    assert r.status == 204, r
+    # and the phone's own uploads of its settings
+    r = dav.curl("/%s-phone.cfg" % A, phone="phone-a", method="PUT",
+                 data="changed on the phone\n")
+    assert r.status == 204
+    assert dav.read("%s-phone.cfg" % A) == b"changed on the phone\n"
+
+
+def test_put_another_devices_file(dav):
+    r = dav.curl("/%s-app.log" % B, phone="phone-a", method="PUT",
+                 data="forged log\n")
+    expect_refused(dav, r, "not-owner", "/%s-app.log" % B)
+    assert not dav.exists("%s-app.log" % B)
+    r = dav.curl("/%s.cfg" % B, phone="phone-a", method="PUT", data="x")
+    expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
+    assert dav.read("%s.cfg" % B).decode() == FILES[B + ".cfg"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PROPPATCH", "LOCK",
+                                    "MKCOL"])
+def test_shared_files_read_only(dav, method):
+    r = dav.curl("/000000000000.cfg", phone="phone-a", method=method,
+                 data="x" if method == "PUT" else None)
+    expect_refused(dav, r, "shared-readonly", "/000000000000.cfg")
+
+
+def test_delete(dav):
+    r = dav.curl("/%s.cfg" % B, phone="phone-a", method="DELETE")
+    expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
+    assert dav.exists("%s.cfg" % B)
+    r = dav.curl("/%s.cfg" % A, phone="phone-a", method="DELETE")
+    assert r.status == 204
+    assert not dav.exists("%s.cfg" % A)
+
+
+def test_propfind(dav):
+    r = dav.curl("/%s.cfg" % A, phone="phone-a", method="PROPFIND",
+                 headers=["Depth: 0"])
+    assert r.status == 207, r
+    r = dav.curl("/%s.cfg" % B, phone="phone-a", method="PROPFIND",
+                 headers=["Depth: 0"])
+    expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
+    for depth in ("1", "infinity"):
+        r = dav.curl("/", phone="phone-a", method="PROPFIND",
+                     headers=["Depth: " + depth])
+        expect_refused(dav, r, "directory", "/")
+        assert B not in r.body
+
+
+def test_proppatch_and_lock(dav):
+    body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:">'
+            '<D:set><D:prop><x xmlns="urn:t">1</x></D:prop></D:set>'
+            '</D:propertyupdate>')
+    r = dav.curl("/%s.cfg" % B, phone="phone-a", method="PROPPATCH",
+                 data=body, headers=["Content-Type: text/xml"])
+    expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
+    r = dav.curl("/%s.cfg" % A, phone="phone-a", method="PROPPATCH",
+                 data=body, headers=["Content-Type: text/xml"])
+    assert r.status == 207, r
+    lock = ('<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:">'
+            '<D:lockscope><D:exclusive/></D:lockscope>'
+            '<D:locktype><D:write/></D:locktype></D:lockinfo>')
+    r = dav.curl("/%s.cfg" % B, phone="phone-a", method="LOCK", data=lock,
+                 headers=["Content-Type: text/xml"])
+    expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
+
+
+def test_mkcol(dav):
+    r = dav.curl("/%s-dir/" % B, phone="phone-a", method="MKCOL")
+    expect_refused(dav, r, "not-owner", "/%s-dir/" % B)
+    assert not dav.exists("%s-dir" % B)
+
+
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+@pytest.mark.parametrize("target", [B + ".cfg", B + "-new.cfg",
+                                    "000000000000.cfg", "site.cfg",
+                                    "newshared.cfg"])
+def test_copy_move_destination_checked(dav, method, target):
+    """The Destination lookup is a subrequest in the same <Directory>:
+    httpd skips its access phase; the module still refuses it."""
+    r = dav.curl("/%s.cfg" % A, phone="phone-a", method=method,
+                 headers=[dest(dav, "/" + target), "Overwrite: T"])
+    assert r.status == 403, (r, dav.new_log())
+    assert any("via=subrequest" in l for l in dav.refusals()), dav.new_log()
+    assert dav.exists("%s.cfg" % A)                  # the source stays
+    if target == B + ".cfg":
+        assert dav.read(target).decode() == FILES[B + ".cfg"]
+    elif target in FILES:
+        assert dav.read(target).decode() == FILES[target]
+    else:
+        assert not dav.exists(target)
+
+
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_copy_move_within_own_files(dav, method):
+    r = dav.curl("/%s.cfg" % A, phone="phone-a", method=method,
+                 headers=[dest(dav, "/%s-backup.cfg" % A), "Overwrite: T"])
+    assert r.status in (201, 204), (r, dav.new_log())
+    assert dav.read("%s-backup.cfg" % A).decode() == FILES[A + ".cfg"]
+
+
+def test_copy_from_shared_or_foreign_source(dav):
+    r = dav.curl("/000000000000.cfg", phone="phone-a", method="COPY",
+                 headers=[dest(dav, "/%s-copy.cfg" % A)])
+    expect_refused(dav, r, "shared-readonly", "/000000000000.cfg")
+    r = dav.curl("/%s.cfg" % B, phone="phone-a", method="COPY",
+                 headers=[dest(dav, "/%s-copy.cfg" % A)])
+    expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
+    assert not dav.exists("%s-copy.cfg" % A)

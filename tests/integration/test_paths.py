@@ -1,0 +1,143 @@
+"""Ownership (step 9) through real request paths: encodings, dot segments,
+path info, parameters, queries, directories, Alias, mod_rewrite and content
+negotiation mapping one name onto another device's file."""
+
+import pytest
+
+from conftest import FILES, populate
+from pputil import A, B, expect_allowed, expect_refused
+
+
+@pytest.fixture(scope="module")
+def paths_server(module, pki):
+    from tests.pphttpd.httpd import Httpd
+    h = Httpd(module, pki)
+    populate(h)
+    populate(h, {"pi/" + k: v for k, v in FILES.items()})
+    h.put("mv/config.%s.cfg" % B, "negotiated secret of B\n")
+    h.put("mv/%s.cfg" % A, "negotiated own file of A\n")
+    h.put("idx/index.html", "an index\n")
+    h.put("list/%s.cfg" % A, "listed\n")
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    Alias /mine/{a}.cfg {d}/{b}.cfg
+    RewriteEngine On
+    RewriteRule ^/attack/{a}\\.cfg$ {d}/{b}.cfg
+    RewriteRule ^/attack-pt/{a}\\.cfg$ /{b}.cfg [PT]
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        AcceptPathInfo Off
+    </Directory>
+    <Directory {d}/pi>
+        AcceptPathInfo On
+    </Directory>
+    <Directory {d}/mv>
+        Options +MultiViews
+        MultiviewsMatch Any
+    </Directory>
+    <Directory {d}/idx>
+        DirectoryIndex index.html
+    </Directory>
+    <Directory {d}/list>
+        Options +Indexes
+    </Directory>
+""".format(d=h.docroot, p=pki, a=A, b=B))
+    h.start()
+    yield h
+    h.stop()
+    bad = h.bad_log_lines()
+    if not bad:
+        h.cleanup()
+    assert not bad, "\n".join(bad)
+
+
+@pytest.fixture
+def h(paths_server):
+    paths_server.mark()
+    yield paths_server
+    assert not paths_server.bad_log_lines()
+
+
+@pytest.mark.parametrize("path", [
+    "/%30004f2000b02.cfg",            # percent-encoded digit
+    "/0004f2000%62%30%32.cfg",
+    "/./0004f2000b02.cfg",
+    "/x/../0004f2000b02.cfg",
+    "//0004f2000b02.cfg",
+    "/0004F2000B02.cfg",               # upper case is the same device
+])
+def test_encoded_and_dotted_paths_of_another_device(h, path):
+    r = h.curl(path, phone="phone-a")
+    assert r.status == 403, r
+    assert "secret of B" not in r.body
+    assert any("reason=not-owner" in l for l in h.refusals())
+
+
+@pytest.mark.parametrize("path", [
+    "/%30004f2000a01.cfg", "/./0004f2000a01.cfg", "//0004f2000a01.cfg",
+    "/0004f2000a01.cfg?mac=0004f2000b02",
+])
+def test_encoded_and_dotted_paths_of_own_file(h, path):
+    r = h.curl(path, phone="phone-a")
+    assert r.status == 200, r
+    assert r.body == FILES[A + ".cfg"]
+
+
+def test_query_naming_the_requester_does_not_help(h):
+    r = h.curl("/%s.cfg?%s" % (B, A), phone="phone-a")
+    expect_refused(h, r, "not-owner", "/%s.cfg?%s" % (B, A))
+
+
+def test_path_info_refused(h):
+    # with AcceptPathInfo On the file would be served with path info
+    for path in ("/pi/%s.cfg/%s.cfg" % (B, A), "/pi/000000000000.cfg/%s" % A,
+                 "/pi/%s.cfg/x" % A):
+        r = h.curl(path, phone="phone-a")
+        expect_refused(h, r, "not-owner", path)
+    # without it (the default for files) too
+    r = h.curl("/%s.cfg/x" % A, phone="phone-a")
+    assert r.status == 403
+
+
+@pytest.mark.parametrize("path", [
+    "/%s.cfg;%s" % (A, B),                  # a ';' parameter
+    "/%s-%s.cfg" % (A, B),                  # two MACs, separated
+    "/%s%s.cfg" % (A, B),                   # glued: one run of 24
+    "/%sa.cfg" % A,                          # 13 hex digits
+])
+def test_names_with_two_or_ambiguous_macs(h, path):
+    r = h.curl(path, phone="phone-a")
+    expect_refused(h, r, "not-owner", path)
+
+
+def test_directory_listing_and_index_refused(h):
+    expect_refused(h, h.curl("/list/", phone="phone-a"), "directory",
+                   "/list/")
+    r = h.curl("/idx/", phone="phone-a")
+    expect_refused(h, r, "directory", "/idx/")
+    assert "an index" not in r.body
+
+
+def test_alias_onto_another_device(h):
+    # the URI names the requester, the file it maps to names B
+    r = h.curl("/mine/%s.cfg" % A, phone="phone-a")
+    expect_refused(h, r, "not-owner", "/mine/%s.cfg" % A)
+    assert "secret of B" not in r.body
+
+
+def test_rewrite_onto_another_device(h):
+    r = h.curl("/attack/%s.cfg" % A, phone="phone-a")
+    assert r.status == 403 and "secret of B" not in r.body
+    r = h.curl("/attack-pt/%s.cfg" % A, phone="phone-a")
+    assert r.status == 403 and "secret of B" not in r.body
+    assert len([l for l in h.refusals() if "reason=not-owner" in l]) >= 2
+
+
+def test_multiviews_cannot_reach_another_device(h):
+    r = h.curl("/mv/config", phone="phone-a")
+    assert r.status != 200, r
+    assert "secret of B" not in r.body
+    # negotiation still works for the requester's own file
+    r = h.curl("/mv/%s" % A, phone="phone-a")
+    assert r.status == 200, r
+    assert r.body == "negotiated own file of A\n"

@@ -1,0 +1,163 @@
+"""No escape through subrequests or internal redirects.
+
+httpd skips the access phase of a subrequest or internal redirect whose
+per-directory configuration equals its parent's (ap_process_request_internal
+in server/request.c), whatever the hook's registration flag.  Within one
+<Directory>, an SSI include, an ErrorDocument, a per-directory RewriteRule
+and mod_dav's Destination lookup would all escape an access hook alone.
+
+The same tests run against a test-only build with the access hook alone
+(make weak): there they must find the leak, which shows they can fail."""
+
+import os
+
+import pytest
+
+from conftest import FILES, populate
+from pputil import A, B
+
+SSI_PAGE = '<!--#include virtual="/{target}" -->END\n'
+
+
+def configure(h, pki):
+    populate(h)
+    h.put("%s-page.shtml" % A, SSI_PAGE.format(target=B + ".cfg"))
+    h.put("%s-own.shtml" % A, SSI_PAGE.format(target=A + ".cfg"))
+    h.put("%s-shared.shtml" % A, SSI_PAGE.format(target="site.cfg"))
+    h.put("status.shtml", SSI_PAGE.format(target=B + ".cfg"))
+    h.put("a/%s-page.shtml" % A, SSI_PAGE.format(target="b/%s.cfg" % B))
+    h.put("b/%s.cfg" % B, "secret of B in b/\n")
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    <Directory {d}>
+        Options +Includes
+        AddOutputFilter INCLUDES .shtml
+        Dav On
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        ErrorDocument 404 /{b}.cfg
+        RewriteEngine On
+        RewriteRule ^alias-(.*)$ /{b}.cfg
+    </Directory>
+    <Directory {d}/a>
+        PolyProvReloadInterval 6
+    </Directory>
+    <Directory {d}/b>
+        PolyProvReloadInterval 7
+    </Directory>
+""".format(d=h.docroot, p=pki, b=B))
+
+
+def leaks(h):
+    """What another device's secret can be obtained by phone A."""
+    found = []
+    r = h.curl("/%s-page.shtml" % A, phone="phone-a")
+    if "secret of B" in r.body:
+        found.append("ssi-include")
+    r = h.curl("/status.shtml", phone="phone-a")
+    if "secret of B" in r.body:
+        found.append("ssi-include-from-shared-page")
+    r = h.curl("/%s-missing.cfg" % A, phone="phone-a")
+    if "secret of B" in r.body:
+        found.append("error-document")
+    r = h.curl("/alias-x", phone="phone-a")
+    if "secret of B" in r.body:
+        found.append("rewrite-redirect")
+    r = h.curl("/%s.cfg" % A, phone="phone-a", method="COPY",
+               headers=["Destination: " + h.url("/%s.cfg" % B),
+                        "Overwrite: T"])
+    if h.read(B + ".cfg").decode() != FILES[B + ".cfg"]:
+        found.append("dav-copy-destination")
+        h.put(B + ".cfg", FILES[B + ".cfg"])
+    r = h.curl("/%s-app.log" % A, phone="phone-a", method="PUT", data="x")
+    r = h.curl("/%s-app.log" % A, phone="phone-a", method="MOVE",
+               headers=["Destination: " + h.url("/000000000000.cfg"),
+                        "Overwrite: T"])
+    if h.read("000000000000.cfg").decode() != FILES["000000000000.cfg"]:
+        found.append("dav-move-onto-shared")
+        h.put("000000000000.cfg", FILES["000000000000.cfg"])
+    return found
+
+
+@pytest.fixture(scope="module")
+def sub_server(module, pki):
+    from tests.pphttpd.httpd import Httpd
+    h = Httpd(module, pki)
+    configure(h, pki)
+    h.start()
+    yield h
+    h.stop()
+    bad = h.bad_log_lines()
+    if not bad:
+        h.cleanup()
+    assert not bad, "\n".join(bad)
+
+
+@pytest.fixture
+def h(sub_server):
+    sub_server.mark()
+    yield sub_server
+    assert not sub_server.bad_log_lines()
+
+
+def test_ssi_include_of_another_device(h):
+    r = h.curl("/%s-page.shtml" % A, phone="phone-a")
+    assert r.status == 200
+    assert "secret of B" not in r.body
+    assert "END" in r.body
+    assert any("via=subrequest" in l and "reason=not-owner" in l
+               and 'uri="/%s.cfg"' % B in l for l in h.refusals()), h.new_log()
+
+
+def test_ssi_include_from_a_shared_page(h):
+    r = h.curl("/status.shtml", phone="phone-a")
+    assert "secret of B" not in r.body
+
+
+def test_ssi_include_of_own_and_shared_files(h):
+    r = h.curl("/%s-own.shtml" % A, phone="phone-a")
+    assert r.body == FILES[A + ".cfg"] + "END\n"
+    r = h.curl("/%s-shared.shtml" % A, phone="phone-a")
+    assert r.body == FILES["site.cfg"] + "END\n"
+
+
+def test_ssi_include_across_directories(h):
+    # another <Directory>: httpd runs the access phase, refused there
+    r = h.curl("/a/%s-page.shtml" % A, phone="phone-a")
+    assert r.status == 200
+    assert "secret of B" not in r.body
+    assert any("via=subrequest" in l for l in h.refusals())
+
+
+def test_error_document_of_another_device(h):
+    r = h.curl("/%s-missing.cfg" % A, phone="phone-a")
+    assert "secret of B" not in r.body
+    assert any("via=redirect" in l and "reason=not-owner" in l
+               for l in h.refusals()), h.new_log()
+
+
+def test_rewrite_internal_redirect(h):
+    r = h.curl("/alias-x", phone="phone-a")
+    assert r.status == 403
+    assert "secret of B" not in r.body
+    assert any("via=redirect" in l for l in h.refusals()), h.new_log()
+
+
+def test_no_leak_at_all(h):
+    assert leaks(h) == []
+
+
+def test_the_tests_catch_a_plain_access_hook(servers, pki):
+    """Against the module without its fixups guard every one of these
+    escapes works: the tests above would fail on such a module."""
+    weak = os.environ.get("PP_WEAK_MODULE")
+    if not weak or not os.path.exists(weak):
+        pytest.skip("make weak builds the access-hook-only variant")
+    h = servers(module=weak)
+    configure(h, pki)
+    h.expect_log("PP013")
+    h.start()
+    found = leaks(h)
+    assert set(found) == {"ssi-include", "ssi-include-from-shared-page",
+                          "error-document", "rewrite-redirect",
+                          "dav-copy-destination", "dav-move-onto-shared"}, \
+        found
