@@ -159,7 +159,7 @@ DefaultRuntimeDir {self.root}/run
 Mutex file:{self.root}/run default
 ErrorLog {self.error_log}
 LogLevel {loglevel}
-LogFormat "%h \\"%r\\" %>s mac=%{{POLYPROV_MAC}}e reason=%{{POLYPROV_REASON}}e" pp
+LogFormat "%h \\"%r\\" %>s mac=%{{POLYPROV_MAC}}e reason=%{{POLYPROV_REASON}}e pid=%P" pp
 CustomLog {self.access_log} pp
 TypesConfig /etc/mime.types
 AddType text/plain .cfg .log .ld
@@ -276,10 +276,16 @@ DavLockDB {self.root}/dav/lockdb
         raise RuntimeError("httpd did not come up:\n" + self.log_text())
 
     def stop(self):
+        """SIGTERM to the parent, as systemd does: `apache2 -k stop` would
+        re-read the configuration and refuse while a list file is broken."""
         if not self.running:
             return
         pid = self.pid()
-        self._run("-k", "stop", env=self.sanitizer_env())
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pid = None
         deadline = time.time() + 20
         while pid and time.time() < deadline:
             try:

@@ -1,0 +1,187 @@
+"""Allow and deny lists at run time: reload without a restart, a broken
+version keeps the last good list, and every httpd process agrees within
+PolyProvReloadInterval + 1 s, idle ones included, under each MPM."""
+
+import os
+import re
+import time
+
+import pytest
+
+from conftest import populate
+from pputil import A, B, C
+
+INTERVAL = 1
+
+
+def start(servers, pki, mpm="event", allow="%s\n" % A, deny="# none\n",
+          interval=INTERVAL):
+    h = servers(mpm=mpm)
+    populate(h)
+    h.allow = h.list_file("allow.txt", allow)
+    h.deny = h.list_file("deny.txt", deny)
+    h.write(mpm=mpm, loglevel="warn polyprov:info", vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvAllowList {allow}
+        PolyProvDenyList {deny}
+        PolyProvReloadInterval {i}
+    </Directory>
+""".format(d=h.docroot, p=pki, allow=h.allow, deny=h.deny, i=interval))
+    h.start()
+    h.mark()
+    return h
+
+
+def settle():
+    """Longer than PolyProvReloadInterval + 1 s."""
+    time.sleep(INTERVAL + 1.3)
+
+
+def statuses(h, phone, path, n):
+    """n requests, each on a new connection; status and serving pid."""
+    out = []
+    for _ in range(n):
+        r = h.curl(path, phone=phone)
+        out.append(r.status)
+    return out
+
+
+def pids_of_requests(h, path):
+    pids = set()
+    for line in h.access_lines():
+        if " %s HTTP/" % path in line:
+            m = re.search(r"pid=(\d+)", line)
+            if m:
+                pids.add(int(m.group(1)))
+    return pids
+
+
+def test_reload_without_restart(servers, pki):
+    h = start(servers, pki)
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 403
+    pid = h.pid()
+    h.list_file("allow.txt", "%s\n%s\n" % (A, C))
+    settle()
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    assert h.pid() == pid                       # no restart
+    assert re.search(r"list .*allow.txt reloaded: 2 MACs", h.new_log())
+    # the deny list too
+    h.list_file("deny.txt", "00:04:f2:00:0c:03\n")
+    settle()
+    r = h.curl("/%s.cfg" % C, phone="phone-c")
+    assert r.status == 403
+    assert any("reason=deny-list" in l for l in h.refusals())
+
+
+def test_broken_version_keeps_last_good(servers, pki):
+    h = start(servers, pki, allow="%s\n%s\n" % (A, C))
+    h.list_file("allow.txt", "%s\n%s\nnot-a-mac\n" % (A, B))
+    settle()
+    # still the last good list: C allowed, B not
+    assert statuses(h, "phone-c", "/%s.cfg" % C, 4) == [200] * 4
+    assert statuses(h, "phone-b", "/%s.cfg" % B, 2) == [403] * 2
+    log = h.new_log()
+    assert "%s:3: 'not-a-mac' is not a MAC address" % h.allow in log
+    assert "keeping the last good list (2 MACs)" in log
+    time.sleep(INTERVAL + 0.5)
+    h.curl("/%s.cfg" % C, phone="phone-c")
+    assert h.new_log().count("'not-a-mac'") == 1      # logged once
+
+
+@pytest.mark.parametrize("change", ["truncate", "delete", "unreadable"])
+def test_vanishing_list_keeps_last_good(servers, pki, change):
+    h = start(servers, pki, allow="%s\n%s\n" % (A, C))
+    if change == "truncate":
+        open(h.allow, "w").close()
+        expect = "empty (0 bytes)"
+    elif change == "delete":
+        os.unlink(h.allow)
+        expect = "cannot stat"
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("needs root: the children run as another user")
+        os.chmod(h.allow, 0o600)             # root's, children are www-data
+        os.utime(h.allow)
+        expect = "Permission denied"
+    settle()
+    assert statuses(h, "phone-c", "/%s.cfg" % C, 3) == [200] * 3
+    assert statuses(h, "phone-b", "/%s.cfg" % B, 2) == [403] * 2
+    assert expect in h.new_log()
+
+
+def test_replaced_by_rename(servers, pki):
+    h = start(servers, pki)
+    tmp = h.allow + ".new"
+    with open(tmp, "w") as f:
+        f.write("%s\n" % C)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, h.allow)
+    settle()
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 403
+
+
+def test_interval_zero_reloads_only_on_restart(servers, pki):
+    h = start(servers, pki, interval=0)
+    h.list_file("allow.txt", "%s\n" % C)
+    settle()
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 403
+    h.graceful()
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
+
+
+def test_broken_list_at_restart_keeps_server_running(servers, pki):
+    h = start(servers, pki)
+    h.list_file("allow.txt", "garbage\n")
+    p = h._run("-k", "graceful")
+    assert p.returncode != 0
+    assert "allow.txt:1:" in p.stdout + p.stderr
+    time.sleep(0.5)
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "worker", "event"])
+def test_all_processes_agree(servers, pki, mpm):
+    """v1 allows A; v2 (good) adds C and is seen by one request only;
+    v3 is broken.  A process that kept its own copy and missed v2 would
+    fall back to v1 and refuse C.  Every process must use v2."""
+    h = start(servers, pki, mpm=mpm)
+    children = h.child_pids()
+    assert len(children) >= 2, children
+    h.list_file("allow.txt", "%s\n%s\n" % (A, C))            # v2
+    settle()
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
+    h.list_file("allow.txt", "%s\n%s\nbroken\n" % (A, C))    # v3
+    settle()
+    got = statuses(h, "phone-c", "/%s.cfg" % C, 30)
+    assert got == [200] * 30, got
+    served_by = pids_of_requests(h, "/%s.cfg" % C)
+    assert len(served_by) >= 2, served_by      # several processes answered
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "event"])
+def test_lists_are_shared_not_copied(servers, pki, mpm):
+    """Every process maps the same published snapshot read-only and
+    shared, instead of holding a private copy of the list."""
+    big = "".join("0004f2%06x\n" % i for i in range(50000)) + "%s\n" % A
+    h = start(servers, pki, mpm=mpm, allow=big)
+    for _ in range(12):
+        assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    snaps = {}
+    for pid in h.child_pids():
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                if line.rstrip().endswith(".snap"):
+                    fields = line.split()
+                    assert fields[1].startswith("r") and \
+                        fields[1].endswith("s"), line     # read-only, shared
+                    snaps.setdefault(fields[-1], set()).add(pid)
+    # the allow list (the first list configured) is one file for everyone
+    allow = [p for p in snaps if re.search(r"-0-\d+\.snap$", p)]
+    assert len(allow) == 1, snaps
+    assert len(snaps[allow[0]]) >= 2, snaps         # mapped by several
+    # A is one of the 50000 already: 8 bytes per distinct MAC
+    assert os.path.getsize(allow[0]) == 32 + 8 * 50000
