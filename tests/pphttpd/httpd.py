@@ -136,7 +136,7 @@ class Httpd:
     def write(self, vhost="", server="", verify="require", mpm=None,
               modules=(), loglevel="warn polyprov:info", plain_vhost="",
               protocols="h2 http/1.1", vhost_ssl_extra="",
-              load_polyprov=True):
+              load_polyprov=True, mpm_conf=None):
         self.mpm = mpm or self.mpm
         mods = list(BASE_MODULES) + list(modules) + self.extra_modules
         lines = ["LoadModule mpm_%s_module %s/mod_mpm_%s.so"
@@ -168,7 +168,7 @@ Listen 127.0.0.1:{self.http_port}
 Timeout 20
 KeepAlive On
 MaxKeepAliveRequests 1000
-{MPM_CONF[self.mpm]}
+{mpm_conf if mpm_conf is not None else MPM_CONF[self.mpm]}
 SSLSessionCache shmcb:{self.root}/run/scache(512000)
 SSLRandomSeed startup builtin
 DavLockDB {self.root}/dav/lockdb

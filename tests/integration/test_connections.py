@@ -1,0 +1,199 @@
+"""Connections: keep-alive with a switch of target, HTTP/2 streams, one
+verification per TLS connection, the process cache across connections,
+resumed TLS sessions, every MPM, and digest authentication on top."""
+
+import hashlib
+import os
+import re
+import socket
+import ssl
+
+import pytest
+
+from conftest import FILES, populate
+from pputil import A, B, C
+
+ONE_PROCESS = """
+StartServers 1
+ServerLimit 1
+MinSpareThreads 1
+MaxSpareThreads 8
+ThreadsPerChild 8
+MaxRequestWorkers 8
+"""
+
+
+def guarded(h, pki, extra=""):
+    return """
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        {extra}
+    </Directory>
+""".format(d=h.docroot, p=pki, extra=extra)
+
+
+@pytest.fixture(scope="module")
+def one(module, pki):
+    """A single process, so the caches are observable."""
+    from tests.pphttpd.httpd import Httpd
+    h = Httpd(module, pki)
+    populate(h)
+    h.write(vhost=guarded(h, pki), loglevel="warn polyprov:debug",
+            mpm_conf=ONE_PROCESS)
+    h.start()
+    yield h
+    h.stop()
+    bad = h.bad_log_lines()
+    if not bad:
+        h.cleanup()
+    assert not bad, "\n".join(bad)
+
+
+@pytest.fixture
+def h(one):
+    one.mark()
+    yield one
+    assert not one.bad_log_lines()
+
+
+def sources(h):
+    return re.findall(r"PP002: allowed .* certificate=(\S+)", h.new_log())
+
+
+def test_keepalive_switching_targets(h):
+    rs = h.curl(["/%s.cfg" % A, "/%s.cfg" % B, "/%s.cfg" % A,
+                 "/000000000000.cfg"], phone="phone-a")
+    assert [r.status for r in rs] == [200, 403, 200, 200]
+    assert [r.meta.split()[1] for r in rs] == ["1", "0", "0", "0"]  # 1 conn
+    assert rs[0].body == FILES[A + ".cfg"] and "secret" not in rs[1].body
+    rs = h.curl(["/%s.cfg" % A, "/%s.cfg" % B], phone="phone-b")
+    assert [r.status for r in rs] == [403, 200]
+    assert rs[1].body == FILES[B + ".cfg"]
+
+
+def test_verified_once_per_connection(h):
+    from tests.pphttpd.httpd import Httpd  # noqa: F401
+    rs = h.curl(["/%s.cfg" % C] * 5, phone="phone-c")
+    assert [r.status for r in rs] == [200] * 5
+    src = sources(h)
+    assert len(src) == 5
+    assert src[0] in ("verified", "process-cache")
+    assert src[1:] == ["connection"] * 4
+
+
+def test_new_connection_uses_process_cache(h):
+    h.curl("/%s.cfg" % A, phone="phone-a")
+    h.mark()
+    for _ in range(3):
+        assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    assert sources(h) == ["process-cache"] * 3
+
+
+def test_http2_streams(h):
+    paths = ["/%s.cfg" % A, "/%s.cfg" % B, "/000000000000.cfg",
+             "/%s-phone.cfg" % A, "/%s-phone.cfg" % B] * 3
+    rs = h.curl(paths, phone="phone-a", http2=True, extra=["-Z"])
+    assert [r.meta.split()[2] for r in rs] == ["2"] * len(paths)
+    assert [r.status for r in rs] == [200, 403, 200, 200, 403] * 3
+    assert all("secret of B" not in r.body for r in rs)
+    src = sources(h)
+    assert src.count("verified") + src.count("process-cache") <= 1, src
+
+
+def test_http2_sequential_streams_reuse_the_verdict(h):
+    rs = h.curl(["/%s.cfg" % B] * 4, phone="phone-b", http2=True)
+    assert [r.status for r in rs] == [200] * 4
+    assert [r.meta.split()[1] for r in rs] == ["1", "0", "0", "0"]
+    assert sources(h)[1:] == ["connection"] * 3
+
+
+def tls_context(pki, phone, version):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ctx.maximum_version = version
+    ctx.load_verify_locations(os.path.join(pki, "server-ca.crt"))
+    ctx.load_cert_chain(os.path.join(pki, phone + ".chain.pem"),
+                        os.path.join(pki, phone + ".key"))
+    return ctx
+
+
+def tls_get(ctx, port, path, session=None):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        with ctx.wrap_socket(s, server_hostname="localhost",
+                             session=session) as ss:
+            ss.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n"
+                        "Connection: close\r\n\r\n" % path).encode())
+            data = b""
+            while True:
+                chunk = ss.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            status = int(data.split(b" ", 2)[1])
+            return status, data, ss.session, ss.session_reused
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2,
+                                     ssl.TLSVersion.TLSv1_3])
+def test_resumed_sessions(h, pki, version):
+    """mod_ssl has no peer chain on a resumed session: the intermediates
+    come from PolyProvTrustedCA, and the verdicts are the same."""
+    ctx = tls_context(pki, "phone-a", version)
+    st, body, sess, reused = tls_get(ctx, h.port, "/%s.cfg" % A)
+    assert st == 200 and not reused
+    st, body, sess2, reused = tls_get(ctx, h.port, "/%s.cfg" % A,
+                                      session=sess)
+    assert reused, "the session was not resumed"
+    assert st == 200 and FILES[A + ".cfg"].encode() in body
+    st, body, _, reused = tls_get(ctx, h.port, "/%s.cfg" % B,
+                                  session=sess2)
+    assert reused
+    assert st == 403 and b"secret of B" not in body
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "worker"])
+def test_other_mpms(servers, pki, mpm):
+    hh = servers(mpm=mpm)
+    populate(hh)
+    hh.write(mpm=mpm, vhost=guarded(hh, pki))
+    hh.start()
+    rs = hh.curl(["/%s.cfg" % A, "/%s.cfg" % B, "/site.cfg"],
+                 phone="phone-a")
+    assert [r.status for r in rs] == [200, 403, 200]
+    assert hh.curl("/%s.cfg" % A, phone="forged-a").status == 403
+    if mpm != "prefork":        # mod_http2 is inactive under prefork
+        rs = hh.curl(["/%s.cfg" % A, "/%s.cfg" % B], phone="phone-a",
+                     http2=True)
+        assert [r.status for r in rs] == [200, 403]
+        assert rs[0].meta.split()[2] == "2"
+
+
+def htdigest(path, user, realm, password):
+    ha1 = hashlib.md5(("%s:%s:%s" % (user, realm, password)).encode())
+    with open(path, "w") as f:
+        f.write("%s:%s:%s\n" % (user, realm, ha1.hexdigest()))
+    os.chmod(path, 0o644)
+
+
+def test_digest_and_certificate_both_required(servers, pki):
+    hh = servers()
+    populate(hh)
+    pw = os.path.join(hh.root, "digest.pw")
+    htdigest(pw, "phone", "provisioning", "s3cret")
+    hh.write(vhost=guarded(hh, pki, extra="""
+        AuthType Digest
+        AuthName provisioning
+        AuthDigestProvider file
+        AuthUserFile {pw}
+        Require valid-user
+""".format(pw=pw)))
+    hh.start()
+    hh.mark()
+    auth = ["--digest", "-u", "phone:s3cret"]
+    assert hh.curl("/%s.cfg" % A, phone="phone-a").status == 401
+    r = hh.curl("/%s.cfg" % A, phone="phone-a", extra=auth)
+    assert r.status == 200 and r.body == FILES[A + ".cfg"]
+    assert hh.curl("/%s.cfg" % B, phone="phone-a", extra=auth).status == 403
+    assert hh.curl("/%s.cfg" % A, phone="forged-a", extra=auth).status == 403
+    assert hh.curl("/%s.cfg" % A, phone="phone-a",
+                   extra=["--digest", "-u", "phone:wrong"]).status == 401
