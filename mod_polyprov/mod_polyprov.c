@@ -111,7 +111,9 @@ static pp_conn_t *conn_state(conn_rec *c)
 
 /* The verified facts of this request's client certificate: from the
  * connection if the same certificate was verified on it with the same
- * trust, else from the core (its process cache, or a full verification). */
+ * trust, else from the core (its process cache, or a full verification).
+ * The connection's lock is held throughout, so parallel HTTP/2 streams of
+ * one connection wait for the first check instead of repeating it. */
 static const pp_cert_facts_t *cert_facts(request_rec *r,
                                          const pp_dir_conf_t *dc,
                                          const char *pem)
@@ -122,34 +124,31 @@ static const pp_cert_facts_t *cert_facts(request_rec *r,
     size_t len = strlen(pem);
     char *copy;
 
-    if (cs) {
-        int hit;
-        conn_lock(cs);
-        hit = cs->have && cs->ca == dc->ca && cs->crl == dc->crl
-              && cs->pem_len == len && !memcmp(cs->pem, pem, len)
-              && now < cs->facts.valid_until;
-        if (hit) {
-            *f = cs->facts;
-        }
-        conn_unlock(cs);
-        if (hit) {
-            f->from_cache = 2;
-            return f;
+    if (!cs) {
+        pp_cert_examine_pem(dc->ca, dc->crl, pem, len, now, f);
+        return f;
+    }
+    conn_lock(cs);
+    if (cs->have && cs->ca == dc->ca && cs->crl == dc->crl
+        && cs->pem_len == len && !memcmp(cs->pem, pem, len)
+        && now < cs->facts.valid_until) {
+        *f = cs->facts;
+        f->from_cache = 2;
+    }
+    else {
+        pp_cert_examine_pem(dc->ca, dc->crl, pem, len, now, f);
+        if (f->verdict == PP_R_OK && (copy = malloc(len)) != NULL) {
+            memcpy(copy, pem, len);
+            free(cs->pem);
+            cs->pem = copy;
+            cs->pem_len = len;
+            cs->ca = dc->ca;
+            cs->crl = dc->crl;
+            cs->facts = *f;
+            cs->have = 1;
         }
     }
-    pp_cert_examine_pem(dc->ca, dc->crl, pem, len, now, f);
-    if (cs && f->verdict == PP_R_OK && (copy = malloc(len)) != NULL) {
-        memcpy(copy, pem, len);
-        conn_lock(cs);
-        free(cs->pem);
-        cs->pem = copy;
-        cs->pem_len = len;
-        cs->ca = dc->ca;
-        cs->crl = dc->crl;
-        cs->facts = *f;
-        cs->have = 1;
-        conn_unlock(cs);
-    }
+    conn_unlock(cs);
     return f;
 }
 

@@ -381,10 +381,18 @@ DavLockDB {self.root}/dav/lockdb
             out = os.path.join(tmp, "body%d" % i)
             outs.append(out)
             cmd += ["-o", out, "-w", "%{http_code} %{num_connects} "
-                    "%{http_version}\\n", self.url(p, tls)]
+                    "%{http_version} %{url_effective}\\n", self.url(p, tls)]
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               timeout=timeout + 10)
-        metas = proc.stdout.splitlines()
+        # parallel transfers (-Z) report in completion order: match by URL
+        urls = [self.url(p, tls) for p in paths]
+        metas = [None] * len(paths)
+        for line in proc.stdout.splitlines():
+            parts = line.split(" ", 3)
+            for i, u in enumerate(urls):
+                if metas[i] is None and len(parts) == 4 and parts[3] == u:
+                    metas[i] = " ".join(parts[:3])
+                    break
         results = []
         for i, out in enumerate(outs):
             try:
@@ -392,7 +400,7 @@ DavLockDB {self.root}/dav/lockdb
                     body = f.read().decode("utf-8", "replace")
             except OSError:
                 body = ""
-            meta = metas[i] if i < len(metas) else "000 0 0"
+            meta = metas[i] or "000 0 0"
             status = int(meta.split()[0]) if meta.split() else 0
             results.append(Result(status, body, proc.returncode, proc.stderr,
                                   meta))
