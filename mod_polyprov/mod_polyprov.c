@@ -30,8 +30,16 @@
 #include "unixd.h"
 
 /* ------------------------------------------------------------------ */
-/* Per TLS connection (the master connection under HTTP/2): the last    */
-/* certificate seen and its verified facts.                            */
+/* Per TLS connection (the master connection under HTTP/2): the verdict */
+/* on its client certificate, so that later requests skip it.          */
+/*                                                                      */
+/* The verdict holds for the connection.  A certificate only reaches a  */
+/* connection through a handshake in which the client proved its key,   */
+/* and only a renegotiation that the server asks for can change it; the */
+/* identity verified first is one this client owns, so keeping it gives */
+/* nothing the client could not get on a new connection.  Lists,        */
+/* ownership and the certificates' expiry are still checked on every    */
+/* request.                                                             */
 
 typedef struct {
 #if APR_HAS_THREADS
@@ -40,9 +48,10 @@ typedef struct {
     int have;
     const pp_ca_t *ca;
     const pp_crl_t *crl;
-    char *pem;                     /* malloc'd, freed with the connection */
-    size_t pem_len;
     pp_cert_facts_t facts;
+    const pp_pattern_t *pattern;   /* the CN pattern last applied ... */
+    pp_reason_t pattern_rv;        /* ... and its result */
+    pp_mac_t pattern_mac;
 } pp_conn_t;
 
 /* Per request: what was decided, and for which target. */
@@ -71,15 +80,6 @@ static void conn_unlock(pp_conn_t *cs)
 #endif
 }
 
-static apr_status_t conn_cleanup(void *data)
-{
-    pp_conn_t *cs = data;
-
-    free(cs->pem);
-    cs->pem = NULL;
-    return APR_SUCCESS;
-}
-
 static int pp_pre_connection(conn_rec *c, void *csd)
 {
     pp_conn_t *cs;
@@ -95,8 +95,6 @@ static int pp_pre_connection(conn_rec *c, void *csd)
         return DECLINED;           /* no cache: every request verifies */
     }
 #endif
-    apr_pool_cleanup_register(c->pool, cs, conn_cleanup,
-                              apr_pool_cleanup_null);
     ap_set_module_config(c->conn_config, &polyprov_module, cs);
     return DECLINED;
 }
@@ -109,47 +107,75 @@ static pp_conn_t *conn_state(conn_rec *c)
     return ap_get_module_config(c->conn_config, &polyprov_module);
 }
 
-/* The verified facts of this request's client certificate: from the
- * connection if the same certificate was verified on it with the same
- * trust, else from the core (its process cache, or a full verification).
- * The connection's lock is held throughout, so parallel HTTP/2 streams of
- * one connection wait for the first check instead of repeating it. */
-static const pp_cert_facts_t *cert_facts(request_rec *r,
-                                         const pp_dir_conf_t *dc,
-                                         const char *pem)
-{
-    pp_cert_facts_t *f = apr_palloc(r->pool, sizeof(*f));
-    pp_conn_t *cs = conn_state(r->connection);
-    time_t now = (time_t)apr_time_sec(r->request_time);
-    size_t len = strlen(pem);
-    char *copy;
+/* What this request needs to know of its client certificate. */
+typedef struct {
+    pp_cert_facts_t facts;
+    pp_reason_t pattern_rv;        /* step 5, for the scope's pattern */
+    pp_mac_t mac;
+} pp_cert_view_t;
 
-    if (!cs) {
-        pp_cert_examine_pem(dc->ca, dc->crl, pem, len, now, f);
-        return f;
-    }
-    conn_lock(cs);
-    if (cs->have && cs->ca == dc->ca && cs->crl == dc->crl
-        && cs->pem_len == len && !memcmp(cs->pem, pem, len)
-        && now < cs->facts.valid_until) {
-        *f = cs->facts;
-        f->from_cache = 2;
-    }
-    else {
-        pp_cert_examine_pem(dc->ca, dc->crl, pem, len, now, f);
-        if (f->verdict == PP_R_OK && (copy = malloc(len)) != NULL) {
-            memcpy(copy, pem, len);
-            free(cs->pem);
-            cs->pem = copy;
-            cs->pem_len = len;
-            cs->ca = dc->ca;
-            cs->crl = dc->crl;
-            cs->facts = *f;
-            cs->have = 1;
+static void apply_pattern(const pp_pattern_t *pat, pp_cert_view_t *v)
+{
+    v->mac = 0;
+    v->pattern_rv = v->facts.cn_usable
+        ? pp_pattern_mac(pat, v->facts.cn, v->facts.cn_len, &v->mac)
+        : PP_R_BAD_CN;
+}
+
+/* Steps 2, 3 and the CN of step 5.  From the connection if its
+ * certificate was verified with the same trust, else from the core (its
+ * process cache, or a full verification).  The connection's lock is held
+ * throughout, so parallel HTTP/2 streams of one connection wait for the
+ * first check instead of repeating it.  Returns PP_R_NO_CERT or PP_R_OK
+ * (the verdict is then in v->facts). */
+static pp_reason_t cert_view(request_rec *r, const pp_dir_conf_t *dc,
+                             const pp_pattern_t *pat, pp_cert_view_t *v)
+{
+    conn_rec *c = r->connection;
+    pp_conn_t *cs = conn_state(c);
+    time_t now = (time_t)apr_time_sec(r->request_time);
+    const char *pem;
+    pp_reason_t rv = PP_R_OK;
+
+    if (cs) {
+        conn_lock(cs);
+        if (cs->have && cs->ca == dc->ca && cs->crl == dc->crl
+            && now < cs->facts.valid_until) {
+            v->facts = cs->facts;
+            v->facts.from_cache = 2;
+            if (cs->pattern != pat) {
+                apply_pattern(pat, v);
+                cs->pattern = pat;
+                cs->pattern_rv = v->pattern_rv;
+                cs->pattern_mac = v->mac;
+            }
+            v->pattern_rv = cs->pattern_rv;
+            v->mac = cs->pattern_mac;
+            conn_unlock(cs);
+            return PP_R_OK;
         }
     }
-    conn_unlock(cs);
-    return f;
+    pem = ap_ssl_var_lookup(r->pool, r->server, c, r, "SSL_CLIENT_CERT");
+    if (!pem || !*pem) {
+        rv = PP_R_NO_CERT;
+        goto done;
+    }
+    pp_cert_examine_pem(dc->ca, dc->crl, pem, strlen(pem), now, &v->facts);
+    apply_pattern(pat, v);
+    if (cs && v->facts.verdict == PP_R_OK) {
+        cs->have = 1;
+        cs->ca = dc->ca;
+        cs->crl = dc->crl;
+        cs->facts = v->facts;
+        cs->pattern = pat;
+        cs->pattern_rv = v->pattern_rv;
+        cs->pattern_mac = v->mac;
+    }
+done:
+    if (cs) {
+        conn_unlock(cs);
+    }
+    return rv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -184,10 +210,10 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
                           pp_why_t *why)
 {
     conn_rec *c = r->connection;
+    const pp_pattern_t *pat;
     const pp_cert_facts_t *f;
-    const char *pem;
+    pp_cert_view_t *v;
     pp_target_t t;
-    pp_reason_t rv;
     int reload = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
     int rc;
 
@@ -195,28 +221,35 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
         why->detail = "module state missing";
         return PP_R_INTERNAL;
     }
+    pat = dc->pattern ? dc->pattern : pp_glue->default_pattern;
     /* 1 */
     if (!ap_ssl_conn_is_ssl(c)) {
         return PP_R_NO_TLS;
     }
-    /* 2: mod_ssl's own verdict (SSL_CLIENT_VERIFY) is not consulted */
-    pem = ap_ssl_var_lookup(r->pool, r->server, c, r, "SSL_CLIENT_CERT");
-    if (!pem || !*pem) {
-        return PP_R_NO_CERT;
-    }
-    /* 3 */
+    /* 3 needs a trust anchor */
     if (!dc->ca) {
+        const char *pem = ap_ssl_var_lookup(r->pool, r->server, c, r,
+                                            "SSL_CLIENT_CERT");
+        if (!pem || !*pem) {
+            return PP_R_NO_CERT;
+        }
         why->detail = apr_psprintf(r->pool, "no PolyProvTrustedCA applies "
                                    "here (PolyProv On at %s)",
                                    dc->enabled_where ? dc->enabled_where
                                                      : "?");
         return PP_R_UNTRUSTED;
     }
-    f = cert_facts(r, dc, pem);
+    /* 2: mod_ssl's own verdict (SSL_CLIENT_VERIFY) is not consulted */
+    v = apr_palloc(r->pool, sizeof(*v));
+    if (cert_view(r, dc, pat, v) == PP_R_NO_CERT) {
+        return PP_R_NO_CERT;
+    }
+    f = &v->facts;
     why->source = verdict_source[f->from_cache % 3];
     if (f->cn_len) {
         why->cn = f->cn;
     }
+    /* 3 */
     if (f->verdict != PP_R_OK) {
         why->detail = f->detail;
         return f->verdict;
@@ -244,14 +277,13 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
             : "the CN is too long, not UTF-8 or holds a NUL";
         return PP_R_BAD_CN;
     }
-    rv = pp_pattern_mac(dc->pattern ? dc->pattern : pp_glue->default_pattern,
-                        f->cn, f->cn_len, &why->mac);
-    if (rv != PP_R_OK) {
+    if (v->pattern_rv != PP_R_OK) {
         why->detail = apr_psprintf(r->pool, "the CN gives no MAC with "
                                    "PolyProvCNPattern %s",
                                    pp_pattern_source(dc->pattern));
-        return rv;
+        return v->pattern_rv;
     }
+    why->mac = v->mac;
     why->mac_known = 1;
     /* 6 */
     if (dc->deny_idx != PP_UNSET) {
@@ -293,6 +325,11 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
 static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
 {
     pp_req_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
+    /* the environment may hold an earlier verdict: this request's own
+     * (decided again after a re-target) or its parent's (subrequests
+     * inherit the environment) */
+    int stale = r->main
+                || ap_get_module_config(r->request_config, &polyprov_module);
     pp_why_t why;
     char *mac = apr_palloc(r->pool, 13);
 
@@ -308,7 +345,9 @@ static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
 
     if (rec->reason == PP_R_OK) {
         apr_table_setn(r->subprocess_env, "POLYPROV_MAC", mac);
-        apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
+        if (stale) {
+            apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
+        }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
                       "certificate=%s", mac, r->method,

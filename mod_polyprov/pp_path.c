@@ -119,42 +119,47 @@ const char *pp_shared_describe(const pp_shared_t *s)
 
 /* ------------------------------------------------------------------ */
 
-static int is_hex(int c)
+/* hex digit values, 0xff for anything else */
+static const unsigned char hexval[256] = {
+    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5,
+    ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
+    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
+};
+
+static int is_hex(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-        || (c >= 'A' && c <= 'F');
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
 /*
- * Scan [s, s+len) for maximal runs of hex digits of length >= 12.
+ * Scan the string s for maximal runs of hex digits of length >= 12.
  * Returns PP_R_NOT_OWNER for an ambiguous run (longer than 12) or a MAC
  * token that is not `mac`; otherwise PP_R_OK, with *owned set when a token
  * named `mac`.
  */
-static pp_reason_t scan(const char *s, size_t len, pp_mac_t mac, int *owned)
+static pp_reason_t scan(const char *s, pp_mac_t mac, int *owned)
 {
-    size_t i = 0;
+    const unsigned char *p = (const unsigned char *)s;
 
-    while (i < len) {
-        size_t start;
+    while (*p) {
+        pp_mac_t tok = 0;
+        size_t run = 0;
 
-        if (!is_hex((unsigned char)s[i])) {
-            i++;
-            continue;
+        while (*p && !is_hex(*p)) {
+            p++;
         }
-        start = i;
-        while (i < len && is_hex((unsigned char)s[i])) {
-            i++;
+        while (is_hex(*p)) {
+            if (run < 12) {
+                tok = (tok << 4) | hexval[*p];
+            }
+            run++;
+            p++;
         }
-        if (i - start > 12) {
+        if (run > 12) {
             return PP_R_NOT_OWNER;
         }
-        if (i - start == 12) {
-            pp_mac_t tok;
-            pp_mac_from_hex12(s + start, &tok);
-            if (tok == PP_MAC_NONE) {
-                continue;
-            }
+        if (run == 12 && tok != PP_MAC_NONE) {
             if (tok != mac) {
                 return PP_R_NOT_OWNER;
             }
@@ -183,12 +188,12 @@ pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
     if (t->has_path_info) {
         return PP_R_NOT_OWNER;
     }
-    if (scan(t->uri_path, strlen(t->uri_path), mac, &owned) != PP_R_OK) {
+    if (scan(t->uri_path, mac, &owned) != PP_R_OK) {
         return PP_R_NOT_OWNER;
     }
     if (t->filename) {
         file_seg = last_segment(t->filename);
-        if (scan(file_seg, strlen(file_seg), mac, &owned) != PP_R_OK) {
+        if (scan(file_seg, mac, &owned) != PP_R_OK) {
             return PP_R_NOT_OWNER;
         }
     }
