@@ -6,6 +6,7 @@
 #   make install    install the module with apxs (-i)
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests and the integration suite under ASan/UBSan
+#   make bench      print the SPEC's performance figures (not a test)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes
 # config.mk; without it, apxs (or apxs2) is taken from PATH.
@@ -47,7 +48,7 @@ UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
 .PHONY: all build deps check check-run demo demo-run unit integration \
-        install clean asan check-asan need-apxs weak
+        install clean asan check-asan need-apxs weak bench
 
 all: build
 
@@ -78,6 +79,9 @@ $(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $(UNIT:%=tests/unit/%.c) \
 	  $(CORELIB) $(PKG_LIBS) $(CHECK_LIBS)
 
+$(B)/listbench: bench/listbench.c $(CORELIB)
+	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
+
 $(PKI)/.stamp: tests/pphttpd/pki.py
 	$(PYTHON) -m tests.pphttpd.pki $(PKI)
 	@touch $@
@@ -105,6 +109,10 @@ demo: deps
 
 demo-run: build $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m tests.demo
+
+bench: build $(B)/listbench $(PKI)/.stamp
+	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
+	  $(PYTHON) -m bench.bench $(BENCH_ARGS)
 
 install: build
 	$(APXS) -i -n polyprov $(MODULE)

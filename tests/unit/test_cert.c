@@ -143,6 +143,11 @@ START_TEST(genuine_devices)
     sha256_of("issuing2.crt", ic2);
     sha256_of("root.crt", root);
     ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
+    {
+        unsigned char leaf[32];
+        sha256_of("phone-a.crt", leaf);     /* the usual fingerprint */
+        ck_assert(!memcmp(f.leaf_sha256, leaf, 32));
+    }
     ck_assert_int_eq(f.cn_count, 1);
     ck_assert(f.cn_usable);
     ck_assert_str_eq(f.cn, "0004F2000A01");
@@ -340,6 +345,33 @@ START_TEST(bad_input)
                      PP_R_UNTRUSTED);
     ck_assert_int_eq(pp_cert_examine_pem(NULL, NULL, junk, strlen(junk),
                                          time(NULL), &f), PP_R_UNTRUSTED);
+    {
+        static const char *const bad[] = {
+            "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n",
+            "-----BEGIN CERTIFICATE-----\nMA==MIIB\n-----END CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\n\n-----END CERTIFICATE-----\n",
+            "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA",
+            "-----BEGIN CERTIFICATE-----\nMA===\n-----END CERTIFICATE-----\n",
+        };
+        size_t i;
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            ck_assert_msg(pp_cert_examine_pem(ca, NULL, bad[i], strlen(bad[i]),
+                                              time(NULL), &f)
+                          == PP_R_UNTRUSTED, "case %zu", i);
+        }
+    }
+    /* trailing bytes after the certificate's DER are not ignored */
+    {
+        size_t len;
+        char *pem = slurp(pki("phone-a.crt"), &len), *end;
+        end = strstr(pem, "\n-----END");
+        ck_assert_ptr_nonnull(end);
+        memcpy(end - 4, "AAAA", 4);          /* corrupt the last bytes */
+        ck_assert_int_eq(pp_cert_examine_pem(ca, NULL, pem, len, time(NULL),
+                                             &f), PP_R_UNTRUSTED);
+        free(pem);
+    }
     pp_ca_free(ca);
 }
 END_TEST

@@ -1,0 +1,208 @@
+"""make bench: the SPEC's targets, measured and printed (never asserted).
+
+1. Keep-alive GETs over mutual TLS, and one new connection (full
+   handshake) per GET, with PolyProv On against the same server Off:
+   a. httpd's instructions per request under callgrind (httpd -X, one
+      process): repeatable whatever else the machine does;
+   b. requests per second with ab, alternating Off and On runs, medians:
+      what an operator sees, but noisy on a shared two-core machine.
+2. Allow lists of 1,000,000 and 10,000,000 MACs (bench/listbench.c).
+
+    /usr/bin/python3 -m bench.bench [--quick]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, TOP)
+
+from tests.pphttpd.httpd import HTTPD, Httpd  # noqa: E402
+
+PKI = os.environ.get("PP_PKI", os.path.join(TOP, "build", "pki"))
+MODULE = os.environ.get("PP_MODULE",
+                        os.path.join(TOP, "build", "mod_polyprov.so"))
+FILE = "/0004f2000a01.cfg"
+
+
+def combo_pem(tmp):
+    """ab -E wants the certificate chain and the key in one file."""
+    path = os.path.join(tmp, "phone-a.pem")
+    with open(path, "w") as out:
+        for name in ("phone-a.chain.pem", "phone-a.key"):
+            with open(os.path.join(PKI, name)) as f:
+                out.write(f.read())
+    return path
+
+
+def server(on, mpm="event"):
+    h = Httpd(MODULE, PKI, mpm=mpm)
+    h.put(FILE, "x" * 1000)
+    h.write(loglevel="warn", protocols="http/1.1", mpm=mpm, vhost="""
+    <Directory {d}>
+        PolyProv {on}
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>""".format(d=h.docroot, p=PKI, on="On" if on else "Off"))
+    return h
+
+
+def ab(url, pem, n, keepalive, c=4):
+    args = ["ab", "-q", "-n", str(n), "-c", str(c), "-E", pem]
+    if keepalive:
+        args.append("-k")
+    out = subprocess.run(args + [url], capture_output=True, text=True).stdout
+    m = re.search(r"Requests per second:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    if not m or non2xx:
+        raise RuntimeError("ab failed:\n" + out)
+    return float(m.group(1))
+
+
+def callgrind_costs(on, pem, quick, tmp):
+    """Instructions httpd executes per request (callgrind, httpd -X):
+    keep-alive as the marginal cost of more requests on one connection
+    (the handshake cancels out), and one new connection per request."""
+    h = server(on, mpm="prefork")
+    if os.geteuid() == 0:
+        # httpd -X started as root would switch users and could not write
+        # its profile: run it as www-data outright
+        with open(h.conf) as f:
+            conf = f.read().replace("User www-data\nGroup www-data\n", "")
+        with open(h.conf, "w") as f:
+            f.write(conf)
+        subprocess.run(["chown", "-R", "www-data:www-data", h.root],
+                       check=True)
+        as_user = ["runuser", "-u", "www-data", "--"]
+    else:
+        as_user = []
+    out = os.path.join(tmp, "cg-%s" % ("on" if on else "off"))
+    p = subprocess.Popen(as_user + ["valgrind", "--tool=callgrind",
+                                    "--callgrind-out-file=" + out, HTTPD,
+                                    "-X", "-f", h.conf],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "https://127.0.0.1:%d%s" % (h.port, FILE)
+
+    def control(cmd):
+        subprocess.run(as_user + ["callgrind_control", cmd],
+                       capture_output=True, timeout=120)
+        ab(url, pem, 1, True, c=1)       # let the process act on it
+        time.sleep(0.5)
+
+    def measured(n, keepalive):
+        control("-z")
+        ab(url, pem, n, keepalive, c=1)
+        before = set(os.listdir(tmp))
+        control("-d")
+        new = sorted(set(os.listdir(tmp)) - before)
+        ann = subprocess.run(["callgrind_annotate",
+                              os.path.join(tmp, new[-1])],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"([\d,]+)\s+(\([\d.]+%\)\s+)?PROGRAM TOTALS", ann)
+        return int(m.group(1).replace(",", ""))
+
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                ab(url, pem, 20, True, c=1)          # up, and warm
+                break
+            except RuntimeError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(1)
+        time.sleep(1)
+        n1, n2 = (200, 1200) if quick else (500, 3000)
+        i1, i2 = measured(n1, True), measured(n2, True)
+        keepalive = (i2 - i1) / (n2 - n1)
+        n = 50 if quick else 150
+        conn = measured(n, False) / n
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        shutil.rmtree(h.root, ignore_errors=True)
+    return keepalive, conn
+
+
+def throughput(pem, n, runs, keepalive):
+    hs = {on: server(on) for on in (False, True)}
+    for h in hs.values():
+        h.start()
+    res = {False: [], True: []}
+    try:
+        for _ in range(runs):
+            for on in (False, True):
+                url = "https://127.0.0.1:%d%s" % (hs[on].port, FILE)
+                res[on].append(ab(url, pem, n, keepalive))
+    finally:
+        for h in hs.values():
+            h.cleanup()
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer requests and runs")
+    args = ap.parse_args()
+    for tool in ("ab", "valgrind", "callgrind_annotate"):
+        if not shutil.which(tool):
+            sys.exit("bench needs %s (apt-get install apache2-utils "
+                     "valgrind)" % tool)
+    tmp = tempfile.mkdtemp(prefix="ppbench-")
+    os.chmod(tmp, 0o777)
+    pem = combo_pem(tmp)
+    q = args.quick
+    print("mod_polyprov benchmarks (%s)" % time.strftime("%Y-%m-%d %H:%M"))
+    print("httpd: %s; PKI: RSA-4096 CAs, chain root -> policy -> issuing "
+          "-> device\n" % subprocess.run([HTTPD, "-v"], capture_output=True,
+                                         text=True).stdout.split("\n")[0])
+    try:
+        print("1a. httpd instructions per request (callgrind, httpd -X):")
+        off = callgrind_costs(False, pem, q, tmp)
+        on = callgrind_costs(True, pem, q, tmp)
+        for i, what in enumerate(("keep-alive GET:",
+                                  "new connection per GET:")):
+            print("    %-28s Off %10.0f   On %10.0f   Off/On %.3f  "
+                  "(target >= 0.97)" % (what, off[i], on[i], off[i] / on[i]))
+        print("\n1b. requests per second (ab -c 4, alternating runs, "
+              "medians):")
+        for keepalive, n, runs in ((True, 20000 if q else 40000, 3 if q else 7),
+                                   (False, 600 if q else 1500, 3 if q else 5)):
+            res = throughput(pem, n, runs, keepalive)
+            off, on = (statistics.median(res[x]) for x in (False, True))
+            print("    %-28s Off %10.1f   On %10.1f   On/Off %.3f  "
+                  "(target >= 0.97)" % (
+                      "keep-alive GET:" if keepalive
+                      else "new connection per GET:", off, on, on / off))
+            print("        runs Off %s" % ", ".join("%.0f" % x
+                                                    for x in res[False]))
+            print("        runs On  %s" % ", ".join("%.0f" % x
+                                                    for x in res[True]))
+        print("\n2. allow lists (bench/listbench.c; targets: load < 1 s, "
+              "<= 16 bytes per MAC per process, lookup < 1 us):")
+        listbench = os.path.join(TOP, "build", "listbench")
+        for count in ((1000000,) if q else (1000000, 10000000)):
+            out = subprocess.run([listbench, str(count), tmp],
+                                 capture_output=True, text=True)
+            print(textindent(out.stdout + out.stderr))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def textindent(s):
+    return "\n".join("    " + line for line in s.rstrip().splitlines())
+
+
+if __name__ == "__main__":
+    main()
