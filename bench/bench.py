@@ -66,10 +66,9 @@ def ab(url, pem, n, keepalive, c=4):
     return float(m.group(1))
 
 
-def callgrind_costs(on, pem, quick, tmp):
-    """Instructions httpd executes per request (callgrind, httpd -X):
-    keep-alive as the marginal cost of more requests on one connection
-    (the handshake cancels out), and one new connection per request."""
+def callgrind_total(on, pem, n, keepalive, tmp):
+    """Instructions of a whole httpd -X session under callgrind that serves
+    n GETs (keep-alive on one connection, or a connection each)."""
     h = server(on, mpm="prefork")
     if os.geteuid() == 0:
         # httpd -X started as root would switch users and could not write
@@ -83,55 +82,47 @@ def callgrind_costs(on, pem, quick, tmp):
         as_user = ["runuser", "-u", "www-data", "--"]
     else:
         as_user = []
-    out = os.path.join(tmp, "cg-%s" % ("on" if on else "off"))
+    out = os.path.join(tmp, "cg-%s-%d-%d" % ("on" if on else "off", n,
+                                             keepalive))
     p = subprocess.Popen(as_user + ["valgrind", "--tool=callgrind",
                                     "--callgrind-out-file=" + out, HTTPD,
                                     "-X", "-f", h.conf],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = "https://127.0.0.1:%d%s" % (h.port, FILE)
-
-    def control(cmd):
-        subprocess.run(as_user + ["callgrind_control", cmd],
-                       capture_output=True, timeout=120)
-        ab(url, pem, 1, True, c=1)       # let the process act on it
-        time.sleep(0.5)
-
-    def measured(n, keepalive):
-        control("-z")
-        ab(url, pem, n, keepalive, c=1)
-        before = set(os.listdir(tmp))
-        control("-d")
-        new = sorted(set(os.listdir(tmp)) - before)
-        ann = subprocess.run(["callgrind_annotate",
-                              os.path.join(tmp, new[-1])],
-                             capture_output=True, text=True).stdout
-        m = re.search(r"([\d,]+)\s+(\([\d.]+%\)\s+)?PROGRAM TOTALS", ann)
-        return int(m.group(1).replace(",", ""))
-
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                ab(url, pem, 20, True, c=1)          # up, and warm
-                break
-            except RuntimeError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(1)
-        time.sleep(1)
-        n1, n2 = (200, 1200) if quick else (500, 3000)
-        i1, i2 = measured(n1, True), measured(n2, True)
-        keepalive = (i2 - i1) / (n2 - n1)
-        n = 50 if quick else 150
-        conn = measured(n, False) / n
+        deadline = time.time() + 120
+        while not h.pid():                   # written once it is ready
+            if time.time() > deadline or p.poll() is not None:
+                raise RuntimeError("httpd under valgrind did not start")
+            time.sleep(0.2)
+        time.sleep(2)
+        ab("https://127.0.0.1:%d%s" % (h.port, FILE), pem, n, keepalive,
+           c=1)
     finally:
         p.send_signal(signal.SIGTERM)
         try:
-            p.wait(timeout=30)
+            p.wait(timeout=60)
         except subprocess.TimeoutExpired:
             p.kill()
         shutil.rmtree(h.root, ignore_errors=True)
-    return keepalive, conn
+    ann = subprocess.run(["callgrind_annotate", out], capture_output=True,
+                         text=True).stdout
+    m = re.search(r"([\d,]+)\s+(\([\d.]+%\)\s+)?PROGRAM TOTALS", ann)
+    if not m:
+        raise RuntimeError("no callgrind profile in " + out)
+    return int(m.group(1).replace(",", ""))
+
+
+def callgrind_costs(on, pem, quick, tmp):
+    """Instructions per request, as the difference of two sessions that
+    differ only in the number of requests: start-up, the first handshake
+    and shut-down cancel out."""
+    costs = []
+    for keepalive, (n1, n2) in ((True, (200, 1200) if quick else (500, 3000)),
+                                (False, (20, 60) if quick else (50, 200))):
+        i1 = callgrind_total(on, pem, n1, keepalive, tmp)
+        i2 = callgrind_total(on, pem, n2, keepalive, tmp)
+        costs.append((i2 - i1) / (n2 - n1))
+    return costs
 
 
 def throughput(pem, n, runs, keepalive):
