@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     set = pp_listset_new();
     t0 = now_s();
     if (pp_listset_add(set, path, err, sizeof(err)) != 0
-        || !pp_listset_start(set, state, "bench", -1, -1, err, sizeof(err))) {
+        || !pp_listset_start(set, state, 0, -1, -1, err, sizeof(err))) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -440,14 +440,23 @@ static int pp_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return pp_config_check(pconf, s);
 }
 
-static const char *state_dir;
-static pid_t state_dir_owner;
+/* The directory of the list snapshots, removed when httpd exits.  The
+ * cleanup lives in pconf (never in the process pool: mod_so unloads this
+ * module with pconf, before the process pool's cleanups run) and acts only
+ * in the process that made the directory, when httpd is exiting rather
+ * than reloading (processes of the old configuration may still use it). */
+typedef struct {
+    const char *dir;
+    pid_t owner;
+} pp_state_t;
 
 static apr_status_t remove_state_dir(void *data)
 {
-    (void)data;
-    if (state_dir && getpid() == state_dir_owner) {
-        pp_statedir_remove(state_dir);
+    pp_state_t *st = data;
+
+    if (getpid() == st->owner
+        && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING) {
+        pp_statedir_remove(st->dir);
     }
     return APR_SUCCESS;
 }
@@ -457,7 +466,6 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     char err[1024];
     long uid = -1, gid = -1;
-    const char *tag;
 
     (void)plog;
     log_server = s;
@@ -473,25 +481,24 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     if (pp_listset_count(pp_glue->lists) > 0) {
-        if (!state_dir) {
-            state_dir = ap_runtime_dir_relative(
-                s->process->pool, apr_psprintf(ptemp, "polyprov-%ld",
-                                               (long)getpid()));
-            state_dir_owner = getpid();
-            apr_pool_cleanup_register(s->process->pool, NULL,
-                                      remove_state_dir, apr_pool_cleanup_null);
-        }
+        pp_state_t *st = apr_palloc(pconf, sizeof(*st));
+
+        st->owner = getpid();
+        st->dir = ap_runtime_dir_relative(pconf,
+            apr_psprintf(ptemp, "polyprov-%ld", (long)st->owner));
         if (geteuid() == 0) {
             uid = (long)ap_unixd_config.user_id;
             gid = (long)ap_unixd_config.group_id;
         }
-        tag = apr_psprintf(ptemp, "g%d", ap_state_query(AP_SQ_CONFIG_GEN));
-        if (!pp_listset_start(pp_glue->lists, state_dir, tag, uid, gid, err,
-                              sizeof(err))) {
+        if (!pp_listset_start(pp_glue->lists, st->dir,
+                              (unsigned)ap_state_query(AP_SQ_CONFIG_GEN),
+                              uid, gid, err, sizeof(err))) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
                          "PP010: cannot publish the MAC lists: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
+        apr_pool_cleanup_register(pconf, st, remove_state_dir,
+                                  apr_pool_cleanup_null);
     }
     (void)pconf;
 #ifdef PP_TESTING_ACCESS_HOOK_ONLY

@@ -213,11 +213,12 @@ int pp_listset_add(pp_listset_t *set, const char *path,
 int pp_listset_count(const pp_listset_t *set);
 const char *pp_listset_path(const pp_listset_t *set, int idx);
 /* Publish: create state_dir (mode 0700) if needed, the shared records and
- * the first snapshots.  tag makes snapshot names unique per configuration
- * generation.  When running as root, the directory and every snapshot are
- * given to uid/gid (the httpd child user; -1 leaves them as they are). */
+ * the first snapshots, named after the configuration generation `gen`;
+ * snapshots of generations before gen - 1 are removed.  When running as
+ * root, the directory and every snapshot are given to uid/gid (the httpd
+ * child user; -1 leaves them as they are). */
 int pp_listset_start(pp_listset_t *set, const char *state_dir,
-                     const char *tag, long uid, long gid,
+                     unsigned gen, long uid, long gid,
                      char *err, size_t errlen);
 /* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses).
  * now_us: wall clock in microseconds; interval_s: 0 = never re-check. */

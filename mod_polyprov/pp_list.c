@@ -306,7 +306,7 @@ struct pp_listset {
     shrec_t *shm;
     size_t shm_len;
     char *dir;
-    char *tag;
+    unsigned gen;                /* configuration generation */
     long uid, gid;               /* owner of snapshot files, -1: as is */
     pthread_mutex_t mu;          /* guards e[].cur and refs */
 };
@@ -346,7 +346,6 @@ void pp_listset_free(pp_listset_t *set)
         munmap(set->shm, set->shm_len);
     }
     pp_free(set->dir);
-    pp_free(set->tag);
     pthread_mutex_destroy(&set->mu);
     pp_free(set);
 }
@@ -427,7 +426,7 @@ const char *pp_listset_path(const pp_listset_t *set, int idx)
 static char *snap_name(const pp_listset_t *set, int idx, uint64_t seq,
                        char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/%s-%d-%llu.snap", set->dir, set->tag, idx,
+    snprintf(buf, len, "%s/g%u-%d-%llu.snap", set->dir, set->gen, idx,
              (unsigned long long)seq);
     return buf;
 }
@@ -534,30 +533,27 @@ static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
     return m;
 }
 
-/* Snapshot files of earlier configurations that no process can need any
- * more: anything not of this tag or the one before it. */
-static char prev_tag[64];
-
-static void sweep(const char *dir, const char *tag)
+/* Remove the snapshot files (and leftover temporary files) of generations
+ * older than `keep_from`: processes of the generation before the current
+ * one may still be finishing their requests and map their files. */
+static void sweep(const char *dir, unsigned keep_from)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
-    size_t tl = strlen(tag), pl = strlen(prev_tag);
 
     if (!d) {
         return;
     }
     while ((de = readdir(d)) != NULL) {
         const char *nm = de->d_name;
-        size_t len = strlen(nm);
         char full[4096];
+        unsigned g;
+        int at = 0;
 
-        if (len < 5 || (strcmp(nm + len - 5, ".snap") != 0
-                        && !strstr(nm, ".snap.tmp."))) {
-            continue;
+        if (sscanf(nm, "g%u-%*d-%*u.snap%n", &g, &at) != 1 || at == 0) {
+            continue;                 /* not ours */
         }
-        if ((!strncmp(nm, tag, tl) && nm[tl] == '-')
-            || (pl && !strncmp(nm, prev_tag, pl) && nm[pl] == '-')) {
+        if (g >= keep_from) {
             continue;
         }
         snprintf(full, sizeof(full), "%s/%s", dir, nm);
@@ -567,7 +563,7 @@ static void sweep(const char *dir, const char *tag)
 }
 
 int pp_listset_start(pp_listset_t *set, const char *state_dir,
-                     const char *tag, long uid, long gid,
+                     unsigned gen, long uid, long gid,
                      char *err, size_t errlen)
 {
     struct stat st;
@@ -581,8 +577,8 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
         return 1;
     }
     set->dir = pp_strndup(state_dir, strlen(state_dir));
-    set->tag = pp_strndup(tag, strlen(tag));
-    if (!set->dir || !set->tag) {
+    set->gen = gen;
+    if (!set->dir) {
         pp_err(err, errlen, "out of memory");
         return 0;
     }
@@ -613,7 +609,7 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
         return 0;
     }
     memset(set->shm, 0, set->shm_len);
-    sweep(state_dir, tag);
+    sweep(state_dir, gen > 0 ? gen - 1 : 0);
     for (i = 0; i < set->n; i++) {
         entry_t *e = &set->e[i];
         shrec_t *r = &set->shm[i];
@@ -628,14 +624,12 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
         pp_free(e->initial.macs);
         e->initial.macs = NULL;
     }
-    snprintf(prev_tag, sizeof(prev_tag), "%s", tag);
     return 1;
 }
 
 void pp_statedir_remove(const char *dir)
 {
-    prev_tag[0] = '\0';
-    sweep(dir, "\x01");   /* a tag no file has: remove them all */
+    sweep(dir, ~0u);                 /* every generation */
     rmdir(dir);
 }
 

@@ -136,7 +136,7 @@ class Httpd:
     def write(self, vhost="", server="", verify="require", mpm=None,
               modules=(), loglevel="warn polyprov:info", plain_vhost="",
               protocols="h2 http/1.1", vhost_ssl_extra="",
-              load_polyprov=True, mpm_conf=None):
+              load_polyprov=True, mpm_conf=None, vhosts=None):
         self.mpm = mpm or self.mpm
         mods = list(BASE_MODULES) + list(modules) + self.extra_modules
         lines = ["LoadModule mpm_%s_module %s/mod_mpm_%s.so"
@@ -177,6 +177,17 @@ DavLockDB {self.root}/dav/lockdb
     Require all denied
 </Directory>
 {server}
+{vhosts if vhosts is not None else self._default_vhosts(
+    vhost, verify, protocols, vhost_ssl_extra, plain_vhost)}
+"""
+        with open(self.conf, "w") as f:
+            f.write(text)
+        return text
+
+    def _default_vhosts(self, vhost, verify, protocols, vhost_ssl_extra,
+                        plain_vhost):
+        pki = self.pki
+        return f"""
 <VirtualHost 127.0.0.1:{self.port}>
     ServerName localhost
     Protocols {protocols}
@@ -202,9 +213,6 @@ DavLockDB {self.root}/dav/lockdb
 {plain_vhost}
 </VirtualHost>
 """
-        with open(self.conf, "w") as f:
-            f.write(text)
-        return text
 
     # -- control ---------------------------------------------------------
     def _run(self, *args, env=None):

@@ -158,7 +158,7 @@ static void setup_set(fixture_t *fx, const char *content)
     fx->idx = pp_listset_add(fx->set, fx->path, err, sizeof(err));
     ck_assert_msg(fx->idx == 0, "%s", err);
     ck_assert_int_eq(pp_listset_add(fx->set, fx->path, err, sizeof(err)), 0);
-    ck_assert_msg(pp_listset_start(fx->set, fx->state, "g1", -1, -1, err,
+    ck_assert_msg(pp_listset_start(fx->set, fx->state, 1, -1, -1, err,
                                    sizeof(err)), "%s", err);
 }
 
@@ -383,7 +383,7 @@ START_TEST(start_errors)
     const char *p = write_tmp("l.txt", "0004f2000a01\n");
 
     ck_assert_int_eq(pp_listset_add(set, p, err, sizeof(err)), 0);
-    ck_assert(!pp_listset_start(set, "/nonexistent/dir/state", "g1", -1, -1,
+    ck_assert(!pp_listset_start(set, "/nonexistent/dir/state", 1, -1, -1,
                                 err, sizeof(err)));
     ck_assert_ptr_nonnull(strstr(err, "cannot create the list state"));
     pp_listset_free(set);
@@ -400,13 +400,13 @@ START_TEST(old_generations_swept)
     /* a second and third configuration generation in the same directory */
     fx2.set = pp_listset_new();
     ck_assert_int_eq(pp_listset_add(fx2.set, fx.path, err, sizeof(err)), 0);
-    ck_assert(pp_listset_start(fx2.set, fx.state, "g2", -1, -1, err,
+    ck_assert(pp_listset_start(fx2.set, fx.state, 2, -1, -1, err,
                                sizeof(err)));
     snprintf(old, sizeof(old), "%s/g1-0-1.snap", fx.state);
     ck_assert_int_eq(access(old, F_OK), 0);      /* kept for old children */
     set3 = pp_listset_new();
     ck_assert_int_eq(pp_listset_add(set3, fx.path, err, sizeof(err)), 0);
-    ck_assert(pp_listset_start(set3, fx.state, "g3", -1, -1, err,
+    ck_assert(pp_listset_start(set3, fx.state, 3, -1, -1, err,
                                sizeof(err)));
     ck_assert_int_eq(access(old, F_OK), -1);     /* two back: gone */
     pp_listset_free(fx.set);
