@@ -96,7 +96,9 @@ def test_unreadable_files(h, pki):
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", "www-data", "--"] + cmd
         os.chmod(h.conf, 0o644)
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    env.update(h.sanitizer_env())
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     out = p.stdout + p.stderr
     assert p.returncode != 0, out
     assert "PolyProvTrustedCA" in out and "Permission denied" in out, out

@@ -217,6 +217,7 @@ DavLockDB {self.root}/dav/lockdb
     # -- control ---------------------------------------------------------
     def _run(self, *args, env=None):
         e = dict(os.environ)
+        e.update(self.sanitizer_env())
         e.update(env or {})
         return subprocess.run([HTTPD, "-f", self.conf] + list(args),
                               capture_output=True, text=True, env=e,
@@ -261,8 +262,6 @@ DavLockDB {self.root}/dav/lockdb
 
     def start(self, env=None):
         assert not self.running
-        env = dict(env or {})
-        env.update(self.sanitizer_env())
         p = self._run("-k", "start", env=env)
         if p.returncode != 0:
             raise RuntimeError("httpd failed to start:\n%s%s\n%s" % (
@@ -307,7 +306,7 @@ DavLockDB {self.root}/dav/lockdb
         self.running = False
 
     def graceful(self):
-        p = self._run("-k", "graceful", env=self.sanitizer_env())
+        p = self._run("-k", "graceful")
         assert p.returncode == 0, p.stderr
         time.sleep(1.0)
         self._wait_listening()

@@ -238,7 +238,11 @@ def build(outdir):
         _write(os.path.join(outdir, name),
                b"".join(_pem(m.cert) for m in members))
 
+    old_root = add(make_ca("expired-root", "Old Root CA", bits=2048,
+                           not_before=NOW - 4000 * DAY,
+                           not_after=NOW - 100 * DAY))
     bundle("polycom-chain.pem", [root, policy, ic1, ic2])
+    bundle("with-expired-root.pem", [root, policy, ic1, ic2, old_root])
     bundle("polycom-root-only.pem", [root])
     bundle("forged-chain.pem", [f_root, f_pol, f_ic1])
     # what mod_ssl trusts: the Polycom chain, the corporate CA and the

@@ -67,6 +67,13 @@ START_TEST(ca_bundle)
 
     ck_assert_int_eq(pp_ca_count(ca), 4);
     pp_ca_free(ca);
+    /* an expired CA is accepted, with a warning */
+    capture_logs();
+    ca = pp_ca_load(pki("with-expired-root.pem"), err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    ck_assert_ptr_nonnull(strstr(captured(), "certificate #5 (/CN=Old Root "
+                                 "CA) has expired"));
+    pp_ca_free(ca);
     ck_assert_ptr_null(pp_ca_load("/nonexistent/ca.pem", err, sizeof(err)));
     ck_assert_ptr_nonnull(strstr(err, "cannot read"));
     ck_assert_ptr_null(pp_ca_load(write_tmp("empty.pem", "nothing here\n"),

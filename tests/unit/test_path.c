@@ -141,6 +141,8 @@ START_TEST(shared_files)
     ck_assert_int_eq(own("/0004f2000a01.cfg", "/srv/0004f2000a01.cfg", 1,
                          none), PP_R_OK);
     ck_assert_str_eq(pp_shared_describe(some), "000000000000*.cfg *.ld");
+    /* case-sensitive, like file names */
+    ck_assert_int_eq(own("/FW.LD", "/srv/FW.LD", 1, some), PP_R_NOT_SHARED);
     pp_shared_free(all);
     pp_shared_free(none);
     pp_shared_free(some);
