@@ -162,6 +162,14 @@ static pp_reason_t cert_view(request_rec *r, const pp_dir_conf_t *dc,
     }
     pp_cert_examine_pem(dc->ca, dc->crl, pem, strlen(pem), now, &v->facts);
     apply_pattern(pat, v);
+    if (APLOGrdebug(r)) {
+        char fp[96];
+        pp_fingerprint_format(v->facts.leaf_sha256, fp);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PP003: client "
+                      "certificate sha256:%s checked for this connection: %s "
+                      "(%s)", fp, pp_reason_name(v->facts.verdict),
+                      v->facts.from_cache ? "process-cache" : "verified");
+    }
     if (cs && v->facts.verdict == PP_R_OK) {
         cs->have = 1;
         cs->ca = dc->ca;
