@@ -103,22 +103,11 @@ def servers(module, pki):
     assert not bad, "unexpected errors in the error log:\n" + "\n".join(bad)
 
 
-class Shared:
-    """One running server shared by the tests of a module; each test
-    checks the log lines it caused."""
-
-    def __init__(self, h):
-        self.h = h
-
-
-@pytest.fixture(scope="module")
-def std_server(module, pki):
-    """The standard provisioning server: PolyProv On for the document
-    root, the Polycom chain, the phone files."""
-    h = Httpd(module, pki)
-    populate(h)
-    h.write(vhost=guarded(pki=pki, dir_path=h.docroot),
-            loglevel="warn polyprov:debug")
+def serve(module, pki, configure, **httpd_args):
+    """For a module-scoped fixture: one server, set up by configure(h),
+    shared by the tests of a module; stopped and its log checked after."""
+    h = Httpd(module, pki, **httpd_args)
+    configure(h)
     h.start()
     yield h
     h.stop()
@@ -128,9 +117,10 @@ def std_server(module, pki):
     assert not bad, "\n".join(bad)
 
 
-@pytest.fixture
-def std(std_server):
-    std_server.mark()
-    yield std_server
-    bad = [l for l in std_server.bad_log_lines()]
+def checked(h):
+    """For a test's fixture on a shared server: the log lines the test
+    caused must hold no crash or unexpected error."""
+    h.mark()
+    yield h
+    bad = h.bad_log_lines()
     assert not bad, "\n".join(bad)

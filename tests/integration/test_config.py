@@ -2,7 +2,6 @@
 `apachectl configtest` reports (directive, file and, for lists, line)."""
 
 import os
-import re
 import shutil
 import subprocess
 
@@ -216,28 +215,24 @@ def run(servers, pki, vhost="", server="", files=FILES):
     return h
 
 
-def test_server_config_scope(servers, pki):
-    h = run(servers, pki, server="""
-PolyProv On
-PolyProvTrustedCA {p}/polycom-chain.pem
-""".format(p=pki))
-    expect_allowed(h, h.curl("/%s.cfg" % A, phone="phone-a"), A,
-                   "/%s.cfg" % A)
-    expect_refused(h, h.curl("/%s.cfg" % B, phone="phone-a"), "not-owner",
-                   "/%s.cfg" % B)
-
-
-def test_virtualhost_scope(servers, pki):
-    h = run(servers, pki, vhost="""
+@pytest.mark.parametrize("scope", ["server", "vhost"])
+def test_server_config_and_virtualhost_scope(servers, pki, scope):
+    conf = """
     PolyProv On
     PolyProvTrustedCA {p}/polycom-chain.pem
-""".format(p=pki))
+""".format(p=pki)
+    h = run(servers, pki, **{scope: conf})
     expect_allowed(h, h.curl("/%s.cfg" % A, phone="phone-a"), A,
                    "/%s.cfg" % A)
     expect_refused(h, h.curl("/%s.cfg" % B, phone="phone-a"), "not-owner",
                    "/%s.cfg" % B)
-    # the plain vhost is another scope: not guarded
-    assert h.curl("/%s.cfg" % B, tls=False).status == 200
+    plain = h.curl("/%s.cfg" % B, tls=False)
+    if scope == "server":
+        # the server config reaches every virtual host, the plain one too
+        assert plain.status == 403
+    else:
+        # the plain vhost is another scope: not guarded
+        assert plain.status == 200
 
 
 def test_location_scope_and_inheritance(servers, pki):

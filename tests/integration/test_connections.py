@@ -10,7 +10,7 @@ import ssl
 
 import pytest
 
-from conftest import FILES, populate
+from conftest import FILES, checked, populate, serve
 from pputil import A, B, C
 
 ONE_PROCESS = """
@@ -36,25 +36,16 @@ def guarded(h, pki, extra=""):
 @pytest.fixture(scope="module")
 def one(module, pki):
     """A single process, so the caches are observable."""
-    from tests.pphttpd.httpd import Httpd
-    h = Httpd(module, pki)
-    populate(h)
-    h.write(vhost=guarded(h, pki), loglevel="warn polyprov:debug",
-            mpm_conf=ONE_PROCESS)
-    h.start()
-    yield h
-    h.stop()
-    bad = h.bad_log_lines()
-    if not bad:
-        h.cleanup()
-    assert not bad, "\n".join(bad)
+    def configure(h):
+        populate(h)
+        h.write(vhost=guarded(h, pki), loglevel="warn polyprov:debug",
+                mpm_conf=ONE_PROCESS)
+    yield from serve(module, pki, configure)
 
 
 @pytest.fixture
 def h(one):
-    one.mark()
-    yield one
-    assert not one.bad_log_lines()
+    yield from checked(one)
 
 
 def sources(h):
@@ -73,7 +64,6 @@ def test_keepalive_switching_targets(h):
 
 
 def test_verified_once_per_connection(h):
-    from tests.pphttpd.httpd import Httpd  # noqa: F401
     rs = h.curl(["/%s.cfg" % C] * 5, phone="phone-c")
     assert [r.status for r in rs] == [200] * 5
     assert len(re.findall(r"PP003: client certificate", h.new_log())) == 1

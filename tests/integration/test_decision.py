@@ -7,7 +7,7 @@ and on one with ``optional_no_ca``, where the module is the only judge."""
 
 import pytest
 
-from conftest import FILES, populate
+from conftest import FILES, checked, populate, serve
 from pputil import (A, B, C, expect_allowed, expect_refused,
                     handshake_refused, refusal_lines)
 
@@ -43,27 +43,18 @@ def table_config(h, pki, manifest):
 
 @pytest.fixture(scope="module", params=["require", "optional_no_ca"])
 def table(request, module, pki, manifest):
-    from tests.pphttpd.httpd import Httpd
-    h = Httpd(module, pki)
-    populate(h)
-    g = table_config(h, pki, manifest)
-    h.write(vhost=g, plain_vhost=g, verify=request.param,
-            loglevel="warn polyprov:debug")
-    h.verify = request.param
-    h.start()
-    yield h
-    h.stop()
-    bad = h.bad_log_lines()
-    if not bad:
-        h.cleanup()
-    assert not bad, "\n".join(bad)
+    def configure(h):
+        populate(h)
+        g = table_config(h, pki, manifest)
+        h.write(vhost=g, plain_vhost=g, verify=request.param,
+                loglevel="warn polyprov:debug")
+        h.verify = request.param
+    yield from serve(module, pki, configure)
 
 
 @pytest.fixture
 def t(table):
-    table.mark()
-    yield table
-    assert not table.bad_log_lines()
+    yield from checked(table)
 
 
 def test_allowed_own_file_sets_mac(t):

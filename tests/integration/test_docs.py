@@ -7,8 +7,6 @@ import os
 import pwd
 import re
 
-import pytest
-
 from conftest import FILES, TOP, populate
 from pputil import A, B, C
 

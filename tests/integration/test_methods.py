@@ -4,37 +4,28 @@ MOVE are checked at their Destination too.  Shared files stay intact."""
 
 import pytest
 
-from conftest import FILES, populate
+from conftest import FILES, checked, populate, serve
 from pputil import A, B, expect_refused
 
 
 @pytest.fixture(scope="module")
 def dav_server(module, pki):
-    from tests.pphttpd.httpd import Httpd
-    h = Httpd(module, pki)
-    h.write(loglevel="warn polyprov:debug", vhost="""
+    def configure(h):
+        h.write(loglevel="warn polyprov:debug", vhost="""
     <Directory {d}>
         Dav On
         PolyProv On
         PolyProvTrustedCA {p}/polycom-chain.pem
     </Directory>
 """.format(d=h.docroot, p=pki))
-    h.start()
-    yield h
-    h.stop()
-    bad = h.bad_log_lines()
-    if not bad:
-        h.cleanup()
-    assert not bad, "\n".join(bad)
+    yield from serve(module, pki, configure)
 
 
 @pytest.fixture
 def dav(dav_server):
     h = dav_server
     populate(h)                           # every test starts from the same
-    h.mark()
-    yield h
-    assert not h.bad_log_lines()
+    yield from checked(h)
     # whatever happened, the shared files are byte-for-byte intact
     for name in ("000000000000.cfg", "000000000000-license.cfg", "site.cfg",
                  "3111-40250-001.sip.ld"):

@@ -4,58 +4,49 @@ negotiation mapping one name onto another device's file."""
 
 import pytest
 
-from conftest import FILES, populate
-from pputil import A, B, expect_allowed, expect_refused
+from conftest import FILES, checked, populate, serve
+from pputil import A, B, expect_refused
 
 
 @pytest.fixture(scope="module")
 def paths_server(module, pki):
-    from tests.pphttpd.httpd import Httpd
-    h = Httpd(module, pki)
-    populate(h)
-    populate(h, {"pi/" + k: v for k, v in FILES.items()})
-    h.put("mv/config.%s.cfg" % B, "negotiated secret of B\n")
-    h.put("mv/%s.cfg" % A, "negotiated own file of A\n")
-    h.put("idx/index.html", "an index\n")
-    h.put("list/%s.cfg" % A, "listed\n")
-    h.write(loglevel="warn polyprov:debug", vhost="""
-    Alias /mine/{a}.cfg {d}/{b}.cfg
-    RewriteEngine On
-    RewriteRule ^/attack/{a}\\.cfg$ {d}/{b}.cfg
-    RewriteRule ^/attack-pt/{a}\\.cfg$ /{b}.cfg [PT]
-    <Directory {d}>
-        PolyProv On
-        PolyProvTrustedCA {p}/polycom-chain.pem
-        AcceptPathInfo Off
-    </Directory>
-    <Directory {d}/pi>
-        AcceptPathInfo On
-    </Directory>
-    <Directory {d}/mv>
-        Options +MultiViews
-        MultiviewsMatch Any
-    </Directory>
-    <Directory {d}/idx>
-        DirectoryIndex index.html
-    </Directory>
-    <Directory {d}/list>
-        Options +Indexes
-    </Directory>
-""".format(d=h.docroot, p=pki, a=A, b=B))
-    h.start()
-    yield h
-    h.stop()
-    bad = h.bad_log_lines()
-    if not bad:
-        h.cleanup()
-    assert not bad, "\n".join(bad)
+    def configure(h):
+        populate(h)
+        populate(h, {"pi/" + k: v for k, v in FILES.items()})
+        h.put("mv/config.%s.cfg" % B, "negotiated secret of B\n")
+        h.put("mv/%s.cfg" % A, "negotiated own file of A\n")
+        h.put("idx/index.html", "an index\n")
+        h.put("list/%s.cfg" % A, "listed\n")
+        h.write(loglevel="warn polyprov:debug", vhost="""
+        Alias /mine/{a}.cfg {d}/{b}.cfg
+        RewriteEngine On
+        RewriteRule ^/attack/{a}\\.cfg$ {d}/{b}.cfg
+        RewriteRule ^/attack-pt/{a}\\.cfg$ /{b}.cfg [PT]
+        <Directory {d}>
+            PolyProv On
+            PolyProvTrustedCA {p}/polycom-chain.pem
+            AcceptPathInfo Off
+        </Directory>
+        <Directory {d}/pi>
+            AcceptPathInfo On
+        </Directory>
+        <Directory {d}/mv>
+            Options +MultiViews
+            MultiviewsMatch Any
+        </Directory>
+        <Directory {d}/idx>
+            DirectoryIndex index.html
+        </Directory>
+        <Directory {d}/list>
+            Options +Indexes
+        </Directory>
+    """.format(d=h.docroot, p=pki, a=A, b=B))
+    yield from serve(module, pki, configure)
 
 
 @pytest.fixture
 def h(paths_server):
-    paths_server.mark()
-    yield paths_server
-    assert not paths_server.bad_log_lines()
+    yield from checked(paths_server)
 
 
 @pytest.mark.parametrize("path", [

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from conftest import FILES, populate
+from conftest import FILES, checked, populate, serve
 from pputil import A, B
 
 SSI_PAGE = '<!--#include virtual="/{target}" -->END\n'
@@ -80,23 +80,12 @@ def leaks(h):
 
 @pytest.fixture(scope="module")
 def sub_server(module, pki):
-    from tests.pphttpd.httpd import Httpd
-    h = Httpd(module, pki)
-    configure(h, pki)
-    h.start()
-    yield h
-    h.stop()
-    bad = h.bad_log_lines()
-    if not bad:
-        h.cleanup()
-    assert not bad, "\n".join(bad)
+    yield from serve(module, pki, lambda h: configure(h, pki))
 
 
 @pytest.fixture
 def h(sub_server):
-    sub_server.mark()
-    yield sub_server
-    assert not sub_server.bad_log_lines()
+    yield from checked(sub_server)
 
 
 def test_ssi_include_of_another_device(h):

@@ -148,7 +148,6 @@ class Httpd:
         user = ""
         if os.geteuid() == 0:
             user = "User www-data\nGroup www-data\n"
-        pki = self.pki
         text = f"""
 ServerRoot "{self.root}"
 ServerName localhost

@@ -24,8 +24,8 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Write a file in place and date it age_s seconds back. */
-static void write_aged(const char *path, const char *content, int age_s)
+/* Write a file in place with the given modification time. */
+static void write_at(const char *path, const char *content, int64_t mtime_us)
 {
     FILE *f = fopen(path, "w");
     struct timeval tv[2];
@@ -33,10 +33,16 @@ static void write_aged(const char *path, const char *content, int age_s)
     ck_assert_ptr_nonnull(f);
     fputs(content, f);
     fclose(f);
-    gettimeofday(&tv[0], NULL);
-    tv[0].tv_sec -= age_s;
+    tv[0].tv_sec = mtime_us / 1000000;
+    tv[0].tv_usec = mtime_us % 1000000;
     tv[1] = tv[0];
     ck_assert_int_eq(utimes(path, tv), 0);
+}
+
+/* Write a file in place and date it age_s seconds back. */
+static void write_aged(const char *path, const char *content, int age_s)
+{
+    write_at(path, content, now_us() - (int64_t)age_s * 1000000);
 }
 
 static int parse(const char *text, pp_maclist_t *l, char *err, size_t len)
@@ -279,21 +285,6 @@ START_TEST(truncated_deleted_unreadable)
     pp_statedir_remove(fx.state);
 }
 END_TEST
-
-/* Write a file in place with the given modification time. */
-static void write_at(const char *path, const char *content, int64_t mtime_us)
-{
-    FILE *f = fopen(path, "w");
-    struct timeval tv[2];
-
-    ck_assert_ptr_nonnull(f);
-    fputs(content, f);
-    fclose(f);
-    tv[0].tv_sec = mtime_us / 1000000;
-    tv[0].tv_usec = mtime_us % 1000000;
-    tv[1] = tv[0];
-    ck_assert_int_eq(utimes(path, tv), 0);
-}
 
 START_TEST(settles_before_reading)
 {
