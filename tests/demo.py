@@ -69,6 +69,8 @@ def main():
          "forged-a", "GET", "/%s.cfg" % A, None, 403),
         ("a corporate-CA certificate with CN %s" % A.upper(), "corp-a",
          "GET", "/%s.cfg" % A, None, 403),
+        ("a genuine Polycom-chain certificate without a CN", "no-cn",
+         "GET", "/%s.cfg" % B, None, 403),
         ("genuine phone %s, not on the allow list" % C.upper(), "phone-c",
          "GET", "/000000000000.cfg", None, 403),
     ]

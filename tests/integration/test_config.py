@@ -307,6 +307,20 @@ def test_inner_scope_overrides_outer(servers, pki, manifest):
                    "/pin2/%s.cfg" % A)
 
 
+def test_pins_add_up_within_a_scope(servers, pki, manifest):
+    h = run(servers, pki, vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvIssuerFingerprint sha256:{ic1}
+    PolyProvIssuerFingerprint sha256:{ic2}
+""".format(p=pki, ic1=manifest["issuing1"]["sha256"],
+           ic2=manifest["issuing2"]["sha256"]))
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
+    expect_refused(h, h.curl("/0004f2000d04.cfg", phone="phone-d-root"),
+                   "issuer", "/0004f2000d04.cfg")
+
+
 def test_runtime_without_trusted_ca_fails_closed(servers, pki):
     """PolyProv On where the CA comes from a scope that does not cover the
     request: configtest cannot know, the request is refused and logged."""
