@@ -126,10 +126,11 @@ asan:
 	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" \
 	  EXTRA_CFLAGS="$(SAN)" PKG_LIBS="$(PKG_LIBS) $(SAN)" build build/asan/unit_tests
 
-check-asan: asan $(PKI)/.stamp
+check-asan: asan weak $(PKI)/.stamp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests
 	PP_ASAN=1 PP_MODULE=$(CURDIR)/build/asan/mod_polyprov.so PP_PKI=$(CURDIR)/$(PKI) \
+	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 clean:

@@ -341,7 +341,7 @@ const command_rec pp_cmds[] = {
         "'*' or 'none'"),
     AP_INIT_TAKE1("PolyProvReloadInterval", set_reload, NULL, WHERE,
         "seconds between checks of list files for changes; 0 = never"),
-    { NULL }
+    { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
 /* ------------------------------------------------------------------ */
