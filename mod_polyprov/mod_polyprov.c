@@ -234,19 +234,6 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
     if (!ap_ssl_conn_is_ssl(c)) {
         return PP_R_NO_TLS;
     }
-    /* 3 needs a trust anchor */
-    if (!dc->ca) {
-        const char *pem = ap_ssl_var_lookup(r->pool, r->server, c, r,
-                                            "SSL_CLIENT_CERT");
-        if (!pem || !*pem) {
-            return PP_R_NO_CERT;
-        }
-        why->detail = apr_psprintf(r->pool, "no PolyProvTrustedCA applies "
-                                   "here (PolyProv On at %s)",
-                                   dc->enabled_where ? dc->enabled_where
-                                                     : "?");
-        return PP_R_UNTRUSTED;
-    }
     /* 2: mod_ssl's own verdict (SSL_CLIENT_VERIFY) is not consulted */
     v = apr_palloc(r->pool, sizeof(*v));
     if (cert_view(r, dc, pat, v) == PP_R_NO_CERT) {
@@ -257,9 +244,11 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
     if (f->cn_len) {
         why->cn = f->cn;
     }
-    /* 3 */
+    /* 3 (without a PolyProvTrustedCA the core trusts nothing) */
     if (f->verdict != PP_R_OK) {
-        why->detail = f->detail;
+        why->detail = dc->ca ? f->detail
+            : apr_psprintf(r->pool, "%s (PolyProv On at %s)", f->detail,
+                           dc->enabled_where ? dc->enabled_where : "?");
         return f->verdict;
     }
     /* 4 */
