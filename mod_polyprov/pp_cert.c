@@ -288,15 +288,6 @@ int pp_crl_count(const pp_crl_t *c)
 
 /* ------------------------------------------------------------------ */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c |= 0x20;
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 int pp_fingerprint_parse(const char *s, unsigned char out[32],
                          char *err, size_t errlen)
 {
@@ -319,8 +310,10 @@ int pp_fingerprint_parse(const char *s, unsigned char out[32],
     }
     for (i = 0; i < 32; i++) {
         const char *p = h + (colons ? i * 3 : i * 2);
-        int hi = hexval((unsigned char)p[0]), lo = hexval((unsigned char)p[1]);
-        if (hi < 0 || lo < 0 || (colons && i < 31 && p[2] != ':')) {
+        unsigned char hi = pp_hex[(unsigned char)p[0]];
+        unsigned char lo = pp_hex[(unsigned char)p[1]];
+        if (hi == PP_NOT_HEX || lo == PP_NOT_HEX
+            || (colons && i < 31 && p[2] != ':')) {
             pp_err(err, errlen, "'%s': not a hex fingerprint", s);
             return 0;
         }

@@ -70,6 +70,11 @@ void pp_fault_alloc_after(unsigned long n);
 typedef uint64_t pp_mac_t;          /* 48 bits, in the low bits */
 #define PP_MAC_NONE ((pp_mac_t)0)   /* 000000000000: names nobody */
 
+/* The value of a hex digit, any case, or PP_NOT_HEX: one table for every
+ * parser of the core. */
+#define PP_NOT_HEX 0xff
+extern const unsigned char pp_hex[256];
+
 /* Exactly 12 hex digits, any case. Returns 1 and sets *out, else 0. */
 int pp_mac_from_hex12(const char *s, pp_mac_t *out);
 

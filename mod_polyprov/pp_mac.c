@@ -1,19 +1,18 @@
 /* mod_polyprov core: MAC address notations. */
 #include "pp_core.h"
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
+#define X PP_NOT_HEX
+#define X16 X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+const unsigned char pp_hex[256] = {
+    X16, X16, X16,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,          /* '0'.. */
+    X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,    /* 'A'.. */
+    X16,
+    X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,    /* 'a'.. */
+    X16, X16, X16, X16, X16, X16, X16, X16, X16,               /* 0x70.. */
+};
+#undef X16
+#undef X
 
 int pp_mac_from_hex12(const char *s, pp_mac_t *out)
 {
@@ -21,8 +20,8 @@ int pp_mac_from_hex12(const char *s, pp_mac_t *out)
     int i;
 
     for (i = 0; i < 12; i++) {
-        int v = hexval((unsigned char)s[i]);
-        if (v < 0) {
+        unsigned char v = pp_hex[(unsigned char)s[i]];
+        if (v == PP_NOT_HEX) {
             return 0;
         }
         m = (m << 4) | (pp_mac_t)v;
@@ -56,7 +55,7 @@ static int parse_grouped(const char *s, size_t len, int group, char sep,
             }
             continue;
         }
-        if (hexval((unsigned char)s[i]) < 0) {
+        if (pp_hex[(unsigned char)s[i]] == PP_NOT_HEX) {
             return 0;
         }
         digits[n++] = s[i];

@@ -119,17 +119,9 @@ const char *pp_shared_describe(const pp_shared_t *s)
 
 /* ------------------------------------------------------------------ */
 
-/* hex digit values, 0xff for anything else */
-static const unsigned char hexval[256] = {
-    ['0'] = 0, ['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5,
-    ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
-    ['a'] = 10, ['b'] = 11, ['c'] = 12, ['d'] = 13, ['e'] = 14, ['f'] = 15,
-    ['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15,
-};
-
 static int is_hex(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+    return pp_hex[c] != PP_NOT_HEX;
 }
 
 /*
@@ -151,7 +143,7 @@ static pp_reason_t scan(const char *s, pp_mac_t mac, int *owned)
         }
         while (is_hex(*p)) {
             if (run < 12) {
-                tok = (tok << 4) | hexval[*p];
+                tok = (tok << 4) | pp_hex[*p];
             }
             run++;
             p++;

@@ -53,6 +53,19 @@ START_TEST(notations)
 }
 END_TEST
 
+START_TEST(hex_table)
+{
+    int c;
+
+    for (c = 0; c < 256; c++) {
+        int want = (c >= '0' && c <= '9') ? c - '0'
+                 : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : PP_NOT_HEX;
+        ck_assert_msg(pp_hex[c] == want, "pp_hex[%d]", c);
+    }
+}
+END_TEST
+
 START_TEST(format)
 {
     char buf[13];
@@ -91,6 +104,7 @@ Suite *suite_mac(void)
     TCase *tc = tcase_create("mac");
 
     tcase_add_test(tc, hex12);
+    tcase_add_test(tc, hex_table);
     tcase_add_test(tc, notations);
     tcase_add_test(tc, format);
     tcase_add_test(tc, reasons);
