@@ -58,6 +58,17 @@ BAD_LOG = re.compile(
     r"\[polyprov:(emerg|alert|crit)\]|Assertion")
 
 
+def _alive(pid):
+    """True while pid runs.  The daemonised parent is reaped by whatever
+    runs as PID 1, which may take a while: a zombie counts as gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -294,11 +305,9 @@ DavLockDB {self.root}/dav/lockdb
                 pid = None
         deadline = time.time() + 20
         while pid and time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         else:
             if pid:
                 os.kill(pid, signal.SIGKILL)
