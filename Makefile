@@ -2,7 +2,8 @@
 #
 #   make            build build/mod_polyprov.so (and the core library)
 #   make demo       install what is missing, then show the module at work
-#   make check      install what is missing, then unit + integration tests
+#   make check      install what is missing, then unit, integration and
+#                   security (attack) tests
 #   make install    install the module with apxs (-i)
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests and the integration suite under ASan/UBSan
@@ -47,7 +48,7 @@ CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
-.PHONY: all build deps check check-run demo demo-run unit integration \
+.PHONY: all build deps check check-run demo demo-run unit integration security \
         install clean asan check-asan need-apxs weak bench
 
 all: build
@@ -94,7 +95,7 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: unit integration
+check-run: unit integration security
 
 unit: build $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
@@ -103,6 +104,12 @@ integration: build weak $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# the attack suite (README "Security"), one file per attack class
+security: build weak $(PKI)/.stamp
+	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
+	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
@@ -131,7 +138,7 @@ check-asan: asan weak $(PKI)/.stamp
 	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests
 	PP_ASAN=1 PP_MODULE=$(CURDIR)/build/asan/mod_polyprov.so PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security $(PYTEST_ARGS)
 
 clean:
 	rm -rf build

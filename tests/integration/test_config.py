@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from conftest import FILES, populate
+from tests.pphttpd.fixtures import FILES, populate
 from tests.pphttpd.httpd import HTTPD
-from pputil import A, B, C, expect_allowed, expect_refused
+from tests.pphttpd.expect import A, B, C, expect_allowed, expect_refused
 
 
 def configtest(h, vhost="", server="", **kw):

@@ -10,8 +10,8 @@ import ssl
 
 import pytest
 
-from conftest import FILES, checked, populate, serve
-from pputil import A, B, C
+from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.expect import A, B, C
 
 ONE_PROCESS = """
 StartServers 1

@@ -7,8 +7,8 @@ and on one with ``optional_no_ca``, where the module is the only judge."""
 
 import pytest
 
-from conftest import FILES, checked, populate, serve
-from pputil import (A, B, C, expect_allowed, expect_refused,
+from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.expect import (A, B, C, expect_allowed, expect_refused,
                     handshake_refused, refusal_lines)
 
 

@@ -7,8 +7,8 @@ import os
 import pwd
 import re
 
-from conftest import FILES, TOP, populate
-from pputil import A, B, C
+from tests.pphttpd.fixtures import FILES, TOP, populate
+from tests.pphttpd.expect import A, B, C
 
 REAL_ISSUING_1 = ("2D:FD:3E:9E:45:57:AB:4F:6F:D1:7B:45:05:39:19:61:0E:8E:"
                   "77:1E:6A:78:23:9B:08:D4:7C:81:53:25:A0:68")

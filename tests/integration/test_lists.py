@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import populate
-from pputil import A, B, C
+from tests.pphttpd.fixtures import populate
+from tests.pphttpd.expect import A, B, C
 
 INTERVAL = 1
 

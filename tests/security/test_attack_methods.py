@@ -4,8 +4,8 @@ MOVE are checked at their Destination too.  Shared files stay intact."""
 
 import pytest
 
-from conftest import FILES, checked, populate, serve
-from pputil import A, B, expect_refused
+from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.expect import A, B, expect_refused
 
 
 @pytest.fixture(scope="module")

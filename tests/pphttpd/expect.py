@@ -1,4 +1,4 @@
-"""Assertions shared by the integration tests."""
+"""Assertions shared by the integration and security suites."""
 
 import re
 import time

@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-from conftest import FILES, checked, populate, serve
-from pputil import A, B
+from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.expect import A, B
 
 SSI_PAGE = '<!--#include virtual="/{target}" -->END\n'
 
