@@ -25,6 +25,7 @@ import sys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 UTC = dt.timezone.utc
@@ -216,6 +217,29 @@ def build(outdir):
                     eku=None))
     add(make_device("server-eku-a", ic1, cn=PHONE_A, mac=PHONE_A,
                     eku=("server",)))
+    # CNs that a C string, a loose pattern or a naive decoder misreads
+    for name, cn in (("cn-nul", PHONE_A + "\x00" + PHONE_B),
+                     ("cn-nul-lead", "\x00" + PHONE_A),
+                     ("cn-newline", PHONE_A + "\n"),
+                     ("cn-tab", "\t" + PHONE_A),
+                     ("cn-space", PHONE_A + " "),
+                     ("cn-fullwidth", "".join(
+                         chr(ord(c) + 0xFEE0) for c in PHONE_A))):
+        add(make_device(name, ic1, cn=cn))
+    # the right MAC in each string type a CN may carry: one device each
+    for name, typ in (("cn-bmp", _ASN1Type.BMPString),
+                      ("cn-utf8", _ASN1Type.UTF8String),
+                      ("cn-printable", _ASN1Type.PrintableString),
+                      ("cn-universal", _ASN1Type.UniversalString)):
+        add(make_device(name, ic1, mac=PHONE_A, subject=x509.Name([
+            x509.NameAttribute(NameOID.COMMON_NAME, PHONE_A, _type=typ),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Polycom Inc.")])))
+    # the MAC only in the subjectAltName
+    add(make_device("san-only", ic1, cn=None, san=[
+        x509.DNSName(PHONE_A.lower()),
+        x509.UniformResourceIdentifier("urn:mac:" + PHONE_A)]))
+    add(make_device("san-other-cn", ic1, cn="Polycom VVX 411",
+                    san=[x509.DNSName(PHONE_A)]))
 
     # the server side
     srv_ca = add(make_ca("server-ca", "Provisioning Test Server CA",
