@@ -19,9 +19,12 @@ def paths_server(module, pki):
         h.put("list/%s.cfg" % A, "listed\n")
         h.write(loglevel="warn polyprov:debug", vhost="""
         Alias /mine/{a}.cfg {d}/{b}.cfg
+        Alias /innocent.cfg {d}/{b}.cfg
         RewriteEngine On
         RewriteRule ^/attack/{a}\\.cfg$ {d}/{b}.cfg
         RewriteRule ^/attack-pt/{a}\\.cfg$ /{b}.cfg [PT]
+        RewriteRule ^/innocent-rw\\.cfg$ {d}/{b}.cfg
+        RewriteRule ^/innocent-pt\\.cfg$ /{b}.cfg [PT]
         <Directory {d}>
             PolyProv On
             PolyProvTrustedCA {p}/polycom-chain.pem
@@ -132,3 +135,41 @@ def test_multiviews_cannot_reach_another_device(h):
     r = h.curl("/mv/%s" % A, phone="phone-a")
     assert r.status == 200, r
     assert r.body == "negotiated own file of A\n"
+
+
+# More spellings of B's file, each with the status it must get.  403 comes
+# from the module (reason not-owner); 400 and 404 from httpd's own URI
+# handling before any file is mapped.
+SPELLINGS = [
+    ("/x/%2e%2e/0004f2000b02.cfg", 403),        # encoded dot segment
+    ("/x/%2E%2E/0004f2000b02.cfg", 403),
+    ("/x/.%2e/0004f2000b02.cfg", 403),
+    ("/../0004f2000b02.cfg", 400),              # above the root
+    ("/x%2f..%2f0004f2000b02.cfg", 404),        # encoded slash
+    ("/pi///0004f2000b02.cfg", 403),            # repeated slashes
+    ("/0004f2000b02.cfg%00.html", 404),         # encoded NUL
+    ("/0004f2000b02.cfg;0004f2000a01", 403),    # a parameter naming A
+    ("/0004f2000b02.cfg?0004f2000a01", 403),    # a query naming A
+    ("/0004f2000b02.cfg#0004f2000a01", 403),    # a fragment (sent as-is)
+    ("/0004f2000b02.cfg.", 403),
+    ("/0004F2000b02.CFG", 403),                 # mixed case
+    ("/%s/../0004f2000b02.cfg" % A, 403),        # the own MAC as a segment
+]
+
+
+@pytest.mark.parametrize("path,status", SPELLINGS)
+def test_other_spellings_of_another_devices_file(h, path, status):
+    r = h.curl(path, phone="phone-a")
+    assert r.status == status, (r, h.new_log()[-1500:])
+    assert "secret of B" not in r.body
+    if status == 403:
+        assert any("reason=not-owner" in l for l in h.refusals())
+
+
+@pytest.mark.parametrize("path", ["/innocent.cfg", "/innocent-rw.cfg",
+                                  "/innocent-pt.cfg"])
+def test_shared_looking_uri_mapped_onto_another_device(h, path):
+    # the URI names nobody, the file it maps to names B
+    r = h.curl(path, phone="phone-a")
+    expect_refused(h, r, "not-owner", path)
+    assert "secret of B" not in r.body
