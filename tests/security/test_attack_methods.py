@@ -152,3 +152,78 @@ def test_copy_from_shared_or_foreign_source(dav):
                  headers=[dest(dav, "/%s-copy.cfg" % A)])
     expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
     assert not dav.exists("%s-copy.cfg" % A)
+
+
+PROPS = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:">'
+         '<D:set><D:prop><x xmlns="urn:t">1</x></D:prop></D:set>'
+         '</D:propertyupdate>')
+EVERY_METHOD = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "MKCOL",
+                "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "COPY", "MOVE",
+                "POST", "PATCH"]
+
+
+def test_trace_echoes_the_request_and_serves_no_file(dav):
+    """httpd's core answers TRACE in map_to_storage, before any access
+    checker runs (TraceEnable On is httpd's default; Debian's security.conf
+    turns it off).  It echoes the request, never a file."""
+    for path in ("/%s.cfg" % B, "/000000000000.cfg"):
+        r = dav.curl(path, phone="phone-a", method="TRACE")
+        assert r.status == 200 and r.body.startswith("TRACE " + path), r
+        assert "secret" not in r.body and "shared master" not in r.body
+
+
+def _send(dav, path, method):
+    args = {"phone": "phone-a", "method": method, "headers": []}
+    if method == "HEAD":
+        args = {"phone": "phone-a", "extra": ["-I"]}
+    if method in ("PUT", "POST", "PATCH"):
+        args["data"] = "attacker's bytes\n"
+    if method == "PROPPATCH":
+        args["data"] = PROPS
+    if method in ("COPY", "MOVE"):
+        args["headers"] = [dest(dav, "/%s-loot.cfg" % A)]
+    if method == "UNLOCK":
+        args["headers"] = ["Lock-Token: <opaquelocktoken:x>"]
+    return dav.curl(path, **args)
+
+
+@pytest.mark.parametrize("method", EVERY_METHOD)
+def test_every_method_on_another_devices_file(dav, method):
+    r = _send(dav, "/%s.cfg" % B, method)
+    expect_refused(dav, r, "not-owner", "/%s.cfg" % B)
+    assert "secret of B" not in r.body
+    assert dav.read("%s.cfg" % B).decode() == FILES[B + ".cfg"]
+    assert not dav.exists("%s-loot.cfg" % A)
+
+
+@pytest.mark.parametrize("method", EVERY_METHOD)
+def test_every_method_on_a_shared_file(dav, method):
+    r = _send(dav, "/000000000000.cfg", method)
+    if method in ("GET", "HEAD", "OPTIONS"):
+        assert r.status == 200, r
+    else:
+        expect_refused(dav, r, "shared-readonly", "/000000000000.cfg")
+    assert not dav.exists("%s-loot.cfg" % A)
+    # the fixture checks every shared file byte for byte after the test
+
+
+@pytest.mark.parametrize("spelling", ["/%30004f2000b02.cfg",
+                                      "/x/../0004f2000b02.cfg",
+                                      "//0004F2000B02.cfg"])
+@pytest.mark.parametrize("method", ["COPY", "MOVE"])
+def test_destination_spellings_of_another_devices_file(dav, method,
+                                                       spelling):
+    r = dav.curl("/%s.cfg" % A, phone="phone-a", method=method,
+                 headers=[dest(dav, spelling), "Overwrite: T"])
+    assert r.status in (403, 400), (r, dav.new_log())
+    assert dav.read("%s.cfg" % B).decode() == FILES[B + ".cfg"]
+    assert dav.exists("%s.cfg" % A)
+
+
+def test_propfind_depth_on_a_collection_of_other_devices(dav):
+    dav.put("fleet/%s.cfg" % B, "secret of B\n")
+    for depth in ("0", "1", "infinity"):
+        r = dav.curl("/fleet/", phone="phone-a", method="PROPFIND",
+                     headers=["Depth: " + depth])
+        expect_refused(dav, r, "directory", "/fleet/")
+        assert B not in r.body
