@@ -25,6 +25,9 @@ def configure(h, pki):
     h.put("%s-own.shtml" % A, SSI_PAGE.format(target=A + ".cfg"))
     h.put("%s-shared.shtml" % A, SSI_PAGE.format(target="site.cfg"))
     h.put("status.shtml", SSI_PAGE.format(target=B + ".cfg"))
+    h.put("%s-file.shtml" % A,
+          '<!--#include file="{b}.cfg" -->END\n'.format(b=B))
+    h.put("pub/readme.txt", "a public directory\n")
     h.put("a/%s-page.shtml" % A, SSI_PAGE.format(target="b/%s.cfg" % B))
     h.put("b/%s.cfg" % B, "secret of B in b/\n")
     h.write(loglevel="warn polyprov:debug", vhost="""
@@ -43,6 +46,17 @@ def configure(h, pki):
     </Directory>
     <Directory {d}/b>
         PolyProvReloadInterval 7
+        RewriteEngine On
+        RewriteRule ^hop-(.*)$ /{b}.cfg
+    </Directory>
+    # a listing outside the module's scope whose header is B's file:
+    # mod_autoindex fetches it by a subrequest into the guarded directory
+    <Directory {d}/pub>
+        PolyProv Off
+        Options +Indexes
+        IndexOptions FancyIndexing
+        HeaderName /{b}.cfg
+        ReadmeName /b/{b}.cfg
     </Directory>
 """.format(d=h.docroot, p=pki, b=B))
 
@@ -62,6 +76,9 @@ def leaks(h):
     r = h.curl("/alias-x", phone="phone-a")
     if "secret of B" in r.body:
         found.append("rewrite-redirect")
+    r = h.curl("/%s-file.shtml" % A, phone="phone-a")
+    if "secret of B" in r.body:
+        found.append("ssi-include-file")
     r = h.curl("/%s.cfg" % A, phone="phone-a", method="COPY",
                headers=["Destination: " + h.url("/%s.cfg" % B),
                         "Overwrite: T"])
@@ -131,6 +148,30 @@ def test_rewrite_internal_redirect(h):
     assert any("via=redirect" in l for l in h.refusals()), h.new_log()
 
 
+def test_ssi_include_file_of_another_device(h):
+    r = h.curl("/%s-file.shtml" % A, phone="phone-a")
+    assert r.status == 200 and "END" in r.body
+    assert "secret of B" not in r.body
+    assert any("via=subrequest" in l and "reason=not-owner" in l
+               for l in h.refusals()), h.new_log()
+
+
+def test_autoindex_header_and_readme_from_another_directory(h):
+    r = h.curl("/pub/", phone="phone-a")
+    assert r.status == 200 and "readme.txt" in r.body, r
+    assert "secret of B" not in r.body
+    refused = [l for l in h.refusals() if "via=subrequest" in l]
+    assert len(refused) >= 2, h.new_log()
+
+
+def test_rewrite_redirect_across_directories(h):
+    r = h.curl("/b/hop-x", phone="phone-a")
+    assert r.status == 403
+    assert "secret of B" not in r.body
+    assert any("via=redirect" in l and "reason=not-owner" in l
+               for l in h.refusals()), h.new_log()
+
+
 def test_no_leak_at_all(h):
     assert leaks(h) == []
 
@@ -148,5 +189,6 @@ def test_the_tests_catch_a_plain_access_hook(servers, pki):
     found = leaks(h)
     assert set(found) == {"ssi-include", "ssi-include-from-shared-page",
                           "error-document", "rewrite-redirect",
+                          "ssi-include-file",
                           "dav-copy-destination", "dav-move-onto-shared"}, \
         found
