@@ -5,12 +5,12 @@ resumed TLS sessions, every MPM, and digest authentication on top."""
 import hashlib
 import os
 import re
-import socket
 import ssl
 
 import pytest
 
 from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd import tlsclient
 from tests.pphttpd.expect import A, B, C
 
 ONE_PROCESS = """
@@ -100,47 +100,23 @@ def test_http2_sequential_streams_reuse_the_verdict(h):
     assert sources(h)[1:] == ["connection"] * 3
 
 
-def tls_context(pki, phone, version):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ctx.maximum_version = version
-    ctx.load_verify_locations(os.path.join(pki, "server-ca.crt"))
-    ctx.load_cert_chain(os.path.join(pki, phone + ".chain.pem"),
-                        os.path.join(pki, phone + ".key"))
-    return ctx
-
-
-def tls_get(ctx, port, path, session=None):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        with ctx.wrap_socket(s, server_hostname="localhost",
-                             session=session) as ss:
-            ss.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n"
-                        "Connection: close\r\n\r\n" % path).encode())
-            data = b""
-            while True:
-                chunk = ss.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            status = int(data.split(b" ", 2)[1])
-            return status, data, ss.session, ss.session_reused
-
-
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2,
                                      ssl.TLSVersion.TLSv1_3])
 def test_resumed_sessions(h, pki, version):
     """mod_ssl has no peer chain on a resumed session: the intermediates
     come from PolyProvTrustedCA, and the verdicts are the same."""
-    ctx = tls_context(pki, "phone-a", version)
-    st, body, sess, reused = tls_get(ctx, h.port, "/%s.cfg" % A)
-    assert st == 200 and not reused
-    st, body, sess2, reused = tls_get(ctx, h.port, "/%s.cfg" % A,
-                                      session=sess)
-    assert reused, "the session was not resumed"
-    assert st == 200 and FILES[A + ".cfg"].encode() in body
-    st, body, _, reused = tls_get(ctx, h.port, "/%s.cfg" % B,
-                                  session=sess2)
-    assert reused
-    assert st == 403 and b"secret of B" not in body
+    ctx = tlsclient.context(pki, "phone-a", version)
+    ex = tlsclient.exchange(ctx, h.port, ["/%s.cfg" % A])
+    assert ex.statuses == [200] and not ex.reused, ex
+    ex = tlsclient.exchange(ctx, h.port, ["/%s.cfg" % A],
+                            session=ex.session)
+    assert ex.reused, "the session was not resumed"
+    assert ex.statuses == [200]
+    assert ex.responses[0].body == FILES[A + ".cfg"]
+    ex = tlsclient.exchange(ctx, h.port, ["/%s.cfg" % B],
+                            session=ex.session)
+    assert ex.reused
+    assert ex.statuses == [403] and "secret of B" not in ex.responses[0].body
 
 
 @pytest.mark.parametrize("mpm", ["prefork", "worker"])
