@@ -48,7 +48,7 @@ CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
-.PHONY: all build deps check check-run demo demo-run unit integration security \
+.PHONY: all build deps check check-run demo demo-run unit integration security faults \
         install clean asan check-asan need-apxs weak bench
 
 all: build
@@ -106,9 +106,10 @@ integration: build weak $(PKI)/.stamp
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 # the attack suite (README "Security"), one file per attack class
-security: build weak $(PKI)/.stamp
+security: build weak faults $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
+	  PP_FAULT_MODULE=$(CURDIR)/build/faults/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
 
 demo: deps
@@ -128,6 +129,12 @@ install: build
 weak:
 	@$(MAKE) --no-print-directory B=build/weak \
 	  EXTRA_CFLAGS="-DPP_TESTING_ACCESS_HOOK_ONLY" build
+
+# test-only: the module with its fault-injection seam reachable from a
+# request header (see tests/security/test_attack_faults.py)
+faults:
+	@$(MAKE) --no-print-directory B=build/faults \
+	  EXTRA_CFLAGS="-DPP_TESTING_FAULTS" build
 
 asan:
 	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" \

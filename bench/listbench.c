@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     fclose(f);
 
     t0 = now_s();
-    if (!pp_maclist_load(path, &l, err, sizeof(err))) {
+    if (pp_maclist_load(path, &l, err, sizeof(err)) != 1) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

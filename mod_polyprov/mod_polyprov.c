@@ -17,6 +17,7 @@
  */
 #include "mod_polyprov.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -319,6 +320,54 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
                                                    : pp_glue->default_shared);
 }
 
+#ifdef PP_TESTING_FAULTS
+/* A test-only build (make faults): a request carrying
+ * "X-PolyProv-Fault: <alloc|ssl|io>=N" makes the Nth such operation of
+ * the core fail during its decision ("=N+": that one and every later one), after the caches were emptied and the
+ * lists marked for a re-read, so that verification and reloads run.
+ * PP014 says whether the fault fired.  Never install it. */
+static int test_fault_arm(request_rec *r, pp_fault_kind_t *kind)
+{
+    const char *h = apr_table_get(r->headers_in, "X-PolyProv-Fault");
+    pp_conn_t *cs = conn_state(r->connection);
+    unsigned long n;
+    char name[8], plus = 0;
+    int k;
+
+    if (!h || r->main || r->prev
+        || sscanf(h, "%7[a-z]=%lu%c", name, &n, &plus) < 2) {
+        return 0;
+    }
+    for (k = 0; k < PP_FAULT_KINDS; k++) {
+        if (!strcmp(name, pp_fault_name((pp_fault_kind_t)k))) {
+            break;
+        }
+    }
+    if (k == PP_FAULT_KINDS) {
+        return 0;
+    }
+    if (cs) {
+        conn_lock(cs);
+        cs->have = 0;
+        conn_unlock(cs);
+    }
+    pp_cert_cache_clear();
+    pp_listset_recheck(pp_glue->lists);
+    *kind = (pp_fault_kind_t)k;
+    pp_fault_arm_from(*kind, n, plus == '+');
+    return 1;
+}
+
+static void test_fault_report(request_rec *r, pp_fault_kind_t kind)
+{
+    unsigned long fired = pp_fault_fired(kind);
+
+    pp_fault_arm(kind, 0);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PP014: test fault %s "
+                  "fired=%lu", pp_fault_name(kind), fired);
+}
+#endif
+
 static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
 {
     pp_req_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
@@ -336,7 +385,18 @@ static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
     rec->filename = r->filename;
     rec->path_info = r->path_info;
     rec->method_number = r->method_number;
+#ifdef PP_TESTING_FAULTS
+    {
+        pp_fault_kind_t kind;
+        int armed = test_fault_arm(r, &kind);
+        rec->reason = decide(r, dc, &why);
+        if (armed) {
+            test_fault_report(r, kind);
+        }
+    }
+#else
     rec->reason = decide(r, dc, &why);
+#endif
     ap_set_module_config(r->request_config, &polyprov_module, rec);
     pp_mac_format(why.mac, mac);
 
@@ -426,6 +486,23 @@ static int pp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     (void)ptemp;
     log_server = NULL;
     pp_set_logger(log_sink, NULL);
+#ifdef PP_TESTING_FAULTS
+    {
+        /* the test-only build: PP_TEST_FAULT=<kind>=N[+] while the
+         * configuration is read */
+        const char *env = getenv("PP_TEST_FAULT");
+        unsigned long n;
+        char name[8], plus = 0;
+        int k;
+        if (env && sscanf(env, "%7[a-z]=%lu%c", name, &n, &plus) >= 2) {
+            for (k = 0; k < PP_FAULT_KINDS; k++) {
+                if (!strcmp(name, pp_fault_name((pp_fault_kind_t)k))) {
+                    pp_fault_arm_from((pp_fault_kind_t)k, n, plus == '+');
+                }
+            }
+        }
+    }
+#endif
     return pp_config_pre(pconf);
 }
 
@@ -501,6 +578,10 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 #ifdef PP_TESTING_ACCESS_HOOK_ONLY
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP013: this mod_polyprov "
                  "is a TEST BUILD without its subrequest guard: do not use it");
+#endif
+#ifdef PP_TESTING_FAULTS
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP013: this mod_polyprov "
+                 "is a TEST BUILD with fault injection: do not use it");
 #endif
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PP012: mod_polyprov %s "
                  "ready, %d list file(s)", PP_VERSION,

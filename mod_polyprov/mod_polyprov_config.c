@@ -67,7 +67,12 @@ int pp_config_pre(apr_pool_t *pconf)
 {
     const char *err = NULL;
 
-    return glue(pconf, &err) ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    if (!glue(pconf, &err)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PP010: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 /* ------------------------------------------------------------------ */

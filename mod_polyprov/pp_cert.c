@@ -78,7 +78,7 @@ static const char *ossl_reason(char *buf, size_t len)
 /* Open a file, or say why not. */
 static BIO *open_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = pp_fopen(path, "rb");
     BIO *b;
 
     if (!f) {
@@ -353,8 +353,8 @@ static void cn_facts(X509 *x, pp_cert_facts_t *f)
     if (first < 0) {
         return;
     }
-    n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
-                                X509_NAME_get_entry(subj, first)));
+    n = pp_fault(PP_FAULT_SSL) ? -1 : ASN1_STRING_to_UTF8(&utf8,
+            X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, first)));
     if (n < 0) {
         ERR_clear_error();
         return;
@@ -370,15 +370,17 @@ static void cn_facts(X509 *x, pp_cert_facts_t *f)
 static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
                    time_t now, pp_cert_facts_t *f)
 {
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509_STORE_CTX *ctx = pp_fault(PP_FAULT_SSL) ? NULL
+                                                 : X509_STORE_CTX_new();
     X509_VERIFY_PARAM *vp;
     STACK_OF(X509) *chain;
     unsigned int n;
-    int i;
+    int i, rc;
     char why[128];
 
     f->verdict = PP_R_INTERNAL;
-    if (!ctx || !X509_STORE_CTX_init(ctx, ca->store, x, NULL)
+    if (!ctx || pp_fault(PP_FAULT_SSL)
+        || !X509_STORE_CTX_init(ctx, ca->store, x, NULL)
         || !X509_STORE_CTX_set_default(ctx, "ssl_client")) {
         snprintf(f->detail, sizeof(f->detail), "verification setup failed:"
                  " %s", ossl_reason(why, sizeof(why)));
@@ -391,7 +393,17 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
         X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_CRL_CHECK
                                         | X509_V_FLAG_CRL_CHECK_ALL);
     }
-    if (X509_verify_cert(ctx) != 1) {
+    rc = pp_fault(PP_FAULT_SSL) ? -1 : X509_verify_cert(ctx);
+    if (rc < 0 || (rc != 1 && (X509_STORE_CTX_get_error(ctx)
+                               == X509_V_ERR_OUT_OF_MEM
+                               || X509_STORE_CTX_get_error(ctx)
+                               == X509_V_ERR_UNSPECIFIED))) {
+        /* OpenSSL failed, not the certificate: no verdict to cache */
+        snprintf(f->detail, sizeof(f->detail), "verification failed "
+                 "internally: %s", ossl_reason(why, sizeof(why)));
+        goto done;
+    }
+    if (rc != 1) {
         int e = X509_STORE_CTX_get_error(ctx);
         f->verdict = PP_R_UNTRUSTED;
         snprintf(f->detail, sizeof(f->detail), "verify error %d at depth %d:"
@@ -413,8 +425,9 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
                  "the client certificate is itself a trust anchor");
         goto done;
     }
-    if (!X509_digest(sk_X509_value(chain, 1), EVP_sha256(),
-                     f->issuer_sha256, &n) || n != 32) {
+    if (pp_fault(PP_FAULT_SSL)
+        || !X509_digest(sk_X509_value(chain, 1), EVP_sha256(),
+                        f->issuer_sha256, &n) || n != 32) {
         snprintf(f->detail, sizeof(f->detail), "issuer digest failed: %s",
                  ossl_reason(why, sizeof(why)));
         goto done;
@@ -563,7 +576,8 @@ static const signed char b64[256] = {
 
 /* Decode into a malloc'd buffer; NULL if the text is not a PEM
  * certificate. */
-static unsigned char *pem_to_der(const char *pem, size_t len, size_t *derlen)
+static unsigned char *pem_to_der(const char *pem, size_t len, size_t *derlen,
+                                 int *oom)
 {
     const char *p = memmem(pem, len, PEM_BEGIN, sizeof(PEM_BEGIN) - 1), *end;
     unsigned char *der, *o;
@@ -575,7 +589,11 @@ static unsigned char *pem_to_der(const char *pem, size_t len, size_t *derlen)
     }
     p += sizeof(PEM_BEGIN) - 1;
     end = memmem(p, len - (size_t)(p - pem), PEM_END, sizeof(PEM_END) - 1);
-    if (!end || !(der = pp_malloc((size_t)(end - p) / 4 * 3 + 3))) {
+    if (!end) {
+        return NULL;
+    }
+    if (!(der = pp_malloc((size_t)(end - p) / 4 * 3 + 3))) {
+        *oom = 1;
         return NULL;
     }
     for (o = der; p < end; p++) {
@@ -618,6 +636,7 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
     size_t derlen = 0;
     X509 *x = NULL;
     unsigned int n;
+    int oom = 0;
     char why[128];
 
     memset(f, 0, sizeof(*f));
@@ -629,13 +648,15 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
         return f->verdict;
     }
     if (!pem || pemlen == 0 || pemlen > 65536
-        || !(der = pem_to_der(pem, pemlen, &derlen))) {
-        f->verdict = PP_R_UNTRUSTED;
-        snprintf(f->detail, sizeof(f->detail), "no usable client certificate");
+        || !(der = pem_to_der(pem, pemlen, &derlen, &oom))) {
+        f->verdict = oom ? PP_R_INTERNAL : PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail), oom ? "out of memory"
+                 : "no usable client certificate");
         return f->verdict;
     }
     ERR_clear_error();
-    if (!EVP_Digest(der, derlen, f->leaf_sha256, &n, EVP_sha256(), NULL)
+    if (pp_fault(PP_FAULT_SSL)
+        || !EVP_Digest(der, derlen, f->leaf_sha256, &n, EVP_sha256(), NULL)
         || n != 32) {
         snprintf(f->detail, sizeof(f->detail), "digest failed: %s",
                  ossl_reason(why, sizeof(why)));
@@ -645,7 +666,17 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
         goto done;
     }
     p = der;
+    if (pp_fault(PP_FAULT_SSL)) {
+        snprintf(f->detail, sizeof(f->detail), "cannot decode the client "
+                 "certificate: OpenSSL failed");
+        goto done;
+    }
     x = d2i_X509(NULL, &p, (long)derlen);
+    if (!x && ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE) {
+        snprintf(f->detail, sizeof(f->detail), "cannot decode the client "
+                 "certificate: %s", ossl_reason(why, sizeof(why)));
+        goto done;
+    }
     if (!x || p != der + derlen) {
         f->verdict = PP_R_UNTRUSTED;
         snprintf(f->detail, sizeof(f->detail), "client certificate does not "

@@ -9,6 +9,7 @@
 #define PP_CORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -61,8 +62,31 @@ void *pp_realloc(void *p, size_t n);
 char *pp_strndup(const char *s, size_t n);
 void pp_free(void *p);
 
-/* Test seam: make the Nth allocation from now fail (0 = never). */
+/* Test seam.  The core asks pp_fault(kind) before each allocation, each
+ * OpenSSL call that can fail on its own (not on bad input), and each
+ * open/mmap of a file; when it returns 1 the operation fails as if the
+ * system had refused it.  pp_fault_arm(kind, n) makes the Nth such
+ * operation from now fail, once (0 disarms); pp_fault_arm_from makes it
+ * and every later one fail.  Nothing in the module arms
+ * it except the test-only build (make faults). */
+typedef enum {
+    PP_FAULT_ALLOC = 0,
+    PP_FAULT_SSL,
+    PP_FAULT_IO,
+    PP_FAULT_KINDS
+} pp_fault_kind_t;
+
+void pp_fault_arm(pp_fault_kind_t kind, unsigned long n);
+/* The same, and with sticky set every later operation fails too. */
+void pp_fault_arm_from(pp_fault_kind_t kind, unsigned long n, int sticky);
+int pp_fault(pp_fault_kind_t kind);
+unsigned long pp_fault_fired(pp_fault_kind_t kind);  /* since last arm */
+const char *pp_fault_name(pp_fault_kind_t kind);
+/* The same as pp_fault_arm(PP_FAULT_ALLOC, n). */
 void pp_fault_alloc_after(unsigned long n);
+/* open(2) and fopen(3), subject to PP_FAULT_IO (errno EIO). */
+int pp_open(const char *path, int flags, unsigned int mode);
+FILE *pp_fopen(const char *path, const char *mode);
 
 /* ------------------------------------------------------------------ */
 /* MAC addresses                                                       */
@@ -188,8 +212,10 @@ typedef struct {
     size_t count;
 } pp_maclist_t;
 
-/* Parse a list file.  On error returns 0 and a message naming
- * "path:line".  On success the caller frees list->macs with pp_free. */
+/* Parse a list file.  Returns 1 on success (the caller frees list->macs
+ * with pp_free); 0 when the content is wrong, with a message naming
+ * "path:line"; -1 when the file could not be read or memory ran out
+ * (worth trying again: the content may be fine). */
 int pp_maclist_load(const char *path, pp_maclist_t *list,
                     char *err, size_t errlen);
 /* Same, from memory (name is used in messages). */
@@ -231,6 +257,9 @@ int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
                       int64_t now_us, int interval_s);
 /* The sequence number of the snapshot this process uses (tests, logs). */
 uint64_t pp_listset_seq(pp_listset_t *set, int idx);
+/* Forget what every source looked like, so that the next lookup of each
+ * list re-reads and republishes it (the fault-injection tests use it). */
+void pp_listset_recheck(pp_listset_t *set);
 /* Remove a state directory's snapshot files and the directory (by the
  * process that made it, when it exits). */
 void pp_statedir_remove(const char *dir);

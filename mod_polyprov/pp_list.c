@@ -129,7 +129,7 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
     macs = pp_malloc(cap * sizeof(*macs));
     if (!macs) {
         pp_err(err, errlen, "%s: out of memory", name);
-        return 0;
+        return -1;
     }
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -162,7 +162,7 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
                 if (!nm) {
                     pp_err(err, errlen, "%s:%lu: out of memory", name, line);
                     pp_free(macs);
-                    return 0;
+                    return -1;
                 }
                 macs = nm;
                 cap *= 2;
@@ -190,18 +190,18 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
 static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
                      char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = pp_open(path, O_RDONLY | O_CLOEXEC, 0);
     void *map;
     int ok;
 
     if (fd < 0) {
         pp_err(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-        return 0;
+        return -1;
     }
     if (fstat(fd, st) != 0) {
         pp_err(err, errlen, "cannot stat '%s': %s", path, strerror(errno));
         close(fd);
-        return 0;
+        return -1;
     }
     if (!S_ISREG(st->st_mode)) {
         pp_err(err, errlen, "'%s' is not a regular file", path);
@@ -212,11 +212,12 @@ static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
         close(fd);
         return pp_maclist_parse(path, "", 0, list, err, errlen);
     }
-    map = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    map = pp_fault(PP_FAULT_IO) ? (errno = EIO, MAP_FAILED)
+        : mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
         pp_err(err, errlen, "cannot map '%s': %s", path, strerror(errno));
-        return 0;
+        return -1;
     }
     ok = pp_maclist_parse(path, map, (size_t)st->st_size, list, err, errlen);
     munmap(map, (size_t)st->st_size);
@@ -268,7 +269,7 @@ typedef struct {
     int64_t size, mtime_ns;
 } src_state_t;
 
-enum { BAD_NONE = 0, BAD_STAT, BAD_PARSE, BAD_PUBLISH };
+enum { BAD_NONE = 0, BAD_STAT, BAD_READ, BAD_PARSE, BAD_PUBLISH };
 
 /* One per list, in shared memory. */
 typedef struct {
@@ -401,7 +402,7 @@ int pp_listset_add(pp_listset_t *set, const char *path,
     }
     e = &set->e[set->n];
     memset(e, 0, sizeof(*e));
-    if (!load_file(path, &e->initial, &st, err, errlen)) {
+    if (load_file(path, &e->initial, &st, err, errlen) != 1) {
         return -1;
     }
     if (!(e->path = pp_strndup(path, strlen(path)))) {
@@ -463,7 +464,7 @@ static int snap_write(pp_listset_t *set, int idx, uint64_t seq,
     memcpy(h.magic, SNAP_MAGIC, 8);
     h.count = list->count;
     h.seq = seq;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = pp_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         pp_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
         return 0;
@@ -499,8 +500,8 @@ static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
     void *addr;
     int fd;
 
-    fd = open(snap_name(set, idx, seq, name, sizeof(name)),
-              O_RDONLY | O_CLOEXEC);
+    fd = pp_open(snap_name(set, idx, seq, name, sizeof(name)),
+                 O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         return NULL;
     }
@@ -508,7 +509,8 @@ static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
         close(fd);
         return NULL;
     }
-    addr = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    addr = pp_fault(PP_FAULT_IO) ? (errno = EIO, MAP_FAILED)
+        : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (addr == MAP_FAILED) {
         return NULL;
@@ -653,6 +655,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     src_state_t now_src, after;
     pp_maclist_t list;
     char err[1024];
+    int rc;
 
     if (stat(e->path, &st) != 0) {
         int en = errno;
@@ -677,7 +680,22 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
         __atomic_store_n(&r->last_check_us, again, __ATOMIC_RELEASE);
         return;
     }
-    if (!load_file(e->path, &list, &st2, err, sizeof(err))) {
+    rc = load_file(e->path, &list, &st2, err, sizeof(err));
+    if (rc < 0) {
+        /* could not read it, or out of memory: the content may be fine,
+         * so the source state is not recorded and the next round tries
+         * again; logged once per cause */
+        int en = errno;
+        if (r->bad != BAD_READ || r->bad_errno != en) {
+            pp_log(PP_LOG_ERR, "list %s: %s; keeping the last good list "
+                   "(%llu MACs), will try again", e->path, err,
+                   (unsigned long long)r->count);
+            r->bad = BAD_READ;
+            r->bad_errno = en;
+        }
+        return;
+    }
+    if (rc == 0) {
         /* each broken version is logged once: its state is recorded */
         pp_log(PP_LOG_ERR, "list %s: %s; keeping the last good list "
                "(%llu MACs)", e->path, err, (unsigned long long)r->count);
@@ -768,6 +786,9 @@ static snapmap_t *acquire(pp_listset_t *set, int idx)
             break;
         }
         /* a newer version may have replaced it meanwhile: look again */
+        pp_log(PP_LOG_WARN, "list %s: cannot map version %llu of its "
+               "snapshot (%s); trying again", e->path,
+               (unsigned long long)seq, strerror(errno));
     }
     if (m) {
         m->refs++;
@@ -800,6 +821,19 @@ int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
     snap_release(m);
     pthread_mutex_unlock(&set->mu);
     return found;
+}
+
+void pp_listset_recheck(pp_listset_t *set)
+{
+    int i;
+
+    for (i = 0; set && set->shm && i < set->n; i++) {
+        shrec_t *r = &set->shm[i];
+        memset(&r->src, 0, sizeof(r->src));
+        r->bad = BAD_NONE;
+        r->bad_errno = 0;
+        __atomic_store_n(&r->last_check_us, 0, __ATOMIC_RELEASE);
+    }
 }
 
 uint64_t pp_listset_seq(pp_listset_t *set, int idx)

@@ -1,5 +1,7 @@
 /* mod_polyprov core: reasons, logging sink, allocation (with a test seam). */
 #include "pp_core.h"
+#include <errno.h>
+#include <fcntl.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,22 +75,94 @@ void pp_err(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------ */
-/* Allocation.  The fault counter is process-global and only meant for
- * single-threaded tests; production never sets it. */
+/* The test seam: a countdown per kind, atomic so that a test build
+ * under a threaded MPM cannot corrupt it; production never arms it. */
 
-static unsigned long fault_countdown;
+static unsigned long fault_countdown[PP_FAULT_KINDS];
+static unsigned long fault_fired_n[PP_FAULT_KINDS];
+static int fault_sticky[PP_FAULT_KINDS];
+
+void pp_fault_arm_from(pp_fault_kind_t kind, unsigned long n, int sticky)
+{
+    if ((unsigned)kind < PP_FAULT_KINDS) {
+        __atomic_store_n(&fault_fired_n[kind], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&fault_sticky[kind], sticky, __ATOMIC_RELAXED);
+        __atomic_store_n(&fault_countdown[kind], n, __ATOMIC_RELEASE);
+    }
+}
+
+void pp_fault_arm(pp_fault_kind_t kind, unsigned long n)
+{
+    pp_fault_arm_from(kind, n, 0);
+}
 
 void pp_fault_alloc_after(unsigned long n)
 {
-    fault_countdown = n;
+    pp_fault_arm(PP_FAULT_ALLOC, n);
+}
+
+int pp_fault(pp_fault_kind_t kind)
+{
+    unsigned long c = __atomic_load_n(&fault_countdown[kind],
+                                      __ATOMIC_ACQUIRE);
+
+    while (c != 0) {
+        unsigned long next = c - 1;
+        if (c == 1 && __atomic_load_n(&fault_sticky[kind],
+                                      __ATOMIC_RELAXED)) {
+            next = 1;                /* every operation from now on */
+        }
+        if (__atomic_compare_exchange_n(&fault_countdown[kind], &c, next,
+                                        0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            if (c == 1) {
+                __atomic_add_fetch(&fault_fired_n[kind], 1,
+                                   __ATOMIC_RELAXED);
+                return 1;
+            }
+            return 0;
+        }
+    }
+    return 0;
+}
+
+unsigned long pp_fault_fired(pp_fault_kind_t kind)
+{
+    return __atomic_load_n(&fault_fired_n[kind], __ATOMIC_RELAXED);
+}
+
+const char *pp_fault_name(pp_fault_kind_t kind)
+{
+    static const char *const names[PP_FAULT_KINDS] = {"alloc", "ssl", "io"};
+
+    return (unsigned)kind < PP_FAULT_KINDS ? names[kind] : "?";
+}
+
+int pp_open(const char *path, int flags, unsigned int mode)
+{
+    if (pp_fault(PP_FAULT_IO)) {
+        errno = EIO;
+        return -1;
+    }
+    return open(path, flags, (mode_t)mode);
+}
+
+FILE *pp_fopen(const char *path, const char *mode)
+{
+    if (pp_fault(PP_FAULT_IO)) {
+        errno = EIO;
+        return NULL;
+    }
+    return fopen(path, mode);
 }
 
 static int fault_now(void)
 {
-    if (fault_countdown == 0) {
-        return 0;
+    if (pp_fault(PP_FAULT_ALLOC)) {
+        errno = ENOMEM;             /* as malloc(3) would */
+        return 1;
     }
-    return --fault_countdown == 0;
+    return 0;
 }
 
 void *pp_malloc(size_t n)

@@ -234,7 +234,10 @@ DavLockDB {self.root}/dav/lockdb
                               timeout=60)
 
     def configtest(self):
-        p = self._run("-t")
+        return self.configtest_with({})
+
+    def configtest_with(self, env):
+        p = self._run("-t", env=env)
         return p.returncode, p.stdout + p.stderr
 
     def pidfile(self):
