@@ -8,6 +8,7 @@
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests and the integration suite under ASan/UBSan
 #   make bench      print the SPEC's performance figures (not a test)
+#   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes
 # config.mk; without it, apxs (or apxs2) is taken from PATH.
@@ -49,6 +50,7 @@ UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
 .PHONY: all build deps check check-run demo demo-run unit integration security faults \
+        fuzz fuzz-build fuzz-ci \
         install clean asan check-asan need-apxs weak bench
 
 all: build
@@ -146,6 +148,42 @@ check-asan: asan weak $(PKI)/.stamp
 	PP_ASAN=1 PP_MODULE=$(CURDIR)/build/asan/mod_polyprov.so PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------------------
+# Fuzzing (clang's libFuzzer, with ASan and UBSan).  Each harness checks a
+# core parser against an independent reference (tests/fuzz/fuzz.h).
+#   make fuzz                 each harness for FUZZ_TIME seconds (60)
+#   make fuzz FUZZERS=path    one of them
+#   make fuzz-ci              each for 5 s on the checked-in corpus
+# New inputs go to build/fuzz/corpus/NAME; a crash to build/fuzz/crash-*;
+# a crash, once fixed, is added to tests/fuzz/corpus/NAME as a regression.
+
+FUZZ_CC   ?= clang
+FUZZERS   ?= mac cn list_line list_file path fingerprint der_cn
+FUZZ_TIME ?= 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+             -fno-sanitize-recover=undefined -I$(SRC) -Wall -Wextra
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(CORE:%=$(SRC)/%.c) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE:%=$(SRC)/%.c) $(PKG_LIBS) -pthread
+
+fuzz-build: $(FUZZERS:%=build/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+	  mkdir -p build/fuzz/corpus/$$f; \
+	  echo "== fuzz_$$f for $(FUZZ_TIME) s"; \
+	  build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_TIME) -timeout=10 \
+	    -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/crash-$$f- \
+	    build/fuzz/corpus/$$f tests/fuzz/corpus/$$f 2>build/fuzz/$$f.log \
+	    || { tail -40 build/fuzz/$$f.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|Done" build/fuzz/$$f.log | tr '\n' ' '; echo; \
+	done
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=5
 
 clean:
 	rm -rf build

@@ -367,6 +367,22 @@ static void cn_facts(X509 *x, pp_cert_facts_t *f)
     OPENSSL_free(utf8);
 }
 
+int pp_cert_subject_cn(const unsigned char *der, size_t len,
+                       pp_cert_facts_t *f)
+{
+    const unsigned char *p = der;
+    X509 *x;
+
+    memset(f, 0, sizeof(*f));
+    if (len > 65536 || !(x = d2i_X509(NULL, &p, (long)len))) {
+        ERR_clear_error();
+        return 0;
+    }
+    cn_facts(x, f);
+    X509_free(x);
+    return 1;
+}
+
 static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
                    time_t now, pp_cert_facts_t *f)
 {

@@ -7,8 +7,15 @@
 
 struct pp_pattern {
     pcre2_code *code;
+    pcre2_match_context *mctx;   /* bounds the work of one match */
     char *source;
 };
+
+/* A CN is at most PP_CN_MAX bytes; a sane pattern needs a few hundred
+ * steps.  A pathological one ("^(a+)+$") stops here instead of holding a
+ * worker for minutes, and the request is refused (internal). */
+#define MATCH_LIMIT 100000
+#define DEPTH_LIMIT 1000
 
 pp_pattern_t *pp_pattern_compile(const char *regex, char *err, size_t errlen)
 {
@@ -31,6 +38,13 @@ pp_pattern_t *pp_pattern_compile(const char *regex, char *err, size_t errlen)
                              * newline": a CN "<mac>\n" is not a MAC */
                             PCRE2_UTF | PCRE2_DOLLAR_ENDONLY,
                             &errcode, &erroff, NULL);
+    if (p->code && (!(p->mctx = pcre2_match_context_create(NULL))
+                    || pcre2_set_match_limit(p->mctx, MATCH_LIMIT) != 0
+                    || pcre2_set_depth_limit(p->mctx, DEPTH_LIMIT) != 0)) {
+        pp_err(err, errlen, "out of memory");
+        pp_pattern_free(p);
+        return NULL;
+    }
     if (!p->code) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(errcode, msg, sizeof(msg));
@@ -49,6 +63,9 @@ void pp_pattern_free(pp_pattern_t *p)
     }
     if (p->code) {
         pcre2_code_free(p->code);
+    }
+    if (p->mctx) {
+        pcre2_match_context_free(p->mctx);
     }
     pp_free(p->source);
     pp_free(p);
@@ -75,7 +92,7 @@ pp_reason_t pp_pattern_mac(const pp_pattern_t *p, const char *cn,
     if (!md) {
         return PP_R_INTERNAL;
     }
-    rc = pcre2_match(p->code, (PCRE2_SPTR)cn, cnlen, 0, 0, md, NULL);
+    rc = pcre2_match(p->code, (PCRE2_SPTR)cn, cnlen, 0, 0, md, p->mctx);
     if (rc == PCRE2_ERROR_NOMATCH
         || (rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21)) {
         goto done;               /* no match, or a CN that is not UTF-8 */

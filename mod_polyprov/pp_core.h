@@ -190,6 +190,13 @@ typedef struct {
     int from_cache;
 } pp_cert_facts_t;
 
+/* The CN facts of a DER certificate, as the verification takes them: how
+ * many CN attributes, the first one as UTF-8, and whether it is usable.
+ * Returns 0 if the DER is no certificate.  (The fuzzers compare it with an
+ * independent DER reading.) */
+int pp_cert_subject_cn(const unsigned char *der, size_t len,
+                       pp_cert_facts_t *f);
+
 /* Verify a PEM client certificate against ca (and crl if not NULL) at
  * time now, using and filling the process's bounded cache of results. */
 pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,

@@ -76,6 +76,24 @@ START_TEST(compile_errors)
 }
 END_TEST
 
+/* A pathological operator pattern ends at PCRE2's match limit and the
+ * request is refused, instead of backtracking for minutes. */
+START_TEST(runaway_pattern_is_bounded)
+{
+    char err[256], cn[PP_CN_MAX + 1];
+    pp_pattern_t *p = pp_pattern_compile("^((a+)+)+$", err, sizeof(err));
+    pp_mac_t mac = 0;
+
+    ck_assert_ptr_nonnull(p);
+    memset(cn, 'a', 60);
+    cn[60] = 'b';
+    /* without the limit: NOMATCH (bad-cn) after minutes, or Check's
+     * timeout */
+    ck_assert_int_eq(pp_pattern_mac(p, cn, 61, &mac), PP_R_INTERNAL);
+    pp_pattern_free(p);
+}
+END_TEST
+
 Suite *suite_cn(void)
 {
     Suite *s = suite_create("cn");
@@ -84,6 +102,7 @@ Suite *suite_cn(void)
     tcase_add_test(tc, default_pattern);
     tcase_add_test(tc, custom_patterns);
     tcase_add_test(tc, compile_errors);
+    tcase_add_test(tc, runaway_pattern_is_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
