@@ -2,11 +2,14 @@
 #
 #   make            build build/mod_polyprov.so (and the core library)
 #   make demo       install what is missing, then show the module at work
-#   make check      install what is missing, then unit, integration and
-#                   security (attack) tests
+#   make check      install what is missing, then everything CI runs: unit,
+#                   integration and security (attack) tests, the same under
+#                   ASan/UBSan, Valgrind, and a short run of each fuzzer
+#   make check-run  unit, integration and security tests only
 #   make install    install the module with apxs (-i)
 #   make asan       module and unit tests with AddressSanitizer + UBSan
-#   make check-asan unit tests and the integration suite under ASan/UBSan
+#   make check-asan unit tests, integration and security suites under ASan/UBSan
+#   make check-valgrind  memcheck on httpd -X across allowed and refused requests
 #   make bench      print the SPEC's performance figures (not a test)
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
 #
@@ -50,6 +53,7 @@ UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
 .PHONY: all build deps check check-run demo demo-run unit integration security faults \
+        check-valgrind \
         fuzz fuzz-build fuzz-ci \
         install clean asan check-asan need-apxs weak bench
 
@@ -94,9 +98,12 @@ $(PKI)/.stamp: tests/pphttpd/pki.py
 deps:
 	@sh tests/deps.sh
 
+# everything CI runs: the suites, then again under ASan/UBSan, Valgrind
+# over a representative workload, and each fuzzer for a few seconds
 check: deps
-	@$(MAKE) --no-print-directory check-run
+	@$(MAKE) --no-print-directory check-run check-asan check-valgrind fuzz-ci
 
+# the suites alone, for a quick round while developing
 check-run: unit integration security
 
 unit: build $(UNITBIN) $(PKI)/.stamp
@@ -143,10 +150,13 @@ asan:
 	  EXTRA_CFLAGS="$(SAN)" PKG_LIBS="$(PKG_LIBS) $(SAN)" build build/asan/unit_tests
 
 check-asan: asan weak $(PKI)/.stamp
+	@$(MAKE) --no-print-directory B=build/asan-faults OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(SAN) -DPP_TESTING_FAULTS" PKG_LIBS="$(PKG_LIBS) $(SAN)" build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests
 	PP_ASAN=1 PP_MODULE=$(CURDIR)/build/asan/mod_polyprov.so PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
+	  PP_FAULT_MODULE=$(CURDIR)/build/asan-faults/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------------------
@@ -184,6 +194,10 @@ fuzz: fuzz-build
 
 fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=5
+
+# memcheck on httpd -X across allowed and refused requests (tests/memcheck.py)
+check-valgrind: build $(PKI)/.stamp
+	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m tests.memcheck
 
 clean:
 	rm -rf build

@@ -6,7 +6,7 @@ set -e
 
 PKGS="gcc make libc6-dev pkg-config apache2 apache2-dev libssl-dev
 libpcre2-dev check libsubunit-dev curl openssl python3 python3-pytest
-python3-cryptography procps util-linux"
+python3-cryptography procps util-linux clang libclang-rt-dev valgrind"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system; install the equivalents of:" $PKGS >&2

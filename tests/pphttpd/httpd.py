@@ -147,7 +147,8 @@ class Httpd:
     def write(self, vhost="", server="", verify="require", mpm=None,
               modules=(), loglevel="warn polyprov:info", plain_vhost="",
               protocols="h2 http/1.1", vhost_ssl_extra="",
-              load_polyprov=True, mpm_conf=None, vhosts=None):
+              load_polyprov=True, mpm_conf=None, vhosts=None,
+              random_seed="startup builtin"):
         self.mpm = mpm or self.mpm
         mods = list(BASE_MODULES) + list(modules) + self.extra_modules
         lines = ["LoadModule mpm_%s_module %s/mod_mpm_%s.so"
@@ -180,7 +181,7 @@ KeepAlive On
 MaxKeepAliveRequests 1000
 {mpm_conf if mpm_conf is not None else MPM_CONF[self.mpm]}
 SSLSessionCache shmcb:{self.root}/run/scache(512000)
-SSLRandomSeed startup builtin
+SSLRandomSeed {random_seed}
 DavLockDB {self.root}/dav/lockdb
 <Directory />
     AllowOverride None
