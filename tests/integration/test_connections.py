@@ -9,18 +9,10 @@ import ssl
 
 import pytest
 
-from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.fixtures import ONE_PROCESS, FILES, checked, populate, serve
 from tests.pphttpd import tlsclient
 from tests.pphttpd.expect import A, B, C
 
-ONE_PROCESS = """
-StartServers 1
-ServerLimit 1
-MinSpareThreads 1
-MaxSpareThreads 8
-ThreadsPerChild 8
-MaxRequestWorkers 8
-"""
 
 
 def guarded(h, pki, extra=""):

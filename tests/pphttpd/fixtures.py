@@ -27,6 +27,18 @@ FILES = {
 }
 
 
+# An event MPM with one child, so that per-process state (caches, the
+# fault seam) is the state every request sees.
+ONE_PROCESS = """
+StartServers 1
+ServerLimit 1
+MinSpareThreads 1
+MaxSpareThreads 8
+ThreadsPerChild 8
+MaxRequestWorkers 8
+"""
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "mpm(name): run under this MPM")
 

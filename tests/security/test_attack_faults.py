@@ -24,33 +24,25 @@ import re
 import pytest
 
 from tests.pphttpd.expect import A
-from tests.pphttpd.fixtures import FILES, populate
+from tests.pphttpd.fixtures import ONE_PROCESS, FILES, populate, serve
 
-ONE_PROCESS = """
-StartServers 1
-ServerLimit 1
-MinSpareThreads 1
-MaxSpareThreads 8
-ThreadsPerChild 8
-MaxRequestWorkers 8
-"""
 
 
 @pytest.fixture(scope="module")
-def faulty(module, pki):
-    weak = os.environ.get("PP_FAULT_MODULE")
-    if not weak or not os.path.exists(weak):
+def faulty(pki):
+    module = os.environ.get("PP_FAULT_MODULE")
+    if not module or not os.path.exists(module):
         pytest.skip("make faults builds the fault-injection variant")
-    from tests.pphttpd.httpd import Httpd
-    h = Httpd(weak, pki)
-    populate(h)
-    allow = h.list_file("allow.txt", "%s\n0004f2000b02\n" % A)
-    deny = h.list_file("deny.txt", "0004f2000c03\n")
-    # the lists must be older than the reload's settling second
-    old = os.path.getmtime(allow) - 10
-    os.utime(allow, (old, old))
-    os.utime(deny, (old, old))
-    h.write(loglevel="warn polyprov:info", mpm_conf=ONE_PROCESS, vhost="""
+
+    def configure(h):
+        populate(h)
+        allow = h.list_file("allow.txt", "%s\n0004f2000b02\n" % A)
+        deny = h.list_file("deny.txt", "0004f2000c03\n")
+        # the lists must be older than the reload's settling second
+        old = os.path.getmtime(allow) - 10
+        os.utime(allow, (old, old))
+        os.utime(deny, (old, old))
+        h.write(loglevel="warn polyprov:info", mpm_conf=ONE_PROCESS, vhost="""
     <Directory {d}>
         PolyProv On
         PolyProvTrustedCA {p}/polycom-chain.pem
@@ -60,14 +52,8 @@ def faulty(module, pki):
         PolyProvReloadInterval 1
     </Directory>
 """.format(d=h.docroot, p=pki, allow=allow, deny=deny))
-    h.expect_log("PP013")
-    h.start()
-    yield h
-    h.stop()
-    bad = h.bad_log_lines()
-    if not bad:
-        h.cleanup()
-    assert not bad, "\n".join(bad)
+        h.expect_log("PP013")
+    yield from serve(module, pki, configure)
 
 
 def run_faults(h, kind, sticky="", limit=200):

@@ -64,21 +64,13 @@ def configure(h, pki):
 def leaks(h):
     """What another device's secret can be obtained by phone A."""
     found = []
-    r = h.curl("/%s-page.shtml" % A, phone="phone-a")
-    if "secret of B" in r.body:
-        found.append("ssi-include")
-    r = h.curl("/status.shtml", phone="phone-a")
-    if "secret of B" in r.body:
-        found.append("ssi-include-from-shared-page")
-    r = h.curl("/%s-missing.cfg" % A, phone="phone-a")
-    if "secret of B" in r.body:
-        found.append("error-document")
-    r = h.curl("/alias-x", phone="phone-a")
-    if "secret of B" in r.body:
-        found.append("rewrite-redirect")
-    r = h.curl("/%s-file.shtml" % A, phone="phone-a")
-    if "secret of B" in r.body:
-        found.append("ssi-include-file")
+    for name, path in (("ssi-include", "/%s-page.shtml" % A),
+                       ("ssi-include-from-shared-page", "/status.shtml"),
+                       ("error-document", "/%s-missing.cfg" % A),
+                       ("rewrite-redirect", "/alias-x"),
+                       ("ssi-include-file", "/%s-file.shtml" % A)):
+        if "secret of B" in h.curl(path, phone="phone-a").body:
+            found.append(name)
     r = h.curl("/%s.cfg" % A, phone="phone-a", method="COPY",
                headers=["Destination: " + h.url("/%s.cfg" % B),
                         "Overwrite: T"])
