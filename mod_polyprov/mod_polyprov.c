@@ -573,6 +573,8 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         apr_pool_cleanup_register(pconf, st, remove_state_dir,
                                   apr_pool_cleanup_null);
+        /* mapped in the parent: every child inherits the mappings */
+        pp_listset_map_current(pp_glue->lists);
     }
     (void)pconf;
 #ifdef PP_TESTING_ACCESS_HOOK_ONLY
@@ -589,6 +591,16 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* A child started after a reload maps the versions then current. */
+static void pp_child_init(apr_pool_t *p, server_rec *s)
+{
+    (void)p;
+    (void)s;
+    if (pp_glue && pp_glue->lists) {
+        pp_listset_map_current(pp_glue->lists);
+    }
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
@@ -597,6 +609,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(pp_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_connection(pp_pre_connection, after_ssl, NULL,
                            APR_HOOK_MIDDLE);
     ap_hook_check_access(pp_access, after_ssl, NULL, APR_HOOK_MIDDLE,

@@ -258,6 +258,10 @@ const char *pp_listset_path(const pp_listset_t *set, int idx);
 int pp_listset_start(pp_listset_t *set, const char *state_dir,
                      unsigned gen, long uid, long gid,
                      char *err, size_t errlen);
+/* Map the current version of every list now (after start, and in each
+ * child), so that a process keeps its lists even if the state directory
+ * is removed under it.  Returns how many could not be mapped (logged). */
+int pp_listset_map_current(pp_listset_t *set);
 /* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses).
  * now_us: wall clock in microseconds; interval_s: 0 = never re-check. */
 int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,

@@ -797,6 +797,25 @@ static snapmap_t *acquire(pp_listset_t *set, int idx)
     return m;
 }
 
+int pp_listset_map_current(pp_listset_t *set)
+{
+    int i, failed = 0;
+
+    for (i = 0; set && set->shm && i < set->n; i++) {
+        snapmap_t *m = acquire(set, i);
+        if (!m) {
+            pp_log(PP_LOG_ERR, "list %s: cannot map its snapshot in %s (%s)",
+                   set->e[i].path, set->dir, strerror(errno));
+            failed++;
+            continue;
+        }
+        pthread_mutex_lock(&set->mu);
+        snap_release(m);             /* e->cur keeps its own reference */
+        pthread_mutex_unlock(&set->mu);
+    }
+    return failed;
+}
+
 int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
                       int64_t now_us, int interval_s)
 {

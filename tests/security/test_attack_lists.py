@@ -24,7 +24,7 @@ import pytest
 
 from tests.pphttpd import tlsclient
 from tests.pphttpd.expect import A, B, C
-from tests.pphttpd.fixtures import checked, populate, serve
+from tests.pphttpd.fixtures import FILES, checked, populate, serve
 
 INTERVAL = 1
 
@@ -183,3 +183,41 @@ def test_lists_under_change_while_phones_hammer(h, pki, manifest):
     for expected in ("empty (0 bytes)", "cannot stat", "not-a-mac",
                      "00:04:f2:zz:00:01"):
         assert expected in log, expected
+
+
+def test_state_directory_removed_under_the_server(servers, pki):
+    """A tmp cleaner removes the module's snapshot directory: the lists in
+    force stay in force (their mappings outlive the files), a new version
+    cannot be published and says so, and a graceful restart recovers."""
+    import glob
+    import shutil
+    h = servers()
+    populate(h)
+    allow = h.list_file("allow.txt", "%s\n%s\n" % (A, B))
+    deny = h.list_file("deny.txt", "%s\n" % B)
+    h.write(loglevel="warn polyprov:info", vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvAllowList {allow}
+        PolyProvDenyList {deny}
+        PolyProvReloadInterval 1
+    </Directory>
+""".format(d=h.docroot, p=pki, allow=allow, deny=deny))
+    h.start()
+    assert h.curl("/%s.cfg" % B, phone="phone-b").status == 403
+    state = glob.glob(os.path.join(h.root, "run", "polyprov-*"))
+    assert len(state) == 1, state
+    h.mark()
+    shutil.rmtree(state[0])
+    replace(deny, "# nobody denied now\n")
+    settle()
+    for _ in range(3):
+        assert h.curl("/%s.cfg" % B, phone="phone-b").status == 403
+        assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200, \
+            h.new_log()[-1500:]
+    log = h.new_log()
+    assert "keeping the last good list" in log, log
+    h.graceful()
+    r = h.curl("/%s.cfg" % B, phone="phone-b")
+    assert r.status == 200 and r.body == FILES[B + ".cfg"], r

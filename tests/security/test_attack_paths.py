@@ -173,3 +173,30 @@ def test_shared_looking_uri_mapped_onto_another_device(h, path):
     r = h.curl(path, phone="phone-a")
     expect_refused(h, r, "not-owner", path)
     assert "secret of B" not in r.body
+
+
+@pytest.mark.parametrize("path", [
+    "/%30004f2000b02.cfg", "/x/%2e%2e/0004f2000b02.cfg", "//0004f2000b02.cfg",
+    "/0004f2000b02.cfg;0004f2000a01", "/mine/%s.cfg" % A,
+    "/pi/%s.cfg/%s.cfg" % (B, A)])
+def test_spellings_over_http2(h, path):
+    # mod_http2 builds the request from :path; the decision is the same
+    r = h.curl(path, phone="phone-a", http2=True)
+    assert r.meta.split()[2] == "2", r.meta
+    expect_refused(h, r, "not-owner", path)
+    assert "secret of B" not in r.body
+
+
+@pytest.mark.parametrize("target,status", [
+    ("https://localhost/0004f2000b02.cfg", 403),     # absolute form
+    ("https://localhost/%s.cfg/../0004f2000b02.cfg" % A, 403),
+    ("http://elsewhere.test/0004f2000b02.cfg", 403),   # another host
+])
+def test_absolute_form_request_targets(h, pki, target, status):
+    from tests.pphttpd import tlsclient
+    ctx = tlsclient.context(pki, "phone-a")
+    ex = tlsclient.exchange(ctx, h.port, [target])
+    assert ex.statuses == [status], ex
+    assert "secret of B" not in ex.responses[0].body
+    assert any("reason=not-owner" in l and 'uri="/%s.cfg"' % B in l
+               for l in h.refusals()), h.refusals()
