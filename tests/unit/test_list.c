@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,61 @@ START_TEST(reload_on_change)
 }
 END_TEST
 
+/* A version that could not be read (I/O, memory) is read again at the
+ * next interval; before, it was recorded like a broken version and a good
+ * new list was never loaded until the file changed again. */
+START_TEST(read_failure_is_retried)
+{
+    fixture_t fx;
+    int64_t t = now_us();
+    int kind;
+
+    capture_logs();
+    for (kind = PP_FAULT_ALLOC; kind <= PP_FAULT_IO; kind += 2) {
+        setup_set(&fx, "0004f2000a01\n");
+        write_aged(fx.path, "0004f2000b02\n", 3);
+        pp_fault_arm((pp_fault_kind_t)kind, 1);     /* the reload's first */
+        ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 6000000, 5), 1);
+        ck_assert_uint_eq(pp_fault_fired((pp_fault_kind_t)kind), 1);
+        ck_assert_ptr_nonnull(strstr(captured(), "will try again"));
+        ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 12000000, 5), 1);
+        ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 12000000, 5), 0);
+        pp_listset_free(fx.set);
+        pp_statedir_remove(fx.state);
+    }
+}
+END_TEST
+
+/* The seam itself: once, from then on, and disarmed. */
+START_TEST(fault_seam)
+{
+    int i, hits = 0;
+
+    pp_fault_arm(PP_FAULT_IO, 3);
+    for (i = 0; i < 10; i++) {
+        hits += pp_fault(PP_FAULT_IO);
+    }
+    ck_assert_int_eq(hits, 1);
+    ck_assert_uint_eq(pp_fault_fired(PP_FAULT_IO), 1);
+    pp_fault_arm_from(PP_FAULT_IO, 3, 1);
+    for (i = 0, hits = 0; i < 10; i++) {
+        hits += pp_fault(PP_FAULT_IO);
+    }
+    ck_assert_int_eq(hits, 8);
+    pp_fault_arm(PP_FAULT_IO, 0);
+    ck_assert_int_eq(pp_fault(PP_FAULT_IO), 0);
+    i = pp_open("/dev/null", 0, 0);
+    ck_assert_int_ge(i, 0);
+    close(i);
+    pp_fault_arm(PP_FAULT_IO, 1);
+    ck_assert_int_eq(pp_open("/dev/null", 0, 0), -1);
+    ck_assert_int_eq(errno, EIO);
+    pp_fault_arm(PP_FAULT_IO, 1);
+    ck_assert_ptr_null(pp_fopen("/dev/null", "r"));
+    ck_assert_int_eq(errno, EIO);
+}
+END_TEST
+
 START_TEST(broken_version_keeps_last_good)
 {
     fixture_t fx;
@@ -429,6 +485,8 @@ Suite *suite_list(void)
     tcase_add_test(ts, missing_snapshot_fails_closed);
     tcase_add_test(ts, start_errors);
     tcase_add_test(ts, old_generations_swept);
+    tcase_add_test(ts, read_failure_is_retried);
+    tcase_add_test(ts, fault_seam);
     suite_add_tcase(s, ts);
     return s;
 }
