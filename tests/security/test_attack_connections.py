@@ -214,3 +214,28 @@ def test_vhost_with_polyprov_on_and_no_ca(h, pki):
     assert no_secret(ex)
     line = [l for l in h.refusals() if "reason=untrusted" in l][-1]
     assert "no PolyProvTrustedCA applies here" in line, line
+
+
+def test_keepalive_switching_target(h):
+    # one connection (curl reuses it), the phone asks for its file, then
+    # another phone's, then its own again
+    rs = h.curl(["/%s.cfg" % A, "/%s.cfg" % B, "/%s.cfg" % A,
+                 "/%s-phone.cfg" % B], phone="phone-a",
+                headers=["Host: prov.test"])
+    assert [r.meta.split()[1] for r in rs] == ["1", "0", "0", "0"]
+    assert [r.status for r in rs] == [200, 403, 200, 403]
+    assert "secret of B" not in rs[1].body
+    assert "phone settings of B" not in rs[3].body
+
+
+@pytest.mark.parametrize("authority,statuses", [("lax.test", [421, 421]),
+                                               ("open.test", [421, 421]),
+                                               ("prov.test", [403, 200])])
+def test_http2_authority_of_another_host(h, authority, statuses):
+    """An h2 connection made for the provisioning host (the default SNI)
+    and used for another host's :authority: httpd answers 421 where the
+    hosts' TLS settings differ; on the same host the module judges."""
+    rs = h.curl(["/%s.cfg" % A, "/%s.cfg" % B], phone="phone-b", http2=True,
+                headers=["Host: " + authority])
+    assert [r.status for r in rs] == statuses, rs
+    assert "secret of A" not in rs[0].body
