@@ -28,6 +28,8 @@ def configure(h, pki):
     h.put("%s-file.shtml" % A,
           '<!--#include file="{b}.cfg" -->END\n'.format(b=B))
     h.put("pub/readme.txt", "a public directory\n")
+    h.put("e403/%s.cfg" % B, "secret of B in e403/\n")
+    h.put("e403/0004f2000c03.cfg", "secret of C in e403/\n")
     h.put("a/%s-page.shtml" % A, SSI_PAGE.format(target="b/%s.cfg" % B))
     h.put("b/%s.cfg" % B, "secret of B in b/\n")
     h.write(loglevel="warn polyprov:debug", vhost="""
@@ -49,6 +51,10 @@ def configure(h, pki):
         RewriteEngine On
         RewriteRule ^hop-(.*)$ /{b}.cfg
     </Directory>
+    # the page for a refusal is a third phone's file
+    <Directory {d}/e403>
+        ErrorDocument 403 /e403/0004f2000c03.cfg
+    </Directory>
     # a listing outside the module's scope whose header is B's file:
     # mod_autoindex fetches it by a subrequest into the guarded directory
     <Directory {d}/pub>
@@ -68,8 +74,9 @@ def leaks(h):
                        ("ssi-include-from-shared-page", "/status.shtml"),
                        ("error-document", "/%s-missing.cfg" % A),
                        ("rewrite-redirect", "/alias-x"),
-                       ("ssi-include-file", "/%s-file.shtml" % A)):
-        if "secret of B" in h.curl(path, phone="phone-a").body:
+                       ("ssi-include-file", "/%s-file.shtml" % A),
+                       ("error-document-403", "/e403/%s.cfg" % B)):
+        if "secret of" in h.curl(path, phone="phone-a").body:
             found.append(name)
     r = h.curl("/%s.cfg" % A, phone="phone-a", method="COPY",
                headers=["Destination: " + h.url("/%s.cfg" % B),
@@ -133,6 +140,18 @@ def test_error_document_of_another_device(h):
                for l in h.refusals()), h.new_log()
 
 
+def test_error_document_for_the_refusal_is_another_device(h):
+    # A is refused B's file; the page shown for that 403 is C's file
+    r = h.curl("/e403/%s.cfg" % B, phone="phone-a")
+    assert r.status == 403
+    assert "secret of" not in r.body
+    lines = h.refusals()
+    assert any('uri="/e403/%s.cfg"' % B in l and "via=" not in l
+               for l in lines), lines
+    assert any('uri="/e403/0004f2000c03.cfg"' in l and "via=redirect" in l
+               for l in lines), lines
+
+
 def test_rewrite_internal_redirect(h):
     r = h.curl("/alias-x", phone="phone-a")
     assert r.status == 403
@@ -181,6 +200,6 @@ def test_the_tests_catch_a_plain_access_hook(servers, pki):
     found = leaks(h)
     assert set(found) == {"ssi-include", "ssi-include-from-shared-page",
                           "error-document", "rewrite-redirect",
-                          "ssi-include-file",
+                          "ssi-include-file", "error-document-403",
                           "dav-copy-destination", "dav-move-onto-shared"}, \
         found
