@@ -200,3 +200,29 @@ def test_absolute_form_request_targets(h, pki, target, status):
     assert "secret of B" not in ex.responses[0].body
     assert any("reason=not-owner" in l and 'uri="/%s.cfg"' % B in l
                for l in h.refusals()), h.refusals()
+
+
+def test_handler_without_a_file_is_judged_by_its_uri(servers, pki):
+    """README, not defended: a handler that serves no file, inside the
+    scope, counts as a shared file; PolyProvSharedFiles narrows it."""
+    h = servers()
+    populate(h)
+    h.put("narrow/site.cfg", "shared site file\n")   # the directory exists
+    h.write(modules=["status"], loglevel="warn polyprov:debug", vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    <Location /server-status>
+        SetHandler server-status
+    </Location>
+    <Location /narrow/>
+        PolyProvSharedFiles *.cfg *.ld
+    </Location>
+    <Location /narrow/server-status>
+        SetHandler server-status
+    </Location>
+""".format(p=pki))
+    h.start()
+    r = h.curl("/server-status?auto", phone="phone-a")
+    assert r.status == 200 and "Total Accesses" in r.body, r
+    r = h.curl("/narrow/server-status?auto", phone="phone-a")
+    expect_refused(h, r, "not-shared", "/narrow/server-status?auto")
