@@ -323,27 +323,17 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
 #ifdef PP_TESTING_FAULTS
 /* A test-only build (make faults): a request carrying
  * "X-PolyProv-Fault: <alloc|ssl|io>=N" makes the Nth such operation of
- * the core fail during its decision ("=N+": that one and every later one), after the caches were emptied and the
- * lists marked for a re-read, so that verification and reloads run.
- * PP014 says whether the fault fired.  Never install it. */
+ * the core fail during its decision ("=N+": that one and every later
+ * one), after the caches were emptied and the lists marked for a re-read,
+ * so that verification and reloads run.  PP014 says whether the fault
+ * fired.  Never install it. */
 static int test_fault_arm(request_rec *r, pp_fault_kind_t *kind)
 {
     const char *h = apr_table_get(r->headers_in, "X-PolyProv-Fault");
     pp_conn_t *cs = conn_state(r->connection);
-    unsigned long n;
-    char name[8], plus = 0;
     int k;
 
-    if (!h || r->main || r->prev
-        || sscanf(h, "%7[a-z]=%lu%c", name, &n, &plus) < 2) {
-        return 0;
-    }
-    for (k = 0; k < PP_FAULT_KINDS; k++) {
-        if (!strcmp(name, pp_fault_name((pp_fault_kind_t)k))) {
-            break;
-        }
-    }
-    if (k == PP_FAULT_KINDS) {
+    if (!h || r->main || r->prev) {
         return 0;
     }
     if (cs) {
@@ -353,8 +343,11 @@ static int test_fault_arm(request_rec *r, pp_fault_kind_t *kind)
     }
     pp_cert_cache_clear();
     pp_listset_recheck(pp_glue->lists);
+    k = pp_fault_arm_spec(h);        /* armed last: nothing above fails */
+    if (k < 0) {
+        return 0;
+    }
     *kind = (pp_fault_kind_t)k;
-    pp_fault_arm_from(*kind, n, plus == '+');
     return 1;
 }
 
@@ -487,21 +480,9 @@ static int pp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     log_server = NULL;
     pp_set_logger(log_sink, NULL);
 #ifdef PP_TESTING_FAULTS
-    {
-        /* the test-only build: PP_TEST_FAULT=<kind>=N[+] while the
-         * configuration is read */
-        const char *env = getenv("PP_TEST_FAULT");
-        unsigned long n;
-        char name[8], plus = 0;
-        int k;
-        if (env && sscanf(env, "%7[a-z]=%lu%c", name, &n, &plus) >= 2) {
-            for (k = 0; k < PP_FAULT_KINDS; k++) {
-                if (!strcmp(name, pp_fault_name((pp_fault_kind_t)k))) {
-                    pp_fault_arm_from((pp_fault_kind_t)k, n, plus == '+');
-                }
-            }
-        }
-    }
+    /* the test-only build: PP_TEST_FAULT=<kind>=N[+] while the
+     * configuration is read */
+    pp_fault_arm_spec(getenv("PP_TEST_FAULT"));
 #endif
     return pp_config_pre(pconf);
 }

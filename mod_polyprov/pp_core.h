@@ -84,9 +84,13 @@ unsigned long pp_fault_fired(pp_fault_kind_t kind);  /* since last arm */
 const char *pp_fault_name(pp_fault_kind_t kind);
 /* The same as pp_fault_arm(PP_FAULT_ALLOC, n). */
 void pp_fault_alloc_after(unsigned long n);
-/* open(2) and fopen(3), subject to PP_FAULT_IO (errno EIO). */
+/* "alloc=N", "ssl=N+", ...: arms that kind; returns it, or -1. */
+int pp_fault_arm_spec(const char *spec);
+/* open(2), fopen(3) and mmap(2) (at no fixed address), subject to
+ * PP_FAULT_IO (errno EIO). */
 int pp_open(const char *path, int flags, unsigned int mode);
 FILE *pp_fopen(const char *path, const char *mode);
+void *pp_mmap(size_t len, int prot, int flags, int fd);
 
 /* ------------------------------------------------------------------ */
 /* MAC addresses                                                       */

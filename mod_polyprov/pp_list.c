@@ -212,8 +212,7 @@ static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
         close(fd);
         return pp_maclist_parse(path, "", 0, list, err, errlen);
     }
-    map = pp_fault(PP_FAULT_IO) ? (errno = EIO, MAP_FAILED)
-        : mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    map = pp_mmap((size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd);
     close(fd);
     if (map == MAP_FAILED) {
         pp_err(err, errlen, "cannot map '%s': %s", path, strerror(errno));
@@ -509,8 +508,7 @@ static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
         close(fd);
         return NULL;
     }
-    addr = pp_fault(PP_FAULT_IO) ? (errno = EIO, MAP_FAILED)
-        : mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    addr = pp_mmap((size_t)st.st_size, PROT_READ, MAP_SHARED, fd);
     close(fd);
     if (addr == MAP_FAILED) {
         return NULL;

@@ -2,6 +2,7 @@
 #include "pp_core.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,6 +155,34 @@ FILE *pp_fopen(const char *path, const char *mode)
         return NULL;
     }
     return fopen(path, mode);
+}
+
+void *pp_mmap(size_t len, int prot, int flags, int fd)
+{
+    if (pp_fault(PP_FAULT_IO)) {
+        errno = EIO;
+        return MAP_FAILED;
+    }
+    return mmap(NULL, len, prot, flags, fd, 0);
+}
+
+int pp_fault_arm_spec(const char *spec)
+{
+    unsigned long n;
+    char name[8], plus = 0;
+    int k;
+
+    if (!spec || sscanf(spec, "%7[a-z]=%lu%c", name, &n, &plus) < 2
+        || (plus && plus != '+')) {
+        return -1;
+    }
+    for (k = 0; k < PP_FAULT_KINDS; k++) {
+        if (!strcmp(name, pp_fault_name((pp_fault_kind_t)k))) {
+            pp_fault_arm_from((pp_fault_kind_t)k, n, plus == '+');
+            return k;
+        }
+    }
+    return -1;
 }
 
 static int fault_now(void)
