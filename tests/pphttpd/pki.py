@@ -279,6 +279,11 @@ def build(outdir):
             make_crl(ic2)]
     _write(os.path.join(outdir, "crl-all.pem"),
            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in good))
+    # the same, with phone A revoked too (a CRL that changes in service)
+    _write(os.path.join(outdir, "crl-revoke-a.pem"), b"".join(
+        c.public_bytes(serialization.Encoding.PEM)
+        for c in (good[0], good[1], make_crl(ic1, [revoked, ents["phone-a"]]),
+                  good[3])))
     _write(os.path.join(outdir, "crl-issuing1.der"),
            good[2].public_bytes(serialization.Encoding.DER))
     stale = [make_crl(root), make_crl(policy),

@@ -1,6 +1,7 @@
 """A raw TLS client for what curl cannot do: a chosen SNI name apart from
-the Host header, session resumption across virtual hosts, and HTTP/1.1
-pipelining (several requests written before any response is read)."""
+the Host header, session resumption across virtual hosts, HTTP/1.1
+pipelining (several requests written before any response is read), and a
+kept-alive connection the test acts between requests on."""
 
 import os
 import socket
@@ -98,3 +99,40 @@ def exchange(ctx, port, paths, sni="localhost", host=None, session=None,
     except (ssl.SSLError, ConnectionError, socket.timeout) as e:
         ex.error = e
     return ex
+
+
+class Connection:
+    """One TLS connection, one request at a time: the test may change
+    things on the server between two requests of the same connection."""
+
+    def __init__(self, ctx, port, sni="localhost", timeout=10):
+        self.sni = sni
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = ctx.wrap_socket(raw, server_hostname=sni)
+        self.buf = b""
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buf += chunk
+
+    def get(self, path):
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n"
+                           % (path, self.sni)).encode())
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head = self.buf.split(b"\r\n\r\n", 1)[0]
+        n = 0
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            k, _, v = line.partition(":")
+            if k.strip().lower() == "content-length":
+                n = int(v)
+        while len(self.buf) < len(head) + 4 + n:
+            self._fill()
+        resp = parse_responses(self.buf[:len(head) + 4 + n])[0]
+        self.buf = self.buf[len(head) + 4 + n:]
+        return resp
+
+    def close(self):
+        self.sock.close()

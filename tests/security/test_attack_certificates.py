@@ -11,6 +11,8 @@ with ``optional_no_ca``, where the module is the only judge:
 * ``"allow"``: the module serves the file (a control case).
 """
 
+import os
+
 import pytest
 
 from tests.pphttpd.expect import (A, B, C, expect_allowed, expect_refused,
@@ -128,3 +130,27 @@ def test_certificate_attack(h, manifest, case):
     else:
         expect_refused(h, r, outcome, path)
         assert "secret" not in r.body
+
+
+def test_a_crl_loaded_by_graceful_restart_applies_to_new_connections(
+        servers, pki):
+    import shutil
+    h = servers()
+    populate(h)
+    crl = os.path.join(h.root, "crl.pem")
+    shutil.copy(os.path.join(pki, "crl-all.pem"), crl)
+    h.write(loglevel="warn polyprov:info", vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvCRL {crl}
+    </Directory>
+""".format(d=h.docroot, p=pki, crl=crl))
+    h.start()
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    shutil.copy(os.path.join(pki, "crl-revoke-a.pem"), crl)
+    h.graceful()
+    r = h.curl("/%s.cfg" % A, phone="phone-a")
+    line = expect_refused(h, r, "untrusted", "/%s.cfg" % A)
+    assert "revoked" in line, line
+    assert h.curl("/%s.cfg" % B, phone="phone-b").status == 200

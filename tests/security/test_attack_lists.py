@@ -221,3 +221,32 @@ def test_state_directory_removed_under_the_server(servers, pki):
     h.graceful()
     r = h.curl("/%s.cfg" % B, phone="phone-b")
     assert r.status == 200 and r.body == FILES[B + ".cfg"], r
+
+
+def test_a_list_change_applies_to_the_next_request_on_a_connection(servers,
+                                                                   pki):
+    """The connection keeps the verdict on its certificate, not on the
+    lists: a phone denied while its connection is open is refused at its
+    next request on it."""
+    h = servers()
+    populate(h)
+    deny = h.list_file("deny.txt", "# nobody\n")
+    h.write(loglevel="warn polyprov:info", vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvDenyList {deny}
+        PolyProvReloadInterval 1
+    </Directory>
+""".format(d=h.docroot, p=pki, deny=deny))
+    h.start()
+    conn = tlsclient.Connection(tlsclient.context(pki, "phone-b"), h.port)
+    try:
+        assert conn.get("/%s.cfg" % B).status == 200
+        replace(deny, "%s\n" % B)
+        settle()
+        r = conn.get("/%s.cfg" % B)
+        assert r.status == 403 and "secret" not in r.body, r
+    finally:
+        conn.close()
+    assert any("reason=deny-list" in l for l in h.refusals())
