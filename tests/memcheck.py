@@ -71,7 +71,9 @@ def workload(h, pki, allow, rounds):
     for i in range(rounds):
         note("own", h.curl("/%s.cfg" % A, phone="phone-a").status)
         note("foreign", h.curl("/%s.cfg" % B, phone="phone-a").status)
-        note("shared", h.curl("/000000000000.cfg", phone="phone-c").status)
+        note("shared", h.curl("/000000000000.cfg", phone="phone-a").status)
+        note("allow-list", h.curl("/000000000000.cfg",
+                                  phone="phone-c").status)
         note("no-cert", h.curl("/%s.cfg" % A).status)
         note("forged", h.curl("/%s.cfg" % A, phone="forged-a").status)
         note("bad-cn", h.curl("/%s.cfg" % A, phone="two-cn").status)
@@ -104,7 +106,8 @@ def workload(h, pki, allow, rounds):
 
 
 EXPECTED = {
-    "own": {200}, "foreign": {403}, "shared": {403}, "no-cert": {403},
+    "own": {200}, "foreign": {403}, "shared": {200}, "allow-list": {403},
+    "no-cert": {403},
     "forged": {403}, "bad-cn": {403}, "revoked": {403}, "path-info": {403},
     "directory": {403}, "keep-alive": {200, 403}, "h2": {200},
     "ssi": {200}, "put": {201, 204}, "resumed": {(200,)},
