@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.pphttpd.fixtures import populate
+from tests.pphttpd.fixtures import lists_guard, populate
 from tests.pphttpd.expect import A, B, C
 
 INTERVAL = 1
@@ -20,15 +20,8 @@ def start(servers, pki, mpm="event", allow="%s\n" % A, deny="# none\n",
     populate(h)
     h.allow = h.list_file("allow.txt", allow)
     h.deny = h.list_file("deny.txt", deny)
-    h.write(mpm=mpm, loglevel="warn polyprov:info", vhost="""
-    <Directory {d}>
-        PolyProv On
-        PolyProvTrustedCA {p}/polycom-chain.pem
-        PolyProvAllowList {allow}
-        PolyProvDenyList {deny}
-        PolyProvReloadInterval {i}
-    </Directory>
-""".format(d=h.docroot, p=pki, allow=h.allow, deny=h.deny, i=interval))
+    h.write(mpm=mpm, loglevel="warn polyprov:info",
+            vhost=lists_guard(h, pki, interval, h.allow, h.deny))
     h.start()
     h.mark()
     return h

@@ -70,6 +70,19 @@ def populate(h, files=FILES):
         h.put(name, content)
 
 
+def lists_guard(h, pki, interval, allow=None, deny=None):
+    """The document root with PolyProv On, the test chain and these list
+    files, re-read every `interval` seconds."""
+    lines = ["PolyProv On", "PolyProvTrustedCA %s/polycom-chain.pem" % pki]
+    if allow:
+        lines.append("PolyProvAllowList " + allow)
+    if deny:
+        lines.append("PolyProvDenyList " + deny)
+    lines.append("PolyProvReloadInterval %d" % interval)
+    return "<Directory %s>\n    %s\n</Directory>\n" % (
+        h.docroot, "\n    ".join(lines))
+
+
 class Servers:
     """Make servers for a test; stop them and check their logs after."""
 

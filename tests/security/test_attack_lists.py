@@ -24,7 +24,8 @@ import pytest
 
 from tests.pphttpd import tlsclient
 from tests.pphttpd.expect import A, B, C
-from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.fixtures import (FILES, checked, lists_guard, populate,
+                                    serve)
 
 INTERVAL = 1
 
@@ -50,15 +51,8 @@ def server(module, pki):
         populate(h)
         h.allow = h.list_file("allow.txt", allow_version(1))
         h.deny = h.list_file("deny.txt", deny_version(2))
-        h.write(loglevel="warn polyprov:info", vhost="""
-    <Directory {d}>
-        PolyProv On
-        PolyProvTrustedCA {p}/polycom-chain.pem
-        PolyProvAllowList {allow}
-        PolyProvDenyList {deny}
-        PolyProvReloadInterval {i}
-    </Directory>
-""".format(d=h.docroot, p=pki, allow=h.allow, deny=h.deny, i=INTERVAL))
+        h.write(loglevel="warn polyprov:info",
+                vhost=lists_guard(h, pki, INTERVAL, h.allow, h.deny))
     yield from serve(module, pki, configure)
 
 
@@ -195,15 +189,8 @@ def test_state_directory_removed_under_the_server(servers, pki):
     populate(h)
     allow = h.list_file("allow.txt", "%s\n%s\n" % (A, B))
     deny = h.list_file("deny.txt", "%s\n" % B)
-    h.write(loglevel="warn polyprov:info", vhost="""
-    <Directory {d}>
-        PolyProv On
-        PolyProvTrustedCA {p}/polycom-chain.pem
-        PolyProvAllowList {allow}
-        PolyProvDenyList {deny}
-        PolyProvReloadInterval 1
-    </Directory>
-""".format(d=h.docroot, p=pki, allow=allow, deny=deny))
+    h.write(loglevel="warn polyprov:info",
+            vhost=lists_guard(h, pki, INTERVAL, allow, deny))
     h.start()
     assert h.curl("/%s.cfg" % B, phone="phone-b").status == 403
     state = glob.glob(os.path.join(h.root, "run", "polyprov-*"))
@@ -231,14 +218,8 @@ def test_a_list_change_applies_to_the_next_request_on_a_connection(servers,
     h = servers()
     populate(h)
     deny = h.list_file("deny.txt", "# nobody\n")
-    h.write(loglevel="warn polyprov:info", vhost="""
-    <Directory {d}>
-        PolyProv On
-        PolyProvTrustedCA {p}/polycom-chain.pem
-        PolyProvDenyList {deny}
-        PolyProvReloadInterval 1
-    </Directory>
-""".format(d=h.docroot, p=pki, deny=deny))
+    h.write(loglevel="warn polyprov:info",
+            vhost=lists_guard(h, pki, INTERVAL, deny=deny))
     h.start()
     conn = tlsclient.Connection(tlsclient.context(pki, "phone-b"), h.port)
     try:
