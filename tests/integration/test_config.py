@@ -84,12 +84,19 @@ def test_ca_bundle_without_root(h, pki):
         "no self-signed root")
 
 
-def test_unreadable_files(h, pki):
+def test_unreadable_files(h, pki, module):
     """A file the reading user cannot open: configtest run as an
     unprivileged user (root reads everything)."""
     secret = os.path.join(h.root, "secret.pem")
     shutil.copy(os.path.join(pki, "polycom-chain.pem"), secret)
     os.chmod(secret, 0)
+    # that user must be able to read the module and the server's keys,
+    # wherever the clone is (/root is 0700)
+    h.module = os.path.join(h.root, "mod_polyprov.so")
+    shutil.copy(module, h.module)
+    os.chmod(h.module, 0o755)
+    h.pki = os.path.join(h.root, "pki")
+    shutil.copytree(pki, h.pki)
     h.write(vhost="PolyProvTrustedCA %s" % secret)
     cmd = [HTTPD, "-t", "-f", h.conf]
     if os.geteuid() == 0:
