@@ -15,7 +15,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -84,25 +83,13 @@ def callgrind_total(on, pem, n, keepalive, tmp):
         as_user = []
     out = os.path.join(tmp, "cg-%s-%d-%d" % ("on" if on else "off", n,
                                              keepalive))
-    p = subprocess.Popen(as_user + ["valgrind", "--tool=callgrind",
-                                    "--callgrind-out-file=" + out, HTTPD,
-                                    "-X", "-f", h.conf],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while not h.pid():                   # written once it is ready
-            if time.time() > deadline or p.poll() is not None:
-                raise RuntimeError("httpd under valgrind did not start")
-            time.sleep(0.2)
-        time.sleep(2)
-        ab("https://127.0.0.1:%d%s" % (h.port, FILE), pem, n, keepalive,
-           c=1)
+        with h.foreground(as_user + ["valgrind", "--tool=callgrind",
+                                     "--callgrind-out-file=" + out]):
+            time.sleep(2)
+            ab("https://127.0.0.1:%d%s" % (h.port, FILE), pem, n, keepalive,
+               c=1)
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
         shutil.rmtree(h.root, ignore_errors=True)
     ann = subprocess.run(["callgrind_annotate", out], capture_output=True,
                          text=True).stdout

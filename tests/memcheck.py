@@ -10,14 +10,12 @@ of requests and connections.  Reports: build/valgrind/*.log."""
 
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 
 from tests.pphttpd import tlsclient
-from tests.pphttpd.fixtures import FILES, populate
-from tests.pphttpd.httpd import HTTPD, Httpd
+from tests.pphttpd.fixtures import populate
+from tests.pphttpd.httpd import Httpd
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 OUT = os.path.join(TOP, "build", "valgrind")
@@ -119,31 +117,8 @@ def session(pki, module, rounds, tag):
     h = Httpd(module, pki)
     allow = configure(h, pki)
     log = os.path.join(OUT, "%s.log" % tag)
-    env = dict(os.environ)
-    proc = subprocess.Popen(VALGRIND + ["--log-file=" + log, HTTPD, "-X",
-                                        "-f", h.conf],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if h.curl("/000000000000.cfg", phone="phone-a",
-                          timeout=5).status == 200:
-                    break
-            except subprocess.TimeoutExpired:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("httpd under valgrind did not come up:\n"
-                                   + h.log_text()[-2000:])
-            time.sleep(1)
+    with h.foreground(VALGRIND + ["--log-file=" + log]):
         seen = workload(h, pki, allow, rounds)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     with open(log, errors="replace") as f:
         report = f.read()
     bad_log = h.bad_log_lines()

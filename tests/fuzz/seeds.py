@@ -6,7 +6,6 @@ run again only to change the seeds):
 
 import hashlib
 import os
-import struct
 import sys
 
 from cryptography import x509

@@ -5,6 +5,7 @@ loopback ports only, and is started and stopped with ``apache2 -k``.  Used
 by the integration tests, the demo and the benchmarks.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -283,9 +284,11 @@ DavLockDB {self.root}/dav/lockdb
         self.running = True
         self._wait_listening()
 
-    def _wait_listening(self):
-        deadline = time.time() + 20
+    def _wait_listening(self, timeout=20, proc=None):
+        deadline = time.time() + timeout
         while time.time() < deadline:
+            if proc is not None and proc.poll() is not None:
+                break                              # it exited instead
             if self.pid():
                 try:
                     with socket.create_connection(("127.0.0.1", self.port),
@@ -295,6 +298,23 @@ DavLockDB {self.root}/dav/lockdb
                     pass
             time.sleep(0.05)
         raise RuntimeError("httpd did not come up:\n" + self.log_text())
+
+    @contextlib.contextmanager
+    def foreground(self, wrapper=(), timeout=120):
+        """httpd -X (one process, not daemonised) under a wrapper such as
+        valgrind, for the time of a with block; SIGTERM on leaving it."""
+        proc = subprocess.Popen(list(wrapper) + [HTTPD, "-X", "-f", self.conf],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            self._wait_listening(timeout, proc)
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     def stop(self):
         """SIGTERM to the parent, as systemd does: `apache2 -k stop` would

@@ -78,16 +78,16 @@ def leaks(h):
                        ("error-document-403", "/e403/%s.cfg" % B)):
         if "secret of" in h.curl(path, phone="phone-a").body:
             found.append(name)
-    r = h.curl("/%s.cfg" % A, phone="phone-a", method="COPY",
-               headers=["Destination: " + h.url("/%s.cfg" % B),
-                        "Overwrite: T"])
+    h.curl("/%s.cfg" % A, phone="phone-a", method="COPY",
+           headers=["Destination: " + h.url("/%s.cfg" % B),
+                    "Overwrite: T"])
     if h.read(B + ".cfg").decode() != FILES[B + ".cfg"]:
         found.append("dav-copy-destination")
         h.put(B + ".cfg", FILES[B + ".cfg"])
-    r = h.curl("/%s-app.log" % A, phone="phone-a", method="PUT", data="x")
-    r = h.curl("/%s-app.log" % A, phone="phone-a", method="MOVE",
-               headers=["Destination: " + h.url("/000000000000.cfg"),
-                        "Overwrite: T"])
+    h.curl("/%s-app.log" % A, phone="phone-a", method="PUT", data="x")
+    h.curl("/%s-app.log" % A, phone="phone-a", method="MOVE",
+           headers=["Destination: " + h.url("/000000000000.cfg"),
+                    "Overwrite: T"])
     if h.read("000000000000.cfg").decode() != FILES["000000000000.cfg"]:
         found.append("dav-move-onto-shared")
         h.put("000000000000.cfg", FILES["000000000000.cfg"])
