@@ -61,6 +61,8 @@ typedef struct {
     const char *uri, *filename, *path_info;
     int method_number;
     pp_reason_t reason;
+    pp_mac_t mac;                  /* the requester's, when mac_known */
+    int mac_known;
 } pp_req_t;
 
 static void conn_lock(pp_conn_t *cs)
@@ -204,16 +206,137 @@ static int read_only(const request_rec *r)
     return 1;
 }
 
+/* The nearest request that r serves (the parent of a subrequest, the
+ * request an internal redirect replaced, and so on up) which the module
+ * decided, or NULL. */
+static const pp_req_t *decided_ancestor(const request_rec *r)
+{
+    const request_rec *q;
+
+    for (q = r->main ? r->main : r->prev; q; q = q->main ? q->main : q->prev) {
+        const pp_req_t *rec = ap_get_module_config(q->request_config,
+                                                   &polyprov_module);
+        if (rec) {
+            return rec;
+        }
+    }
+    return NULL;
+}
+
+static int scope_active(const pp_dir_conf_t *dc)
+{
+    return dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY);
+}
+
+/* The settings r is judged by: its own scope's where PolyProv is On (or
+ * SharedOnly); else, when r serves a request the module decided (a
+ * subrequest or internal redirect of it, which may have left the scope:
+ * a file subrequest has no URI for <Location> to match), that request's.
+ * NULL: r is not the module's to judge. */
+static const pp_dir_conf_t *judging_conf(const request_rec *r)
+{
+    const pp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                                   &polyprov_module);
+    const pp_req_t *up;
+
+    if (scope_active(dc)) {
+        return dc;
+    }
+    up = decided_ancestor(r);
+    return up ? up->dc : NULL;
+}
+
+/* The path of r's file below the server's DocumentRoot, or its whole
+ * path when it lies elsewhere (an Alias target, a file subrequest's
+ * "../"); NULL when r maps to no local file ("proxy:", "redirect:",
+ * none).  Not the context's root that mod_alias sets: an Alias onto
+ * another device's directory (or file) would hide its name. */
+static const char *file_below_root(request_rec *r)
+{
+    const char *f = r->filename;
+    const char *root = ap_document_root(r);
+    size_t n = root ? strlen(root) : 0;
+
+    if (!f || f[0] != '/') {
+        return NULL;
+    }
+    while (n > 0 && root[n - 1] == '/') {
+        n--;
+    }
+    if (n > 0 && !strncmp(f, root, n) && f[n] == '/') {
+        return f + n;
+    }
+    return f;
+}
+
+/* The path a COPY or MOVE writes to, decoded and normalised the way
+ * mod_dav reads its Destination; NULL (and why) when there is none or it
+ * cannot be read. */
+static const char *destination_path(request_rec *r, const char **why)
+{
+    const char *dest;
+    apr_uri_t u;
+    char *path;
+
+    dest = apr_table_get(r->headers_in, "Destination");
+    if (!dest || !*dest) {
+        *why = "COPY or MOVE without a Destination";
+        return NULL;
+    }
+    if (apr_uri_parse(r->pool, dest, &u) != APR_SUCCESS || !u.path
+        || u.path[0] != '/' || u.query || u.fragment) {
+        *why = apr_psprintf(r->pool, "Destination \"%s\" is not an absolute "
+                            "URI or path without query", dest);
+        return NULL;
+    }
+    path = apr_pstrdup(r->pool, u.path);
+    if (ap_unescape_url(path) != OK || strchr(path, ';')) {
+        *why = apr_psprintf(r->pool, "Destination \"%s\" cannot be decoded "
+                            "(bad escape, encoded '/' or NUL, or ';')", dest);
+        return NULL;
+    }
+    ap_getparents(path);
+    ap_no2slash(path);
+    return path;
+}
+
 typedef struct {
     pp_mac_t mac;
     int mac_known;
     const char *detail;
     const char *cn;
     const char *source;          /* where the certificate verdict came from */
+    const char *file;            /* the file judged, below the root */
 } pp_why_t;
 
 static const char *const verdict_source[] = { "verified", "process-cache",
                                               "connection" };
+
+/* PolyProv SharedOnly (a host without client certificates, such as the
+ * bootROM's HTTP host): only files that name no device, read-only. */
+static pp_reason_t decide_shared_only(request_rec *r, const pp_dir_conf_t *dc,
+                                      pp_why_t *why)
+{
+    pp_target_t t;
+    pp_reason_t rv;
+
+    if (r->finfo.filetype == APR_DIR) {
+        return PP_R_DIRECTORY;
+    }
+    t.uri_path = r->uri;
+    t.has_path_info = r->path_info && *r->path_info
+                      && strcmp(r->path_info, "/");
+    t.filename = why->file = file_below_root(r);
+    t.read_method = read_only(r);
+    rv = pp_owner_check(&t, PP_MAC_NONE, dc->shared ? dc->shared
+                                                    : pp_glue->default_shared);
+    if (rv == PP_R_NOT_OWNER && (pp_path_names_any(r->uri)
+                                 || pp_path_names_any(t.filename))) {
+        why->detail = "PolyProv SharedOnly serves no file that names a device";
+        rv = PP_R_DEVICE_FILE;
+    }
+    return rv;
+}
 
 static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
                           pp_why_t *why)
@@ -223,12 +346,16 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
     const pp_cert_facts_t *f;
     pp_cert_view_t *v;
     pp_target_t t;
+    pp_reason_t rv;
     int reload = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
     int rc;
 
     if (!pp_glue) {
         why->detail = "module state missing";
         return PP_R_INTERNAL;
+    }
+    if (dc->enabled == PP_SHARED_ONLY) {
+        return decide_shared_only(r, dc, why);
     }
     pat = dc->pattern ? dc->pattern : pp_glue->default_pattern;
     /* 1 */
@@ -288,10 +415,13 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
         rc = pp_listset_lookup(pp_glue->lists, dc->deny_idx, why->mac,
                                r->request_time, reload);
         if (rc < 0) {
-            why->detail = "the deny list is unavailable";
+            why->detail = apr_psprintf(r->pool, "the deny list %s is "
+                "unavailable", pp_listset_path(pp_glue->lists, dc->deny_idx));
             return PP_R_INTERNAL;
         }
         if (rc) {
+            why->detail = apr_psprintf(r->pool, "listed in %s",
+                pp_listset_path(pp_glue->lists, dc->deny_idx));
             return PP_R_DENY_LIST;
         }
     }
@@ -300,10 +430,13 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
         rc = pp_listset_lookup(pp_glue->lists, dc->allow_idx, why->mac,
                                r->request_time, reload);
         if (rc < 0) {
-            why->detail = "the allow list is unavailable";
+            why->detail = apr_psprintf(r->pool, "the allow list %s is "
+                "unavailable", pp_listset_path(pp_glue->lists, dc->allow_idx));
             return PP_R_INTERNAL;
         }
         if (!rc) {
+            why->detail = apr_psprintf(r->pool, "not in %s",
+                pp_listset_path(pp_glue->lists, dc->allow_idx));
             return PP_R_ALLOW_LIST;
         }
     }
@@ -311,13 +444,49 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
     if (r->finfo.filetype == APR_DIR) {
         return PP_R_DIRECTORY;
     }
-    /* 9 */
     t.uri_path = r->uri;
-    t.has_path_info = r->path_info && *r->path_info;
-    t.filename = r->filename;
+    /* "/" alone is how a collection is spelled (MKCOL /dir/) */
+    t.has_path_info = r->path_info && *r->path_info
+                      && strcmp(r->path_info, "/");
+    t.filename = why->file = file_below_root(r);
     t.read_method = read_only(r);
-    return pp_owner_check(&t, why->mac, dc->shared ? dc->shared
-                                                   : pp_glue->default_shared);
+    /* 9: no write to a dot-file (.htaccess and the like) */
+    if (!t.read_method && (pp_path_has_dot_segment(r->uri)
+                           || pp_path_has_dot_segment(t.filename))) {
+        return PP_R_DOT_FILE;
+    }
+    /* 10: ownership of the target ... */
+    rv = pp_owner_check(&t, why->mac, dc->shared ? dc->shared
+                                                 : pp_glue->default_shared);
+    /* 11: phones never set WebDAV properties (mod_dav_fs's "executable"
+     * would make an upload a program for XBitHack or CGI) */
+    if (rv == PP_R_OK && r->method_number == M_PROPPATCH) {
+        why->detail = "PROPPATCH is not allowed to devices";
+        return PP_R_METHOD;
+    }
+    if (rv != PP_R_OK || r->main
+        || (r->method_number != M_COPY && r->method_number != M_MOVE)) {
+        return rv;
+    }
+    /* ... and of what a COPY or MOVE writes, judged here whatever serves
+     * the request (mod_dav, a proxy, anything else) */
+    t.uri_path = destination_path(r, &why->detail);
+    if (!t.uri_path) {
+        return PP_R_NOT_OWNER;
+    }
+    t.has_path_info = 0;
+    t.filename = NULL;
+    t.read_method = 0;
+    if (pp_path_has_dot_segment(t.uri_path)) {
+        rv = PP_R_DOT_FILE;
+    }
+    else {
+        rv = pp_owner_check(&t, why->mac, NULL);
+    }
+    if (rv != PP_R_OK) {
+        why->detail = apr_psprintf(r->pool, "Destination %s", t.uri_path);
+    }
+    return rv;
 }
 
 #ifdef PP_TESTING_FAULTS
@@ -361,16 +530,33 @@ static void test_fault_report(request_rec *r, pp_fault_kind_t kind)
 }
 #endif
 
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Was rec decided for r's present target with these settings? */
+static int same_target(const pp_req_t *rec, const request_rec *r,
+                       const pp_dir_conf_t *dc)
+{
+    return rec->dc == dc && rec->method_number == r->method_number
+           && same_str(rec->uri, r->uri) && same_str(rec->filename, r->filename)
+           && same_str(rec->path_info, r->path_info);
+}
+
+/* Decide r with dc, record it, set the environment and log; DECLINED when
+ * allowed, HTTP_FORBIDDEN when refused. */
 static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
 {
     pp_req_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
     /* the environment may hold an earlier verdict: this request's own
      * (decided again after a re-target) or its parent's (subrequests
      * inherit the environment) */
-    int stale = r->main
+    int stale = r->main || r->prev
                 || ap_get_module_config(r->request_config, &polyprov_module);
     pp_why_t why;
     char *mac = apr_palloc(r->pool, 13);
+    const char *file;
 
     memset(&why, 0, sizeof(why));
     rec->dc = dc;
@@ -390,30 +576,44 @@ static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
 #else
     rec->reason = decide(r, dc, &why);
 #endif
+    rec->mac = why.mac;
+    rec->mac_known = why.mac_known;
     ap_set_module_config(r->request_config, &polyprov_module, rec);
     pp_mac_format(why.mac, mac);
 
-    if (rec->reason == PP_R_OK) {
+    /* POLYPROV_MAC whenever the MAC is known, allowed or refused */
+    if (why.mac_known) {
         apr_table_setn(r->subprocess_env, "POLYPROV_MAC", mac);
+    }
+    else if (stale) {
+        apr_table_unset(r->subprocess_env, "POLYPROV_MAC");
+    }
+    if (rec->reason == PP_R_OK) {
         if (stale) {
             apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
-                      "certificate=%s", mac, r->method,
-                      ap_escape_logitem(r->pool, r->uri), phase, why.source);
+                      "certificate=%s", why.mac_known ? mac : "-", r->method,
+                      ap_escape_logitem(r->pool, r->uri), phase,
+                      why.source ? why.source : "none");
         return DECLINED;
     }
-    apr_table_unset(r->subprocess_env, "POLYPROV_MAC");
     apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
                    pp_reason_name(rec->reason));
+    /* the file, when its path says more than the URI (an Alias, a
+     * rewrite, a file subrequest) */
+    file = why.file && r->uri && strcmp(why.file, r->uri) ? why.file : NULL;
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "PP001: refused reason=%s mac=%s method=%s uri=\"%s\" "
-                  "client=%s%s%s%s%s%s%s",
+                  "client=%s%s%s%s%s%s%s%s%s%s",
                   pp_reason_name(rec->reason),
                   why.mac_known ? mac : "-", r->method,
                   ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
                   r->main ? " via=subrequest" : r->prev ? " via=redirect" : "",
+                  file ? " file=\"" : "",
+                  file ? ap_escape_logitem(r->pool, file) : "",
+                  file ? "\"" : "",
                   why.cn ? " cn=\"" : "",
                   why.cn ? ap_escape_logitem(r->pool, why.cn) : "",
                   why.cn ? "\"" : "",
@@ -427,35 +627,288 @@ static int pp_access(request_rec *r)
     const pp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                    &polyprov_module);
 
-    if (!dc || dc->enabled != 1) {
+    if (!scope_active(dc)) {
         return DECLINED;
     }
     return enforce(r, dc, "access");
 }
 
-static int same_str(const char *a, const char *b)
-{
-    return a == b || (a && b && !strcmp(a, b));
-}
-
+/* Every request, subrequest and internal redirect: decide anew unless
+ * this very request was decided for the same target and settings. */
 static int pp_fixups(request_rec *r)
 {
-    const pp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
-                                                   &polyprov_module);
+    const pp_dir_conf_t *dc = judging_conf(r);
     const pp_req_t *rec;
 
-    if (!dc || dc->enabled != 1) {
+    if (!dc) {
         return DECLINED;
     }
     rec = ap_get_module_config(r->request_config, &polyprov_module);
-    if (rec && rec->dc == dc && rec->method_number == r->method_number
-        && same_str(rec->uri, r->uri) && same_str(rec->filename, r->filename)
-        && same_str(rec->path_info, r->path_info)) {
+    if (rec && same_target(rec, r, dc)) {
         /* decided in the access phase; a refusal stands even if another
          * module (Satisfy Any) let the request past it */
         return rec->reason == PP_R_OK ? DECLINED : HTTP_FORBIDDEN;
     }
     return enforce(r, dc, "fixups");
+}
+
+/* ------------------------------------------------------------------ */
+/* Before any handler runs                                             */
+
+static ap_filter_rec_t *guard_filter_handle;   /* POLYPROV_GUARD, below */
+
+/* A file named after the requesting device holds what the device wrote
+ * (or what was written for it): it is served as data by the default
+ * handler (or handled by mod_dav), never run through another handler
+ * (type maps, SSI, CGI, PHP-FPM's "proxy:" handler, send-as-is, ...) or a
+ * resource-level output filter (INCLUDES), unless PolyProvDeviceHandlers
+ * is On. */
+static void serve_as_data(request_rec *r, const pp_req_t *rec)
+{
+    const char *file;
+    ap_filter_t *f;
+
+    if (!rec->mac_known || rec->dc->device_handlers == 1) {
+        return;
+    }
+    file = file_below_root(r);
+    if (!file || !pp_path_names_mac(file, rec->mac)) {
+        return;
+    }
+    if (r->handler && strcmp(r->handler, "default-handler")
+        && strcmp(r->handler, "dav-handler")) {
+        /* the handler ap_invoke_handler derived from the content type is
+         * the ordinary case; anything else is worth a line */
+        if (!r->content_type
+            || strncmp(r->handler, r->content_type, strlen(r->handler))) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PP015: device file "
+                          "\"%s\" served as data, not by handler \"%s\" "
+                          "(PolyProvDeviceHandlers Off)",
+                          ap_escape_logitem(r->pool, file),
+                          ap_escape_logitem(r->pool, r->handler));
+        }
+        r->handler = "default-handler";
+    }
+    /* resource filters come first in the chain; a subrequest's own chain
+     * ends at its SUBREQ_CORE filter, which is not one */
+    f = r->output_filters;
+    while (f && f->r == r && f->frec->ftype < AP_FTYPE_CONTENT_SET) {
+        ap_filter_t *next = f->next;
+        if (f->frec == guard_filter_handle) {
+            f = next;
+            continue;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PP015: device file "
+                      "\"%s\" served as data, without output filter %s "
+                      "(PolyProvDeviceHandlers Off)",
+                      ap_escape_logitem(r->pool, file), f->frec->name);
+        ap_remove_output_filter(f);
+        f = next;
+    }
+}
+
+static int pp_handler_guard(request_rec *r)
+{
+    const pp_dir_conf_t *own = ap_get_module_config(r->per_dir_config,
+                                                    &polyprov_module);
+    const pp_req_t *rec = ap_get_module_config(r->request_config,
+                                               &polyprov_module);
+    const pp_dir_conf_t *dc;
+
+    if (!rec) {
+        dc = judging_conf(r);
+        if (!dc) {
+            return DECLINED;
+        }
+    }
+    else {
+        /* the per-directory configuration may have been replaced since
+         * (ap_internal_fast_redirect by mod_negotiation or mod_dir): the
+         * new scope's settings if PolyProv is On there, else the old */
+        dc = scope_active(own) ? own : rec->dc;
+        if (same_target(rec, r, dc)) {
+            dc = NULL;
+        }
+    }
+    if (dc) {
+        /* re-targeted after the decision, or never decided */
+        if (enforce(r, dc, "handler") != DECLINED) {
+            return HTTP_FORBIDDEN;
+        }
+        rec = ap_get_module_config(r->request_config, &polyprov_module);
+    }
+    if (rec->reason != PP_R_OK) {
+        return HTTP_FORBIDDEN;
+    }
+    serve_as_data(r, rec);
+    return DECLINED;
+}
+
+/* ------------------------------------------------------------------ */
+/* Responses that name another device                                  */
+
+/* Headers in which another module may name files: redirects, content
+ * negotiation's variant lists, links. */
+static const char *const named_headers[] = {
+    "Location", "Content-Location", "Alternates", "Link", "URI", NULL
+};
+
+/* The body of a response of another status than 2xx or 304 (a listing
+ * of mod_speling, mod_negotiation's variants, an error page) is held
+ * back and read before it is sent, up to this size. */
+#define GUARD_MAX_BODY (1024 * 1024)
+
+typedef struct {
+    pp_mac_t mac;                /* the requester's, or PP_MAC_NONE */
+    int started;
+    apr_bucket_brigade *held;
+} pp_guard_t;
+
+
+static const char *header_naming_other(request_rec *r, pp_mac_t mac)
+{
+    int i;
+
+    for (i = 0; named_headers[i]; i++) {
+        const char *v = apr_table_get(r->headers_out, named_headers[i]);
+        const char *e = apr_table_get(r->err_headers_out, named_headers[i]);
+        if ((v && pp_text_names_other(v, strlen(v), mac))
+            || (e && pp_text_names_other(e, strlen(e), mac))) {
+            return named_headers[i];
+        }
+    }
+    return NULL;
+}
+
+static apr_status_t guard_refuse(ap_filter_t *f, pp_guard_t *g,
+                                 const char *what)
+{
+    static const char body[] =
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+        "<html><head>\n<title>403 Forbidden</title>\n</head><body>\n"
+        "<h1>Forbidden</h1>\n<p>You don't have permission to access this "
+        "resource.</p>\n</body></html>\n";
+    request_rec *r = f->r;
+    apr_bucket_brigade *out = apr_brigade_create(r->pool,
+                                                 f->c->bucket_alloc);
+    char mac[13];
+    int i;
+
+    if (g->held) {
+        apr_brigade_cleanup(g->held);
+    }
+    pp_mac_format(g->mac, mac);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "PP001: refused reason=%s mac=%s method=%s uri=\"%s\" "
+                  "client=%s detail=%s",
+                  pp_reason_name(PP_R_FOREIGN_NAME),
+                  g->mac != PP_MAC_NONE ? mac : "-", r->method,
+                  ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
+                  ap_escape_logitem(r->pool, apr_psprintf(r->pool,
+                      "the %d response's %s names another device",
+                      r->status, what)));
+    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
+                   pp_reason_name(PP_R_FOREIGN_NAME));
+    r->status = HTTP_FORBIDDEN;
+    r->status_line = NULL;
+    for (i = 0; named_headers[i]; i++) {
+        apr_table_unset(r->headers_out, named_headers[i]);
+        apr_table_unset(r->err_headers_out, named_headers[i]);
+    }
+    apr_table_unset(r->headers_out, "Content-Length");
+    apr_table_unset(r->headers_out, "Vary");
+    apr_table_unset(r->headers_out, "TCN");
+    apr_table_unset(r->err_headers_out, "Vary");
+    apr_table_unset(r->err_headers_out, "TCN");
+    r->content_languages = NULL;
+    r->content_encoding = NULL;
+    ap_set_content_type(r, "text/html; charset=iso-8859-1");
+    APR_BRIGADE_INSERT_TAIL(out, apr_bucket_immortal_create(body,
+        sizeof(body) - 1, f->c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(out, apr_bucket_eos_create(f->c->bucket_alloc));
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, out);
+}
+
+static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    pp_guard_t *g = f->ctx;
+    const char *h;
+    apr_bucket *e;
+    apr_off_t len = 0;
+    int eos = 0;
+    char *text;
+    apr_size_t tlen;
+
+    if (!g->started) {
+        g->started = 1;
+        if ((h = header_naming_other(r, g->mac))) {
+            apr_brigade_cleanup(bb);
+            return guard_refuse(f, g, apr_pstrcat(r->pool, h, " header",
+                                                  NULL));
+        }
+        if (r->status < 300 || r->status == HTTP_NOT_MODIFIED) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        g->held = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+         e = APR_BUCKET_NEXT(e)) {
+        if (APR_BUCKET_IS_EOS(e)) {
+            eos = 1;
+        }
+    }
+    if (ap_save_brigade(f, &g->held, &bb, r->pool) != APR_SUCCESS
+        || apr_brigade_length(g->held, 1, &len) != APR_SUCCESS
+        || len > GUARD_MAX_BODY) {
+        return guard_refuse(f, g, "body (too large or unreadable to check)");
+    }
+    apr_brigade_cleanup(bb);
+    if (!eos) {
+        return APR_SUCCESS;
+    }
+    if ((h = header_naming_other(r, g->mac))) {
+        return guard_refuse(f, g, apr_pstrcat(r->pool, h, " header", NULL));
+    }
+    if (apr_brigade_pflatten(g->held, &text, &tlen, r->pool) != APR_SUCCESS) {
+        return guard_refuse(f, g, "body (unreadable)");
+    }
+    if (pp_text_names_other(text, tlen, g->mac)) {
+        return guard_refuse(f, g, "body");
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, g->held);
+}
+
+/* For a main request the module decided, or that serves one (an
+ * ErrorDocument's redirect), the guard goes into the response's chain:
+ * at the handler (insert_filter) and for an error response. */
+static void pp_insert_guard(request_rec *r)
+{
+    const pp_req_t *rec;
+    ap_filter_t *f;
+    pp_guard_t *g;
+
+    if (r->main) {
+        return;
+    }
+    rec = ap_get_module_config(r->request_config, &polyprov_module);
+    if (!rec) {
+        rec = decided_ancestor(r);
+    }
+    if (!rec) {
+        return;
+    }
+    for (f = r->output_filters; f; f = f->next) {
+        if (f->frec == guard_filter_handle) {
+            return;
+        }
+    }
+    g = apr_pcalloc(r->pool, sizeof(*g));
+    g->mac = rec->mac_known ? rec->mac : PP_MAC_NONE;
+    ap_add_output_filter_handle(guard_filter_handle, g, r, r->connection);
 }
 
 /* ------------------------------------------------------------------ */
@@ -487,11 +940,103 @@ static int pp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     return pp_config_pre(pconf);
 }
 
+/* What in a scope lets another module act on a device's file: the
+ * Options, overrides and forced handlers or filters that apply to it. */
+static const char *risky_settings(apr_pool_t *p, const core_dir_config *cd)
+{
+    const char *what = "";
+
+    if (cd->opts & OPT_INCLUDES) {
+        what = apr_pstrcat(p, what, ", Options Includes", NULL);
+    }
+    if (cd->opts & OPT_MULTI) {
+        what = apr_pstrcat(p, what, ", Options MultiViews", NULL);
+    }
+    if (cd->opts & OPT_EXECCGI) {
+        what = apr_pstrcat(p, what, ", Options ExecCGI", NULL);
+    }
+    if (cd->override & OR_ALL) {
+        what = apr_pstrcat(p, what, ", AllowOverride (.htaccess)", NULL);
+    }
+    if (cd->handler || cd->expr_handler) {
+        what = apr_pstrcat(p, what, ", SetHandler", NULL);
+    }
+    if (cd->output_filters) {
+        what = apr_pstrcat(p, what, ", SetOutputFilter ", cd->output_filters,
+                           NULL);
+    }
+    return *what ? what + 2 : NULL;
+}
+
+static int dir_contains(const char *outer, const char *inner)
+{
+    size_t n = strlen(outer);
+
+    while (n > 0 && outer[n - 1] == '/') {
+        n--;
+    }
+    return !strncmp(outer, inner, n) && (inner[n] == '/' || inner[n] == '\0');
+}
+
+/* PP016 at start-up (and in configtest's output): a PolyProv On scope in
+ * which other modules could act on what phones upload.  The handler guard
+ * serves device files as data anyway; this tells the operator. */
+static void warn_risky_scopes(apr_pool_t *ptemp, server_rec *s)
+{
+    for (; s; s = s->next) {
+        core_server_config *sc = ap_get_core_module_config(s->module_config);
+        apr_array_header_t *secs[2];
+        int k, i, j;
+
+        secs[0] = sc->sec_dir;
+        secs[1] = sc->sec_url;
+        for (k = 0; k < 2; k++) {
+            for (i = 0; secs[k] && i < secs[k]->nelts; i++) {
+                ap_conf_vector_t *v = APR_ARRAY_IDX(secs[k], i,
+                                                    ap_conf_vector_t *);
+                core_dir_config *cd = ap_get_core_module_config(v);
+                ap_conf_vector_t *m = s->lookup_defaults;
+                const pp_dir_conf_t *dc;
+                const char *what;
+
+                /* a <Directory> inherits from those that contain it */
+                for (j = 0; k == 0 && j < i; j++) {
+                    ap_conf_vector_t *o = APR_ARRAY_IDX(secs[k], j,
+                                                        ap_conf_vector_t *);
+                    core_dir_config *ocd = ap_get_core_module_config(o);
+                    if (!ocd->r && !ocd->d_is_fnmatch && !cd->r && ocd->d
+                        && cd->d && dir_contains(ocd->d, cd->d)) {
+                        m = ap_merge_per_dir_configs(ptemp, m, o);
+                    }
+                }
+                m = ap_merge_per_dir_configs(ptemp, m, v);
+                dc = ap_get_module_config(m, &polyprov_module);
+                if (!dc || dc->enabled != PP_ON || dc->device_handlers == 1) {
+                    continue;
+                }
+                what = risky_settings(ptemp,
+                                      ap_get_core_module_config(m));
+                if (what) {
+                    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING,
+                                 0, s, "PP016: PolyProv On (%s) applies in "
+                                 "<%s %s> together with %s: files named after "
+                                 "a device are served as data only, but keep "
+                                 "these out of provisioning and upload areas "
+                                 "(see conf.d/polyprov.conf)",
+                                 dc->enabled_where ? dc->enabled_where : "?",
+                                 k == 0 ? "Directory" : "Location",
+                                 cd->d ? cd->d : "?", what);
+                }
+            }
+        }
+    }
+}
+
 static int pp_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
-    (void)ptemp;
+    warn_risky_scopes(ptemp, s);
     return pp_config_check(pconf, s);
 }
 
@@ -597,11 +1142,19 @@ static void register_hooks(apr_pool_t *p)
                          AP_AUTH_INTERNAL_PER_URI);
 #ifndef PP_TESTING_ACCESS_HOOK_ONLY
     ap_hook_fixups(pp_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(pp_handler_guard, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_filter(pp_insert_guard, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_insert_error_filter(pp_insert_guard, NULL, NULL, APR_HOOK_LAST);
+    guard_filter_handle = ap_register_output_filter("POLYPROV_GUARD",
+        guard_filter, NULL, AP_FTYPE_CONTENT_SET - 1);
 #else
     /* A test-only build (make weak): without the fixups guard, to show that
      * the subrequest and redirect tests fail against a plain access hook.
      * Never install it. */
     (void)pp_fixups;
+    (void)pp_handler_guard;
+    (void)pp_insert_guard;
+    (void)guard_filter;
 #endif
 }
 

@@ -20,12 +20,17 @@ extern module AP_MODULE_DECLARE_DATA PP_EXPORT polyprov_module;
 APLOG_USE_MODULE(polyprov);
 
 #define PP_UNSET (-1)
+/* PolyProv: Off, On, SharedOnly */
+#define PP_OFF 0
+#define PP_ON 1
+#define PP_SHARED_ONLY 2
 #define PP_DEFAULT_RELOAD 5
 
 /* Per-directory configuration; every field has an "unset" state so an
  * inner scope overrides exactly what it sets. */
 typedef struct {
-    int enabled;                    /* PP_UNSET, 0, 1 */
+    int enabled;                    /* PP_UNSET, PP_OFF, PP_ON,
+                                     * PP_SHARED_ONLY */
     const char *enabled_where;      /* "file:line" of PolyProv On */
     const pp_ca_t *ca;
     int ca_set;
@@ -37,6 +42,7 @@ typedef struct {
     int deny_idx;
     const pp_shared_t *shared;      /* NULL: default "*" */
     int reload;                     /* seconds, PP_UNSET */
+    int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
 } pp_dir_conf_t;
 
 /* Module-wide state of one configuration generation. */

@@ -86,6 +86,7 @@ void *pp_create_dir_conf(apr_pool_t *p, char *dir)
     c->allow_idx = PP_UNSET;
     c->deny_idx = PP_UNSET;
     c->reload = PP_UNSET;
+    c->device_handlers = PP_UNSET;
     return c;
 }
 
@@ -108,6 +109,7 @@ void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     PICK(deny_idx, PP_UNSET);
     PICK(shared, NULL);
     PICK(reload, PP_UNSET);
+    PICK(device_handlers, PP_UNSET);
 #undef PICK
     return c;
 }
@@ -142,12 +144,33 @@ static const char *file_arg(cmd_parms *cmd, const char *arg, const char **path)
     return NULL;
 }
 
-static const char *set_enabled(cmd_parms *cmd, void *dcv, int on)
+static const char *set_enabled(cmd_parms *cmd, void *dcv, const char *arg)
 {
     pp_dir_conf_t *dc = dcv;
 
-    dc->enabled = on ? 1 : 0;
+    if (!ap_cstr_casecmp(arg, "On")) {
+        dc->enabled = PP_ON;
+    }
+    else if (!ap_cstr_casecmp(arg, "Off")) {
+        dc->enabled = PP_OFF;
+    }
+    else if (!ap_cstr_casecmp(arg, "SharedOnly")) {
+        dc->enabled = PP_SHARED_ONLY;
+    }
+    else {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not On, Off or "
+                                      "SharedOnly", arg));
+    }
     dc->enabled_where = where(cmd);
+    return NULL;
+}
+
+static const char *set_device_handlers(cmd_parms *cmd, void *dcv, int on)
+{
+    pp_dir_conf_t *dc = dcv;
+
+    (void)cmd;
+    dc->device_handlers = on ? 1 : 0;
     return NULL;
 }
 
@@ -327,8 +350,13 @@ static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
 #define WHERE (RSRC_CONF | ACCESS_CONF)
 
 const command_rec pp_cmds[] = {
-    AP_INIT_FLAG("PolyProv", set_enabled, NULL, WHERE,
-        "On to enforce Poly device certificate checks in this scope"),
+    AP_INIT_TAKE1("PolyProv", set_enabled, NULL, WHERE,
+        "On to enforce Poly device certificate checks in this scope; "
+        "SharedOnly to serve only files that name no device (a bootROM "
+        "host); Off"),
+    AP_INIT_FLAG("PolyProvDeviceHandlers", set_device_handlers, NULL, WHERE,
+        "On to let handlers and content filters other than the default "
+        "handler's and mod_dav's process files named after a device"),
     AP_INIT_TAKE1("PolyProvTrustedCA", set_ca, NULL, WHERE,
         "PEM bundle of the Polycom root and intermediate CAs"),
     AP_INIT_TAKE1("PolyProvCRL", set_crl, NULL, WHERE,
@@ -414,7 +442,7 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
             pp_dir_conf_t *dc = ap_get_module_config(
                 APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
                 &polyprov_module);
-            if (dc && dc->enabled == 1) {
+            if (dc && dc->enabled == PP_ON) {
                 const char *scope = s->is_virtual
                     ? apr_psprintf(pconf, "the virtual host defined at %s:%d",
                                    s->defn_name ? s->defn_name : "?",

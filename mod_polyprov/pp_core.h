@@ -31,7 +31,11 @@ typedef enum {
     PP_R_NOT_OWNER,
     PP_R_SHARED_READONLY,
     PP_R_NOT_SHARED,
-    PP_R_INTERNAL          /* an error inside the check: refused, logged */
+    PP_R_INTERNAL,         /* an error inside the check: refused, logged */
+    PP_R_DOT_FILE,         /* a write to a name with a '.' segment */
+    PP_R_METHOD,           /* a method phones are never allowed */
+    PP_R_FOREIGN_NAME,     /* another module's response names a device */
+    PP_R_DEVICE_FILE       /* PolyProv SharedOnly: a file naming a device */
 } pp_reason_t;
 
 /* "no-tls", "no-cert", ... as in the SPEC; "ok" for PP_R_OK. */
@@ -128,16 +132,33 @@ int pp_shared_match(const pp_shared_t *s, const char *segment);
 const char *pp_shared_describe(const pp_shared_t *s);
 
 typedef struct {
-    const char *uri_path;   /* decoded, normalised URI, no query */
-    int has_path_info;      /* non-empty path info */
-    const char *filename;   /* the file it maps to, or NULL */
+    const char *uri_path;   /* decoded, normalised URI, no query; NULL (or
+                             * not starting with '/') when the request has
+                             * none, as file subrequests may */
+    int has_path_info;      /* non-empty path info (other than "/") */
+    const char *filename;   /* the path of the file it maps to below the
+                             * document root (the whole path when outside
+                             * it), or NULL */
     int read_method;        /* GET, HEAD or OPTIONS (and no writing parent) */
 } pp_target_t;
 
-/* Step 9 of the decision table: PP_R_OK, PP_R_NOT_OWNER,
- * PP_R_SHARED_READONLY or PP_R_NOT_SHARED. */
+/* Step 11 of the decision table (README, "How the module decides"):
+ * PP_R_OK, PP_R_NOT_OWNER, PP_R_SHARED_READONLY or PP_R_NOT_SHARED.
+ * Every maximal run of 12 or more hex digits in the URI and in the whole
+ * file path counts; a write must land on a file whose path names `mac`. */
 pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
                            const pp_shared_t *shared);
+
+/* 1 when path holds a token naming mac and no other device (a device
+ * file of mac: served as data only). */
+int pp_path_names_mac(const char *path, pp_mac_t mac);
+/* 1 when path holds a token naming any device, or an ambiguous run. */
+int pp_path_names_any(const char *path);
+/* 1 when len bytes of text hold a hex run of 12 or more digits that is
+ * neither mac nor 000000000000 (a response naming another device). */
+int pp_text_names_other(const char *text, size_t len, pp_mac_t mac);
+/* 1 when a segment of path starts with '.' (".htaccess", ".x/y"). */
+int pp_path_has_dot_segment(const char *path);
 
 /* ------------------------------------------------------------------ */
 /* CN to MAC                                                           */

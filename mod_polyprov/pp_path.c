@@ -125,23 +125,25 @@ static int is_hex(unsigned char c)
 }
 
 /*
- * Scan the string s for maximal runs of hex digits of length >= 12.
- * Returns PP_R_NOT_OWNER for an ambiguous run (longer than 12) or a MAC
- * token that is not `mac`; otherwise PP_R_OK, with *owned set when a token
- * named `mac`.
+ * Scan s (len bytes, or up to its NUL when len is (size_t)-1) for maximal
+ * runs of hex digits of length >= 12.  Returns PP_R_NOT_OWNER for an
+ * ambiguous run (longer than 12) or a MAC token that is not `mac`;
+ * otherwise PP_R_OK, with *owned set when a token named `mac`.
  */
-static pp_reason_t scan(const char *s, pp_mac_t mac, int *owned)
+static pp_reason_t scan_n(const char *s, size_t len, pp_mac_t mac, int *owned)
 {
     const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = len == (size_t)-1 ? NULL : p + len;
 
-    while (*p) {
+#define MORE (end ? p < end : *p != '\0')
+    while (MORE) {
         pp_mac_t tok = 0;
         size_t run = 0;
 
-        while (*p && !is_hex(*p)) {
+        while (MORE && !is_hex(*p)) {
             p++;
         }
-        while (is_hex(*p)) {
+        while (MORE && is_hex(*p)) {
             if (run < 12) {
                 tok = (tok << 4) | pp_hex[*p];
             }
@@ -158,7 +160,13 @@ static pp_reason_t scan(const char *s, pp_mac_t mac, int *owned)
             *owned = 1;
         }
     }
+#undef MORE
     return PP_R_OK;
+}
+
+static pp_reason_t scan(const char *s, pp_mac_t mac, int *owned)
+{
+    return scan_n(s, (size_t)-1, mac, owned);
 }
 
 static const char *last_segment(const char *path)
@@ -171,36 +179,85 @@ static const char *last_segment(const char *path)
 pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
                            const pp_shared_t *shared)
 {
-    const char *file_seg = NULL;
-    int owned = 0;
+    const char *uri;
+    int owned_uri = 0, owned_file = 0;
 
-    if (!t || !t->uri_path) {
+    if (!t) {
+        return PP_R_NOT_OWNER;
+    }
+    /* a file subrequest may have no URI, or a relative one: the file
+     * alone is judged then; with neither, nothing can be judged */
+    uri = t->uri_path && t->uri_path[0] == '/' ? t->uri_path : NULL;
+    if (!uri && !t->filename) {
         return PP_R_NOT_OWNER;
     }
     if (t->has_path_info) {
         return PP_R_NOT_OWNER;
     }
-    if (scan(t->uri_path, mac, &owned) != PP_R_OK) {
+    if (uri && scan(uri, mac, &owned_uri) != PP_R_OK) {
         return PP_R_NOT_OWNER;
     }
-    if (t->filename) {
-        file_seg = last_segment(t->filename);
-        if (scan(file_seg, mac, &owned) != PP_R_OK) {
+    if (t->filename && scan(t->filename, mac, &owned_file) != PP_R_OK) {
+        return PP_R_NOT_OWNER;
+    }
+    if (owned_uri || owned_file) {
+        /* a write lands on a file whose own path names the device, so
+         * that every file a phone can write is one it owns by name */
+        if (!t->read_method && t->filename && !owned_file) {
             return PP_R_NOT_OWNER;
         }
-    }
-    if (owned) {
         return PP_R_OK;
     }
     /* No token names a device: a shared file, read-only. */
     if (!t->read_method) {
         return PP_R_SHARED_READONLY;
     }
-    if (!pp_shared_match(shared, last_segment(t->uri_path))) {
+    if (uri && !pp_shared_match(shared, last_segment(uri))) {
         return PP_R_NOT_SHARED;
     }
-    if (file_seg && !pp_shared_match(shared, file_seg)) {
+    if (t->filename && !pp_shared_match(shared, last_segment(t->filename))) {
         return PP_R_NOT_SHARED;
     }
     return PP_R_OK;
+}
+
+int pp_path_names_mac(const char *path, pp_mac_t mac)
+{
+    int owned = 0;
+
+    return path && scan(path, mac, &owned) == PP_R_OK && owned;
+}
+
+int pp_path_names_any(const char *path)
+{
+    int owned = 0;
+
+    /* PP_MAC_NONE never matches a token: any device token refuses */
+    return path && scan(path, PP_MAC_NONE, &owned) != PP_R_OK;
+}
+
+int pp_text_names_other(const char *text, size_t len, pp_mac_t mac)
+{
+    int owned = 0;
+
+    return text && scan_n(text, len, mac, &owned) != PP_R_OK;
+}
+
+int pp_path_has_dot_segment(const char *path)
+{
+    const char *p = path;
+
+    if (!p) {
+        return 0;
+    }
+    for (;;) {
+        if (*p == '.') {
+            return 1;
+        }
+        p = strchr(p, '/');
+        if (!p) {
+            return 0;
+        }
+        p++;
+    }
 }

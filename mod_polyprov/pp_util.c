@@ -23,6 +23,10 @@ static const char *const reason_names[] = {
     [PP_R_SHARED_READONLY] = "shared-readonly",
     [PP_R_NOT_SHARED] = "not-shared",
     [PP_R_INTERNAL] = "internal",
+    [PP_R_DOT_FILE] = "dot-file",
+    [PP_R_METHOD] = "method",
+    [PP_R_FOREIGN_NAME] = "foreign-name",
+    [PP_R_DEVICE_FILE] = "device-file",
 };
 
 const char *pp_reason_name(pp_reason_t r)

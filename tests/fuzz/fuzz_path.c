@@ -1,9 +1,13 @@
-/* Step 9, the ownership classifier, against a reference written from the
- * SPEC: maximal hex runs of 12 or more in the URI path and in the last
- * segment of the mapped file; a run over 12 is ambiguous; a 12-run other
- * than 000000000000 must be the requester's MAC; path info is refused;
- * files naming nobody are shared, read-only, and must match
- * PolyProvSharedFiles by both names.
+/* The ownership classifier, against a reference written from the
+ * README's rules ("How the module decides"): maximal hex runs of 12 or
+ * more in the URI path (when it is absolute) and in the whole path of the
+ * mapped file; a run over 12 is ambiguous; a 12-run other than
+ * 000000000000 must be the requester's MAC; path info is refused; with
+ * neither an absolute URI nor a file nothing is judged; a write must land
+ * on a file whose path names the requester; files naming nobody are
+ * shared, read-only, and must match PolyProvSharedFiles by both names.
+ * The same input also drives the response scan (pp_text_names_other)
+ * and the dot-segment test against references.
  *
  * Input: a flags byte, six MAC bytes, then "uri\0filename". */
 #include "fuzz.h"
@@ -77,24 +81,40 @@ static const char *seg_of(const char *p)
 
 static pp_reason_t ref_owner(const pp_target_t *t, uint64_t mac, int set)
 {
-    int owned = 0;
+    int owned_uri = 0, owned_file = 0;
+    const char *uri = t->uri_path && t->uri_path[0] == '/' ? t->uri_path
+                                                           : NULL;
     const char *fseg = t->filename ? seg_of(t->filename) : NULL;
 
-    if (t->has_path_info || !ref_scan(t->uri_path, mac, &owned)
-        || (fseg && !ref_scan(fseg, mac, &owned))) {
+    if ((!uri && !t->filename) || t->has_path_info
+        || (uri && !ref_scan(uri, mac, &owned_uri))
+        || (t->filename && !ref_scan(t->filename, mac, &owned_file))) {
         return PP_R_NOT_OWNER;
     }
-    if (owned) {
-        return PP_R_OK;
+    if (owned_uri || owned_file) {
+        return !t->read_method && t->filename && !owned_file
+               ? PP_R_NOT_OWNER : PP_R_OK;
     }
     if (!t->read_method) {
         return PP_R_SHARED_READONLY;
     }
-    if (!ref_shared(set, seg_of(t->uri_path))
+    if ((uri && !ref_shared(set, seg_of(uri)))
         || (fseg && !ref_shared(set, fseg))) {
         return PP_R_NOT_SHARED;
     }
     return PP_R_OK;
+}
+
+static int ref_dot_segment(const char *p)
+{
+    size_t i, n = strlen(p);
+
+    for (i = 0; i < n; i++) {
+        if (p[i] == '.' && (i == 0 || p[i - 1] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* The first 12-run of the URI, so that inputs reach the owner's path. */
@@ -163,6 +183,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
                pp_reason_name(want), t.uri_path,
                t.filename ? t.filename : "(none)", (unsigned long long)mac,
                d[0]);
+    {
+        int owned = 0;
+        int other = !ref_scan(buf, mac, &owned);
+        FUZZ_CHECK(pp_text_names_other(buf, strlen(buf), mac) == other,
+                   "pp_text_names_other disagrees on '%s' mac %012llx", buf,
+                   (unsigned long long)mac);
+        FUZZ_CHECK(pp_path_has_dot_segment(buf) == ref_dot_segment(buf),
+                   "pp_path_has_dot_segment disagrees on '%s'", buf);
+    }
     free(buf);
     return 0;
 }

@@ -149,6 +149,79 @@ START_TEST(shared_files)
 }
 END_TEST
 
+/* Issue 7: file subrequests, whole file paths, writes, responses. */
+START_TEST(file_paths_and_subrequests)
+{
+    pp_shared_t *all = shared_of("*", NULL);
+
+    /* the whole path below the root counts, not only the last segment:
+     * an SSI include file="<B>/contacts.xml" */
+    ck_assert_int_eq(own("", "/0004f2000b02/contacts.xml", 1, all),
+                     PP_R_NOT_OWNER);
+    ck_assert_int_eq(own(NULL, "/sub/0004f2000b02.cfg", 1, all),
+                     PP_R_NOT_OWNER);
+    ck_assert_int_eq(own("/0004f2000a01-x.shtml", "/0004f2000b02/contacts.xml",
+                         1, all), PP_R_NOT_OWNER);
+    /* a file subrequest with no (or a relative) URI is judged on its file */
+    ck_assert_int_eq(own("", "/0004f2000a01/contacts.xml", 1, all), PP_R_OK);
+    ck_assert_int_eq(own("INTERNALLY GENERATED", "/site.cfg", 1, all),
+                     PP_R_OK);
+    /* with neither a URI nor a file nothing can be judged */
+    ck_assert_int_eq(own("", NULL, 1, all), PP_R_NOT_OWNER);
+    ck_assert_int_eq(own(NULL, NULL, 1, all), PP_R_NOT_OWNER);
+    /* a write lands on a file whose own path names the device */
+    ck_assert_int_eq(own("/0004f2000a01-x.log", "/x.php", 0, all),
+                     PP_R_NOT_OWNER);
+    ck_assert_int_eq(own("/0004f2000a01-x.log", "/0004f2000a01-x.log", 0,
+                         all), PP_R_OK);
+    ck_assert_int_eq(own("/logs/0004f2000a01/x.log",
+                         "/up/0004f2000a01/x.log", 0, all), PP_R_OK);
+    /* a read of an operator's script reached by a rewrite of the URI */
+    ck_assert_int_eq(own("/0004f2000a01.cfg", "/gen.php", 1, all), PP_R_OK);
+    /* a write with no local file (a proxy): the URI alone */
+    ck_assert_int_eq(own("/dav/0004f2000a01-x.cfg", NULL, 0, all), PP_R_OK);
+    pp_shared_free(all);
+}
+END_TEST
+
+START_TEST(names_and_dot_segments)
+{
+    const char *txt;
+
+    ck_assert(pp_path_names_mac("/0004f2000a01-x.php", A));
+    ck_assert(pp_path_names_mac("/up/0004F2000A01/x.shtml", A));
+    ck_assert(!pp_path_names_mac("/gen.php", A));
+    ck_assert(!pp_path_names_mac("/000000000000.cfg", A));
+    ck_assert(!pp_path_names_mac("/0004f2000a01-0004f2000b02.cfg", A));
+    ck_assert(!pp_path_names_mac(NULL, A));
+    ck_assert(pp_path_names_any("/0004f2000b02.cfg"));
+    ck_assert(pp_path_names_any("/0004f2000b02a.cfg"));
+    ck_assert(!pp_path_names_any("/000000000000.cfg"));
+    ck_assert(!pp_path_names_any("/site.cfg"));
+    ck_assert(!pp_path_names_any(NULL));
+
+    ck_assert(pp_path_has_dot_segment("/logs/0004f2000a01/.htaccess"));
+    ck_assert(pp_path_has_dot_segment("/.x/0004f2000a01.cfg"));
+    ck_assert(pp_path_has_dot_segment(".htaccess"));
+    ck_assert(!pp_path_has_dot_segment("/0004f2000a01.cfg"));
+    ck_assert(!pp_path_has_dot_segment("/a.b/c.d"));
+    ck_assert(!pp_path_has_dot_segment(NULL));
+
+    /* a response naming another device: a 300 list of mod_speling */
+    txt = "<li><a href=\"/0004f2000b02.cfg\">/0004f2000b02.cfg</a>";
+    ck_assert(pp_text_names_other(txt, strlen(txt), A));
+    /* ... only within the given length */
+    ck_assert(!pp_text_names_other(txt, 20, A));
+    txt = "The requested URL /0004f2000a01.cfg was not found";
+    ck_assert(!pp_text_names_other(txt, strlen(txt), A));
+    ck_assert(pp_text_names_other(txt, strlen(txt), PP_MAC_NONE));
+    txt = "{\"0004f2000b02a.cfg\" 1 {length 41}}";
+    ck_assert(pp_text_names_other(txt, strlen(txt), A));
+    txt = "Location: /000000000000.cfg";
+    ck_assert(!pp_text_names_other(txt, strlen(txt), A));
+}
+END_TEST
+
 START_TEST(shared_errors)
 {
     const char *v[3] = { NULL, NULL, NULL };
@@ -201,6 +274,8 @@ Suite *suite_path(void)
     tcase_add_test(tc, foreign_and_ambiguous);
     tcase_add_test(tc, path_info);
     tcase_add_test(tc, shared_files);
+    tcase_add_test(tc, file_paths_and_subrequests);
+    tcase_add_test(tc, names_and_dot_segments);
     tcase_add_test(tc, shared_errors);
     tcase_add_test(tc, alloc_failure);
     suite_add_tcase(s, tc);
