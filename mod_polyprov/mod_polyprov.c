@@ -958,9 +958,7 @@ static const char *risky_settings(apr_pool_t *p, const core_dir_config *cd)
     if (cd->override & OR_ALL) {
         what = apr_pstrcat(p, what, ", AllowOverride (.htaccess)", NULL);
     }
-    if (cd->handler || cd->expr_handler) {
-        what = apr_pstrcat(p, what, ", SetHandler", NULL);
-    }
+    /* (SetHandler is an expression, "none" included: not judged here) */
     if (cd->output_filters) {
         what = apr_pstrcat(p, what, ", SetOutputFilter ", cd->output_filters,
                            NULL);

@@ -92,11 +92,26 @@ def test_readme_example_runs(servers, pki, manifest):
     with open(os.path.join(h.root, "logs", "provisioning.log")) as f:
         log = f.read()
     assert "mac=%s reason=-" % A in log and "reason=not-owner" in log
-    # the bootROM, over HTTP with digest
-    assert h.curl("/%s.cfg" % A, tls=False).status == 401
-    r = h.curl("/%s.cfg" % A, tls=False,
-               extra=["--digest", "-u", "bootrom:pw"])
+    # the bootROM, over HTTP with digest: the shared files, and no
+    # device's file even with the password (it is the same on every phone)
+    assert h.curl("/000000000000.cfg", tls=False).status == 401
+    digest = ["--digest", "-u", "bootrom:pw"]
+    r = h.curl("/000000000000.cfg", tls=False, extra=digest)
+    assert r.status == 200 and r.body == FILES["000000000000.cfg"]
+    r = h.curl("/3111-40250-001.sip.ld", tls=False, extra=digest)
     assert r.status == 200
+    for mac in (A, B, C):
+        for name in ("%s.cfg", "%s-phone.cfg"):
+            path = "/" + name % mac
+            if not h.exists(path):
+                continue
+            r = h.curl(path, tls=False, extra=digest)
+            assert r.status == 403 and "secret" not in r.body, (path, r)
+    r = h.curl("/000000000000.cfg", tls=False, method="PUT", data="x",
+               extra=digest)
+    assert r.status in (403, 405), r
+    assert h.read("000000000000.cfg").decode() == FILES["000000000000.cfg"]
+    assert "reason=device-file" in "".join(h.refusals())
 
 
 def test_conf_d_files_valid_as_installed(servers, module):
@@ -165,3 +180,127 @@ def test_startup_warnings(servers, pki):
     # and it means what it says: the CA 1 phone is refused, CA 2's is not
     assert h.curl("/%s.cfg" % A, phone="phone-a").status == 403
     assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
+
+
+def conf_d_examples():
+    """The commented virtual hosts of conf.d/polyprov.conf, uncommented."""
+    with open(os.path.join(TOP, "conf.d", "polyprov.conf")) as f:
+        text = f.read()
+    blocks, cur = [], None
+    for line in text.splitlines():
+        body = line.strip()
+        if body.startswith("# <VirtualHost"):
+            cur = []
+        if cur is not None:
+            cur.append(re.sub(r"^\s*# ?", "", line))
+            if body.startswith("# </VirtualHost>"):
+                blocks.append("\n".join(cur))
+                cur = None
+    return blocks
+
+
+def test_conf_d_examples_run(servers, pki):
+    """The examples of conf.d/polyprov.conf as written: the upload area
+    draws no PP016 warning and runs nothing a phone uploads; the bootROM
+    host serves no device's file."""
+    h = servers()
+    populate(h)
+    uploads = os.path.join(h.root, "uploads")
+    os.makedirs(uploads)
+    if os.geteuid() == 0:
+        os.chown(uploads, pwd.getpwnam("www-data").pw_uid,
+                 pwd.getpwnam("www-data").pw_gid)
+    digest = os.path.join(h.root, "provisioning.htdigest")
+    with open(digest, "w") as f:
+        f.write("bootrom:provisioning:%s\n"
+                % hashlib.md5(b"bootrom:provisioning:pw").hexdigest())
+    tls, plain = conf_d_examples()
+    conf = tls + "\n" + plain
+    for old, new in [
+            ("*:80", "127.0.0.1:%d" % h.http_port),
+            ("*:443", "127.0.0.1:%d" % h.port),
+            ("/srv/provisioning-uploads", uploads),
+            ("/srv/provisioning", h.docroot),
+            ("/etc/apache2/provisioning.htdigest", digest),
+            ("/etc/ssl/certs/prov.example.com.pem", pki + "/server.crt"),
+            ("/etc/ssl/private/prov.example.com.key", pki + "/server.key"),
+            ("/etc/ssl/polycom/polycom-chain.pem",
+             pki + "/polycom-chain.pem"),
+            ("${APACHE_LOG_DIR}", os.path.join(h.root, "logs"))]:
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    with open(os.path.join(TOP, "conf.d", "polyprov.conf")) as f:
+        logformat = [l for l in f if l.strip().startswith("LogFormat")][0]
+    h.extra_modules += ["dav", "dav_fs", "auth_digest", "authn_file",
+                        "include", "negotiation", "proxy", "proxy_fcgi",
+                        "cgi"]
+    # what Debian enables everywhere: type maps, SSI, PHP-FPM
+    server = logformat + """
+AddHandler type-map var
+AddType text/html .shtml
+AddOutputFilter INCLUDES .shtml
+AddHandler cgi-script .cgi
+<FilesMatch ".+\\.ph(ar|p|tml)$">
+    SetHandler "proxy:unix:/nonexistent/php-fpm.sock|fcgi://localhost"
+</FilesMatch>
+"""
+    h.write(vhosts=conf, server=server)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    assert "PP016" not in out, out
+    h.start()
+    for name, content in (("%s-x.php" % A, "<?php echo 'ran'; ?>\n"),
+                          ("%s-x.shtml" % A, '<!--#echo var="DATE_LOCAL" -->'),
+                          ("%s-x.cgi" % A, "#!/bin/sh\necho ran\n")):
+        r = h.curl("/logs/" + name, phone="phone-a", method="PUT",
+                   data=content)
+        assert r.status == 201, (name, r)
+        r = h.curl("/logs/" + name, phone="phone-a")
+        assert r.status == 200 and r.body == content, (name, r)
+    digest_auth = ["--digest", "-u", "bootrom:pw"]
+    assert h.curl("/000000000000.cfg", tls=False,
+                  extra=digest_auth).status == 200
+    r = h.curl("/%s.cfg" % A, tls=False, extra=digest_auth)
+    assert r.status == 403 and "secret" not in r.body
+
+
+def test_risky_scope_warning(servers, pki):
+    """PP016 names each PolyProv On scope where Options, overrides or a
+    forced output filter let other modules act on uploads, and only those."""
+    h = servers()
+    populate(h)
+    h.write(vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+    <Directory {d}/inc>
+        Options +Includes
+    </Directory>
+    <Directory {d}/mv>
+        Options +MultiViews
+        AllowOverride FileInfo
+    </Directory>
+    <Directory {d}/gen>
+        Options +ExecCGI
+        PolyProvDeviceHandlers On
+    </Directory>
+    <Location /filtered>
+        PolyProv On
+        SetOutputFilter INCLUDES
+    </Location>
+    <Location /plain>
+        PolyProv On
+    </Location>""".format(d=h.docroot, p=pki))
+    rc, out = h.configtest()
+    assert rc == 0, out
+    warned = [l for l in out.splitlines() if "PP016" in l]
+    assert len(warned) == 3, out
+    assert any("%s/inc" % h.docroot in l and "Options Includes" in l
+               for l in warned), warned
+    assert any("%s/mv" % h.docroot in l and "Options MultiViews" in l
+               and "AllowOverride" in l for l in warned), warned
+    assert any("<Location /filtered>" in l and "SetOutputFilter INCLUDES"
+               in l for l in warned), warned
+    h.start()
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
