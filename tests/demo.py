@@ -40,7 +40,12 @@ def main():
             Dav On
             AcceptPathInfo On
         </Directory>""").format(docroot=h.docroot, pki=h.pki, allow=allow)
-    h.write(vhost=vhost, loglevel="warn polyprov:info")
+    # the bootROM and updater's plain-HTTP host: the shared files only
+    plain = textwrap.dedent("""\
+        <Directory {docroot}>
+            PolyProv SharedOnly
+        </Directory>""").format(docroot=h.docroot)
+    h.write(vhost=vhost, plain_vhost=plain, loglevel="warn polyprov:info")
 
     print("mod_polyprov demo")
     print("=================")
@@ -50,6 +55,9 @@ def main():
     print("test chain, a corporate CA and a forged 'Polycom' chain (mod_ssl")
     print("accepts all three); the module's own part of the configuration:\n")
     print(textwrap.indent(vhost, "    "))
+    print("\nand on the plain-HTTP host for the bootROM "
+          "(http://127.0.0.1:%d):\n" % h.http_port)
+    print(textwrap.indent(plain, "    "))
     print()
 
     plays = [
@@ -73,6 +81,10 @@ def main():
          "GET", "/%s.cfg" % B, None, 403),
         ("genuine phone %s, not on the allow list" % C.upper(), "phone-c",
          "GET", "/000000000000.cfg", None, 403),
+        ("the bootROM over plain HTTP fetches the master file", None,
+         "GET", "/000000000000.cfg", None, 200),
+        ("... and phone %s's file" % A.upper(), None,
+         "GET", "/%s.cfg" % A, None, 403),
     ]
     # the same phones against Poly's published recipe, for contrast
     poly = Httpd(os.path.abspath(module), os.path.abspath(pki))
@@ -98,8 +110,10 @@ def main():
                                        "Poly's <If> recipe"))
         print("-" * 98)
         for what, phone, method, path, data, want in plays:
-            r = h.curl(path, phone=phone, method=method, data=data)
-            p = poly.curl(path, phone=phone, method=method, data=data)
+            tls = phone is not None
+            r = h.curl(path, phone=phone, method=method, data=data, tls=tls)
+            p = poly.curl(path, phone=phone, method=method, data=data,
+                          tls=tls)
             ok = r.status == want
             failures += not ok
             leak = " (leak)" if p.status in (200, 201, 204) and want == 403 \
@@ -107,7 +121,8 @@ def main():
             print("%-58s %-13s %-8s %s%s%s" % (
                 what, r.status or "-", want, p.status or "-", leak,
                 "" if ok else "   <-- UNEXPECTED"))
-            print("    %s %s" % (method, path))
+            print("    %s %s%s" % (method, path, "" if tls else
+                                    "   (plain HTTP, no certificate)"))
         time.sleep(0.3)
         print("\nerror log (one line per refusal: reason, MAC, URI, client):")
         for line in h.new_log().splitlines():
