@@ -157,3 +157,41 @@ def test_digest_and_certificate_both_required(servers, pki):
     assert hh.curl("/%s.cfg" % A, phone="forged-a", extra=auth).status == 403
     assert hh.curl("/%s.cfg" % A, phone="phone-a",
                    extra=["--digest", "-u", "phone:wrong"]).status == 401
+
+
+def test_handshake_failures_say_why_in_mod_ssls_log(servers, pki):
+    """README, "A phone that gets no HTTP status at all": the mod_ssl lines
+    it tells operators to look for are the ones mod_ssl writes."""
+    h = servers()
+    populate(h)
+    h.write(vhost=guarded(h, pki), loglevel="warn ssl:info")
+    for line in (r"AH02276", r"AH02040", r"AH0200[0-9]", r"AH0201[0-9]",
+                 r"SSL Library Error"):
+        h.expect_log(line)
+    h.start()
+    h.mark()
+    assert h.curl("/%s.cfg" % A, phone="expired-a").status == 0
+    assert h.curl("/%s.cfg" % A, phone="notyet-a").status == 0
+    assert h.curl("/%s.cfg" % A, phone="server-eku-a").status == 0
+    log = h.new_log()
+    assert re.search(r"AH02276: Certificate Verification: Error \(26\): "
+                     r"unsuitable certificate purpose", log), log
+    assert re.search(r"AH02276: Certificate Verification: Error \(10\): "
+                     r"certificate has expired", log), log
+    assert re.search(r"AH02276: Certificate Verification: Error \(9\): "
+                     r"certificate is not yet valid", log), log
+    assert "PP001" not in log          # the module never saw them
+    h.stop()
+    h.write(vhost=guarded(h, pki), loglevel="warn ssl:info",
+            vhost_ssl_extra="SSLVerifyDepth 1\n    SSLCACertificateFile "
+            "%s/polycom-chain.pem" % pki)
+    h.start()
+    h.mark()
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 0
+    assert re.search(r"AH02040: Certificate Verification: Certificate Chain "
+                     r"too long", h.new_log()), h.new_log()
+    # a chain that does not reach a CA of SSLCACertificateFile
+    assert h.curl("/%s.cfg" % A, phone="corp-a").status == 0
+    assert re.search(r"AH02276: Certificate Verification: Error \(20\): "
+                     r"unable to get local issuer certificate", h.new_log()), \
+        h.new_log()
