@@ -41,7 +41,7 @@ CFLAGS_ALL = $(OPT) $(WARN) -fPIC -pthread -fvisibility=hidden $(EXTRA_CFLAGS)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := mod_polyprov
-CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list
+CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
 GLUE     := mod_polyprov mod_polyprov_config
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
@@ -169,7 +169,7 @@ check-asan: asan weak $(PKI)/.stamp
 # a crash, once fixed, is added to tests/fuzz/corpus/NAME as a regression.
 
 FUZZ_CC   ?= clang
-FUZZERS   ?= mac cn list_line list_file path fingerprint der_cn
+FUZZERS   ?= mac cn list_line list_file path fingerprint der_cn decide
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=undefined -I$(SRC) -Wall -Wextra

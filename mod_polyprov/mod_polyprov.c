@@ -145,7 +145,7 @@ static pp_reason_t cert_view(request_rec *r, const pp_dir_conf_t *dc,
         if (cs->have && cs->ca == dc->ca && cs->crl == dc->crl
             && now < cs->facts.valid_until) {
             v->facts = cs->facts;
-            v->facts.from_cache = 2;
+            v->facts.source = PP_CERT_CONNECTION;
             if (cs->pattern != pat) {
                 apply_pattern(pat, v);
                 cs->pattern = pat;
@@ -171,7 +171,7 @@ static pp_reason_t cert_view(request_rec *r, const pp_dir_conf_t *dc,
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PP003: client "
                       "certificate sha256:%s checked for this connection: %s "
                       "(%s)", fp, pp_reason_name(v->facts.verdict),
-                      v->facts.from_cache ? "process-cache" : "verified");
+                      pp_cert_source_name(v->facts.source));
     }
     if (cs && v->facts.verdict == PP_R_OK) {
         cs->have = 1;
@@ -300,6 +300,7 @@ static const char *destination_path(request_rec *r, const char **why)
     return path;
 }
 
+/* What the log line of a decision says besides the reason. */
 typedef struct {
     pp_mac_t mac;
     int mac_known;
@@ -309,184 +310,74 @@ typedef struct {
     const char *file;            /* the file judged, below the root */
 } pp_why_t;
 
-static const char *const verdict_source[] = { "verified", "process-cache",
-                                              "connection" };
-
-/* PolyProv SharedOnly (a host without client certificates, such as the
- * bootROM's HTTP host): only files that name no device, read-only. */
-static pp_reason_t decide_shared_only(request_rec *r, const pp_dir_conf_t *dc,
-                                      pp_why_t *why)
+/* The scope's settings for the core, from the merged directives. */
+static void scope_of(const pp_dir_conf_t *dc, pp_scope_t *s)
 {
-    pp_target_t t;
-    pp_reason_t rv;
-
-    if (r->finfo.filetype == APR_DIR) {
-        return PP_R_DIRECTORY;
-    }
-    t.uri_path = r->uri;
-    t.has_path_info = r->path_info && *r->path_info
-                      && strcmp(r->path_info, "/");
-    t.filename = why->file = file_below_root(r);
-    t.read_method = read_only(r);
-    rv = pp_owner_check(&t, PP_MAC_NONE, dc->shared ? dc->shared
-                                                    : pp_glue->default_shared);
-    if (rv == PP_R_NOT_OWNER && (pp_path_names_any(r->uri)
-                                 || pp_path_names_any(t.filename))) {
-        why->detail = "PolyProv SharedOnly serves no file that names a device";
-        rv = PP_R_DEVICE_FILE;
-    }
-    return rv;
+    s->mode = dc->enabled == PP_SHARED_ONLY ? PP_MODE_SHARED_ONLY
+                                            : PP_MODE_ON;
+    s->have_ca = dc->ca != NULL;
+    s->enabled_where = dc->enabled_where;
+    s->pins = dc->pins ? (const unsigned char *)dc->pins->elts : NULL;
+    s->npins = dc->pins ? dc->pins->nelts : 0;
+    s->pattern = dc->pattern ? dc->pattern : pp_glue->default_pattern;
+    s->lists = pp_glue->lists;
+    s->deny_idx = dc->deny_idx == PP_UNSET ? -1 : dc->deny_idx;
+    s->allow_idx = dc->allow_idx == PP_UNSET ? -1 : dc->allow_idx;
+    s->reload_s = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
+    s->shared = dc->shared ? dc->shared : pp_glue->default_shared;
 }
 
+/* Gather the request's facts, let the core decide, keep what the log
+ * line needs.  The certificate is looked at only where PolyProv is On. */
 static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
                           pp_why_t *why)
 {
-    conn_rec *c = r->connection;
-    const pp_pattern_t *pat;
-    const pp_cert_facts_t *f;
-    pp_cert_view_t *v;
-    pp_target_t t;
-    pp_reason_t rv;
-    int reload = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
-    int rc;
+    pp_scope_t scope;
+    pp_request_t q;
+    pp_verdict_t *v;
+    pp_cert_view_t *view = NULL;
 
     if (!pp_glue) {
         why->detail = "module state missing";
         return PP_R_INTERNAL;
     }
-    if (dc->enabled == PP_SHARED_ONLY) {
-        return decide_shared_only(r, dc, why);
+    scope_of(dc, &scope);
+    memset(&q, 0, sizeof(q));
+    q.tls = ap_ssl_conn_is_ssl(r->connection);
+    if (q.tls && scope.mode == PP_MODE_ON) {
+        view = apr_palloc(r->pool, sizeof(*view));
+        if (cert_view(r, dc, scope.pattern, view) == PP_R_OK) {
+            q.cert = &view->facts;
+            q.cn_known = 1;
+            q.cn_rv = view->pattern_rv;
+            q.cn_mac = view->mac;
+            why->source = pp_cert_source_name(view->facts.source);
+            if (view->facts.cn_len) {
+                why->cn = view->facts.cn;
+            }
+        }
     }
-    pat = dc->pattern ? dc->pattern : pp_glue->default_pattern;
-    /* 1 */
-    if (!ap_ssl_conn_is_ssl(c)) {
-        return PP_R_NO_TLS;
+    q.now_us = r->request_time;
+    q.uri = r->uri;
+    q.path_info = r->path_info;
+    q.file = why->file = file_below_root(r);
+    q.is_dir = r->finfo.filetype == APR_DIR;
+    q.read_only = read_only(r);
+    q.proppatch = r->method_number == M_PROPPATCH;
+    q.copy_move = !r->main && (r->method_number == M_COPY
+                               || r->method_number == M_MOVE);
+    if (q.copy_move) {
+        q.destination = destination_path(r, &q.destination_error);
     }
-    /* 2: mod_ssl's own verdict (SSL_CLIENT_VERIFY) is not consulted */
+    /* the verdict, like everything of this request's, lives in its pool */
     v = apr_palloc(r->pool, sizeof(*v));
-    if (cert_view(r, dc, pat, v) == PP_R_NO_CERT) {
-        return PP_R_NO_CERT;
-    }
-    f = &v->facts;
-    why->source = verdict_source[f->from_cache % 3];
-    if (f->cn_len) {
-        why->cn = f->cn;
-    }
-    /* 3 (without a PolyProvTrustedCA the core trusts nothing) */
-    if (f->verdict != PP_R_OK) {
-        why->detail = dc->ca ? f->detail
-            : apr_psprintf(r->pool, "%s (PolyProv On at %s)", f->detail,
-                           dc->enabled_where ? dc->enabled_where : "?");
-        return f->verdict;
-    }
-    /* 4 */
-    if (dc->pins && dc->pins->nelts > 0) {
-        int i, ok = 0;
-        for (i = 0; i < dc->pins->nelts && !ok; i++) {
-            ok = !memcmp(dc->pins->elts + (size_t)i * 32, f->issuer_sha256,
-                         32);
-        }
-        if (!ok) {
-            char fp[96];
-            pp_fingerprint_format(f->issuer_sha256, fp);
-            why->detail = apr_psprintf(r->pool, "issuer sha256:%s is not "
-                                       "pinned", fp);
-            return PP_R_ISSUER;
-        }
-    }
-    /* 5 */
-    if (!f->cn_usable) {
-        why->detail = f->cn_count != 1
-            ? apr_psprintf(r->pool, "the subject has %d CN attributes",
-                           f->cn_count)
-            : "the CN is too long, not UTF-8 or holds a NUL";
-        return PP_R_BAD_CN;
-    }
-    if (v->pattern_rv != PP_R_OK) {
-        why->detail = apr_psprintf(r->pool, "the CN gives no MAC with "
-                                   "PolyProvCNPattern %s",
-                                   pp_pattern_source(dc->pattern));
-        return v->pattern_rv;
-    }
+    pp_decide(&scope, &q, v);
     why->mac = v->mac;
-    why->mac_known = 1;
-    /* 6 */
-    if (dc->deny_idx != PP_UNSET) {
-        rc = pp_listset_lookup(pp_glue->lists, dc->deny_idx, why->mac,
-                               r->request_time, reload);
-        if (rc < 0) {
-            why->detail = apr_psprintf(r->pool, "the deny list %s is "
-                "unavailable", pp_listset_path(pp_glue->lists, dc->deny_idx));
-            return PP_R_INTERNAL;
-        }
-        if (rc) {
-            why->detail = apr_psprintf(r->pool, "listed in %s",
-                pp_listset_path(pp_glue->lists, dc->deny_idx));
-            return PP_R_DENY_LIST;
-        }
+    why->mac_known = v->mac_known;
+    if (v->detail[0]) {
+        why->detail = v->detail;
     }
-    /* 7 */
-    if (dc->allow_idx != PP_UNSET) {
-        rc = pp_listset_lookup(pp_glue->lists, dc->allow_idx, why->mac,
-                               r->request_time, reload);
-        if (rc < 0) {
-            why->detail = apr_psprintf(r->pool, "the allow list %s is "
-                "unavailable", pp_listset_path(pp_glue->lists, dc->allow_idx));
-            return PP_R_INTERNAL;
-        }
-        if (!rc) {
-            why->detail = apr_psprintf(r->pool, "not in %s",
-                pp_listset_path(pp_glue->lists, dc->allow_idx));
-            return PP_R_ALLOW_LIST;
-        }
-    }
-    /* 8 */
-    if (r->finfo.filetype == APR_DIR) {
-        return PP_R_DIRECTORY;
-    }
-    t.uri_path = r->uri;
-    /* "/" alone is how a collection is spelled (MKCOL /dir/) */
-    t.has_path_info = r->path_info && *r->path_info
-                      && strcmp(r->path_info, "/");
-    t.filename = why->file = file_below_root(r);
-    t.read_method = read_only(r);
-    /* 9: no write to a dot-file (.htaccess and the like) */
-    if (!t.read_method && (pp_path_has_dot_segment(r->uri)
-                           || pp_path_has_dot_segment(t.filename))) {
-        return PP_R_DOT_FILE;
-    }
-    /* 10: ownership of the target ... */
-    rv = pp_owner_check(&t, why->mac, dc->shared ? dc->shared
-                                                 : pp_glue->default_shared);
-    /* 11: phones never set WebDAV properties (mod_dav_fs's "executable"
-     * would make an upload a program for XBitHack or CGI) */
-    if (rv == PP_R_OK && r->method_number == M_PROPPATCH) {
-        why->detail = "PROPPATCH is not allowed to devices";
-        return PP_R_METHOD;
-    }
-    if (rv != PP_R_OK || r->main
-        || (r->method_number != M_COPY && r->method_number != M_MOVE)) {
-        return rv;
-    }
-    /* ... and of what a COPY or MOVE writes, judged here whatever serves
-     * the request (mod_dav, a proxy, anything else) */
-    t.uri_path = destination_path(r, &why->detail);
-    if (!t.uri_path) {
-        return PP_R_NOT_OWNER;
-    }
-    t.has_path_info = 0;
-    t.filename = NULL;
-    t.read_method = 0;
-    if (pp_path_has_dot_segment(t.uri_path)) {
-        rv = PP_R_DOT_FILE;
-    }
-    else {
-        rv = pp_owner_check(&t, why->mac, NULL);
-    }
-    if (rv != PP_R_OK) {
-        why->detail = apr_psprintf(r->pool, "Destination %s", t.uri_path);
-    }
-    return rv;
+    return v->reason;
 }
 
 #ifdef PP_TESTING_FAULTS

@@ -547,7 +547,7 @@ static void cache_put(unsigned long ca_id, unsigned long crl_id,
     victim->expires = expires;
     victim->stamp = ++cache_clock;
     victim->facts = *f;
-    victim->facts.from_cache = 1;
+    victim->facts.source = PP_CERT_PROCESS_CACHE;
     stats.inserts++;
     pthread_mutex_unlock(&cache_mu);
 }

@@ -202,6 +202,17 @@ void pp_fingerprint_format(const unsigned char fp[32], char out[96]);
 
 #define PP_CN_MAX 128
 
+/* Where a certificate verdict came from: a verification now, the
+ * process's cache of verified certificates, or the TLS connection's
+ * earlier verdict (the glue's). */
+typedef enum {
+    PP_CERT_VERIFIED = 0,
+    PP_CERT_PROCESS_CACHE,
+    PP_CERT_CONNECTION
+} pp_cert_source_t;
+
+const char *pp_cert_source_name(pp_cert_source_t s);
+
 typedef struct {
     pp_reason_t verdict;          /* PP_R_OK, PP_R_UNTRUSTED, PP_R_INTERNAL */
     char detail[256];             /* why, for the log */
@@ -212,7 +223,7 @@ typedef struct {
     size_t cn_len;
     char cn[PP_CN_MAX + 1];       /* UTF-8, NUL-terminated */
     time_t valid_until;           /* re-verify after this */
-    int from_cache;
+    pp_cert_source_t source;      /* where this verdict came from */
 } pp_cert_facts_t;
 
 /* The CN facts of a DER certificate, as the verification takes them: how
@@ -299,5 +310,65 @@ void pp_listset_recheck(pp_listset_t *set);
 /* Remove a state directory's snapshot files and the directory (by the
  * process that made it, when it exits). */
 void pp_statedir_remove(const char *dir);
+
+/* ------------------------------------------------------------------ */
+/* The decision (README, "How the module decides")                     */
+
+typedef enum {
+    PP_MODE_ON = 1,            /* PolyProv On: every step */
+    PP_MODE_SHARED_ONLY = 2    /* PolyProv SharedOnly: files naming no
+                                * device, read-only */
+} pp_mode_t;
+
+/* A scope's settings, as the directives that apply give them. */
+typedef struct {
+    pp_mode_t mode;
+    int have_ca;                   /* a PolyProvTrustedCA applies */
+    const char *enabled_where;     /* "file:line" of PolyProv, for messages */
+    const unsigned char *pins;     /* npins issuer fingerprints, 32 bytes
+                                    * each (PolyProvIssuerFingerprint) */
+    int npins;
+    const pp_pattern_t *pattern;   /* PolyProvCNPattern (not NULL) */
+    pp_listset_t *lists;
+    int deny_idx, allow_idx;       /* list indexes in lists, -1: none */
+    int reload_s;                  /* PolyProvReloadInterval */
+    const pp_shared_t *shared;     /* PolyProvSharedFiles (not NULL) */
+} pp_scope_t;
+
+/* What is known of a request when it is decided. */
+typedef struct {
+    int tls;                       /* step 1 */
+    const pp_cert_facts_t *cert;   /* step 2: NULL when no certificate */
+    int cn_known;                  /* cn_rv/cn_mac hold the pattern's
+                                    * result already (a cache); else the
+                                    * decision applies scope->pattern */
+    pp_reason_t cn_rv;
+    pp_mac_t cn_mac;
+    int64_t now_us;                /* for list reloads */
+    const char *uri;               /* decoded, normalised, no query; NULL
+                                    * or relative when there is none */
+    const char *path_info;
+    const char *file;              /* below DocumentRoot (or whole), NULL */
+    int is_dir;                    /* maps to a directory */
+    int read_only;                 /* GET, HEAD or OPTIONS, and so is
+                                    * every request it serves */
+    int proppatch;
+    int copy_move;                 /* judge the Destination too */
+    const char *destination;       /* its normalised path, or NULL ... */
+    const char *destination_error; /* ... and why */
+} pp_request_t;
+
+typedef struct {
+    pp_reason_t reason;
+    int step;                      /* the step that refused; 0: allowed */
+    pp_mac_t mac;                  /* the requester's, when mac_known */
+    int mac_known;
+    char detail[320];              /* why, for the log ("" if nothing) */
+} pp_verdict_t;
+
+/* Decide a request in a scope: the steps of the README's table in order;
+ * the first that fails gives the reason.  Returns v->reason. */
+pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
+                      pp_verdict_t *v);
 
 #endif /* PP_CORE_H */

@@ -38,6 +38,19 @@ const char *pp_reason_name(pp_reason_t r)
     return "internal";
 }
 
+const char *pp_cert_source_name(pp_cert_source_t s)
+{
+    switch (s) {
+    case PP_CERT_PROCESS_CACHE:
+        return "process-cache";
+    case PP_CERT_CONNECTION:
+        return "connection";
+    case PP_CERT_VERIFIED:
+    default:
+        return "verified";
+    }
+}
+
 /* ------------------------------------------------------------------ */
 
 static void stderr_sink(void *baton, int level, const char *msg)

@@ -255,27 +255,27 @@ START_TEST(cache)
 
     pp_cert_cache_clear();
     ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
-    ck_assert_int_eq(f.from_cache, 0);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
     ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now + 1, &f), PP_R_OK);
-    ck_assert_int_eq(f.from_cache, 1);
+    ck_assert_int_eq(f.source, PP_CERT_PROCESS_CACHE);
     ck_assert_str_eq(f.cn, "0004F2000A01");
     /* a negative verdict is kept too, briefly */
     ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now, &f),
                      PP_R_UNTRUSTED);
     ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now + 1, &f),
                      PP_R_UNTRUSTED);
-    ck_assert_int_eq(f.from_cache, 1);
+    ck_assert_int_eq(f.source, PP_CERT_PROCESS_CACHE);
     ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now + 120, &f),
                      PP_R_UNTRUSTED);
-    ck_assert_int_eq(f.from_cache, 0);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
     /* another CA bundle (a reload) never sees the first one's verdicts */
     ca2 = pp_ca_load(pki("polycom-chain.pem"), err, sizeof(err));
     ck_assert_int_eq(examine(ca2, NULL, "phone-a.crt", now + 2, &f), PP_R_OK);
-    ck_assert_int_eq(f.from_cache, 0);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
     /* a verdict ends with the hour, or with the certificate */
     ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now + 4000, &f),
                      PP_R_OK);
-    ck_assert_int_eq(f.from_cache, 0);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
     ck_assert_int_eq(examine(ca, NULL, "phone-a.crt",
                              now + 40L * 365 * 86400, &f), PP_R_UNTRUSTED);
     pp_cert_cache_stats(&st);

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "unit.h"
 
+#include <ftw.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,13 +51,32 @@ int captured_count(void)
     return logcount;
 }
 
+/* Every temporary directory of a run lives below this one (made before
+ * Check forks the tests), so that the runner can remove them all. */
+static char top[256];
+
 const char *tmpdir(void)
 {
-    static char dir[256];
+    static char dir[sizeof(top) + 8];
 
-    snprintf(dir, sizeof(dir), "/tmp/pp-unit-XXXXXX");
+    snprintf(dir, sizeof(dir), "%s/XXXXXX", top);
     ck_assert_ptr_nonnull(mkdtemp(dir));
     return dir;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    if (remove(path) != 0) {
+        /* a test may have left a file unreadable or a directory without
+         * write permission: make it removable and try again */
+        chmod(path, 0700);
+        return remove(path) != 0;
+    }
+    return 0;
 }
 
 const char *write_tmp(const char *name, const char *content)
@@ -75,15 +96,26 @@ const char *write_tmp(const char *name, const char *content)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite_mac());
+    SRunner *sr;
     int failed;
 
+    snprintf(top, sizeof(top), "/tmp/pp-unit-XXXXXX");
+    if (!mkdtemp(top)) {
+        perror("mkdtemp");
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(suite_mac());
     srunner_add_suite(sr, suite_path());
+    srunner_add_suite(sr, suite_decide());
     srunner_add_suite(sr, suite_cn());
     srunner_add_suite(sr, suite_cert());
     srunner_add_suite(sr, suite_list());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    if (nftw(top, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        fprintf(stderr, "could not remove %s\n", top);
+        failed++;
+    }
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -10,6 +10,7 @@ Suite *suite_path(void);
 Suite *suite_cn(void);
 Suite *suite_cert(void);
 Suite *suite_list(void);
+Suite *suite_decide(void);
 
 /* $PP_PKI/name: the generated test PKI (tests/pphttpd/pki.py). */
 const char *pki(const char *name);
@@ -19,7 +20,8 @@ void capture_logs(void);
 const char *captured(void);      /* all messages since capture_logs() */
 int captured_count(void);
 
-/* A fresh temporary directory, and a file in it. */
+/* A fresh temporary directory, and a file in it (all below one directory
+ * that the runner removes when it ends). */
 const char *tmpdir(void);
 const char *write_tmp(const char *name, const char *content);
 

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mod_polyprov core: the decision, step by step, over plain facts.
+ *
+ * The steps are those of the README's decision table ("How the module
+ * decides"); each is named below by its number.  The httpd glue gathers
+ * the facts (TLS, the client certificate's verdict, the request's target)
+ * and reports the verdict; the offline tool and the unit tests call this
+ * same function.
+ */
+#include "pp_core.h"
+
+#include <string.h>
+
+static pp_reason_t done(pp_verdict_t *v, int step, pp_reason_t reason)
+{
+    v->step = step;
+    v->reason = reason;
+    return reason;
+}
+
+/* A scope with PolyProv SharedOnly (no device certificates): only files
+ * that name no device, read-only.  Steps 1 to 7 do not apply. */
+static pp_reason_t decide_shared_only(const pp_scope_t *s,
+                                      const pp_request_t *q,
+                                      pp_verdict_t *v)
+{
+    pp_target_t t;
+    pp_reason_t rv;
+
+    /* step 8 */
+    if (q->is_dir) {
+        return done(v, 8, PP_R_DIRECTORY);
+    }
+    /* step 10, with no device of its own: any device's file is refused */
+    t.uri_path = q->uri;
+    t.has_path_info = q->path_info && *q->path_info
+                      && strcmp(q->path_info, "/");
+    t.filename = q->file;
+    t.read_method = q->read_only;
+    rv = pp_owner_check(&t, PP_MAC_NONE, s->shared);
+    if (rv == PP_R_NOT_OWNER && (pp_path_names_any(q->uri)
+                                 || pp_path_names_any(q->file))) {
+        pp_err(v->detail, sizeof(v->detail), "PolyProv SharedOnly serves "
+               "no file that names a device");
+        rv = PP_R_DEVICE_FILE;
+    }
+    return done(v, rv == PP_R_OK ? 0 : 10, rv);
+}
+
+pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
+                      pp_verdict_t *v)
+{
+    const pp_cert_facts_t *f = q->cert;
+    pp_target_t t;
+    pp_reason_t rv;
+    int rc, i;
+
+    memset(v, 0, sizeof(*v));
+    if (s->mode == PP_MODE_SHARED_ONLY) {
+        return decide_shared_only(s, q, v);
+    }
+    /* step 1: the connection is TLS */
+    if (!q->tls) {
+        return done(v, 1, PP_R_NO_TLS);
+    }
+    /* step 2: a client certificate is present (mod_ssl's own verdict is
+     * not consulted either way) */
+    if (!f) {
+        return done(v, 2, PP_R_NO_CERT);
+    }
+    /* step 3: the module's own verification (without a PolyProvTrustedCA
+     * the core trusts nothing) */
+    if (f->verdict != PP_R_OK) {
+        if (s->have_ca) {
+            pp_err(v->detail, sizeof(v->detail), "%s", f->detail);
+        }
+        else {
+            pp_err(v->detail, sizeof(v->detail), "%s (PolyProv On at %s)",
+                   f->detail, s->enabled_where ? s->enabled_where : "?");
+        }
+        return done(v, 3, f->verdict == PP_R_INTERNAL ? PP_R_INTERNAL
+                                                      : PP_R_UNTRUSTED);
+    }
+    /* step 4: the direct issuer is pinned, if pins are set */
+    if (s->npins > 0) {
+        int ok = 0;
+        for (i = 0; i < s->npins && !ok; i++) {
+            ok = !memcmp(s->pins + (size_t)i * 32, f->issuer_sha256, 32);
+        }
+        if (!ok) {
+            char fp[96];
+            pp_fingerprint_format(f->issuer_sha256, fp);
+            pp_err(v->detail, sizeof(v->detail), "issuer sha256:%s is not "
+                   "pinned", fp);
+            return done(v, 4, PP_R_ISSUER);
+        }
+    }
+    /* step 5: one usable CN, and the pattern gives a MAC */
+    if (!f->cn_usable) {
+        if (f->cn_count != 1) {
+            pp_err(v->detail, sizeof(v->detail), "the subject has %d CN "
+                   "attributes", f->cn_count);
+        }
+        else {
+            pp_err(v->detail, sizeof(v->detail), "the CN is too long, not "
+                   "UTF-8 or holds a NUL");
+        }
+        return done(v, 5, PP_R_BAD_CN);
+    }
+    if (q->cn_known) {
+        rv = q->cn_rv;
+        v->mac = q->cn_mac;
+    }
+    else {
+        rv = pp_pattern_mac(s->pattern, f->cn, f->cn_len, &v->mac);
+    }
+    if (rv != PP_R_OK) {
+        v->mac = 0;
+        pp_err(v->detail, sizeof(v->detail), "the CN gives no MAC with "
+               "PolyProvCNPattern %s", pp_pattern_source(s->pattern));
+        return done(v, 5, rv == PP_R_INTERNAL ? PP_R_INTERNAL : PP_R_BAD_CN);
+    }
+    v->mac_known = 1;
+    /* step 6: not on the deny list (it wins over the allow list) */
+    if (s->deny_idx >= 0) {
+        rc = pp_listset_lookup(s->lists, s->deny_idx, v->mac, q->now_us,
+                               s->reload_s);
+        if (rc < 0) {
+            pp_err(v->detail, sizeof(v->detail), "the deny list %s is "
+                   "unavailable", pp_listset_path(s->lists, s->deny_idx));
+            return done(v, 6, PP_R_INTERNAL);
+        }
+        if (rc) {
+            pp_err(v->detail, sizeof(v->detail), "listed in %s",
+                   pp_listset_path(s->lists, s->deny_idx));
+            return done(v, 6, PP_R_DENY_LIST);
+        }
+    }
+    /* step 7: on the allow list, if one is configured */
+    if (s->allow_idx >= 0) {
+        rc = pp_listset_lookup(s->lists, s->allow_idx, v->mac, q->now_us,
+                               s->reload_s);
+        if (rc < 0) {
+            pp_err(v->detail, sizeof(v->detail), "the allow list %s is "
+                   "unavailable", pp_listset_path(s->lists, s->allow_idx));
+            return done(v, 7, PP_R_INTERNAL);
+        }
+        if (!rc) {
+            pp_err(v->detail, sizeof(v->detail), "not in %s",
+                   pp_listset_path(s->lists, s->allow_idx));
+            return done(v, 7, PP_R_ALLOW_LIST);
+        }
+    }
+    /* step 8: not a directory */
+    if (q->is_dir) {
+        return done(v, 8, PP_R_DIRECTORY);
+    }
+    t.uri_path = q->uri;
+    /* "/" alone is how a collection is spelled (MKCOL /dir/) */
+    t.has_path_info = q->path_info && *q->path_info
+                      && strcmp(q->path_info, "/");
+    t.filename = q->file;
+    t.read_method = q->read_only;
+    /* step 9: no write to a dot-file (.htaccess and the like) */
+    if (!t.read_method && (pp_path_has_dot_segment(q->uri)
+                           || pp_path_has_dot_segment(q->file))) {
+        return done(v, 9, PP_R_DOT_FILE);
+    }
+    /* step 10: the file belongs to the requester ... */
+    rv = pp_owner_check(&t, v->mac, s->shared);
+    if (rv != PP_R_OK) {
+        return done(v, 10, rv);
+    }
+    /* ... and so does what a COPY or MOVE writes, judged here whatever
+     * serves the request (mod_dav, a proxy, anything else) */
+    if (q->copy_move) {
+        if (!q->destination) {
+            pp_err(v->detail, sizeof(v->detail), "%s",
+                   q->destination_error ? q->destination_error
+                                        : "no Destination");
+            return done(v, 10, PP_R_NOT_OWNER);
+        }
+        if (pp_path_has_dot_segment(q->destination)) {
+            rv = PP_R_DOT_FILE;
+        }
+        else {
+            t.uri_path = q->destination;
+            t.has_path_info = 0;
+            t.filename = NULL;
+            t.read_method = 0;
+            rv = pp_owner_check(&t, v->mac, NULL);
+        }
+        if (rv != PP_R_OK) {
+            pp_err(v->detail, sizeof(v->detail), "Destination %s",
+                   q->destination);
+            return done(v, rv == PP_R_DOT_FILE ? 9 : 10, rv);
+        }
+    }
+    /* step 11: phones never set WebDAV properties (mod_dav_fs's
+     * "executable" would make an upload a program for XBitHack or CGI) */
+    if (q->proppatch) {
+        pp_err(v->detail, sizeof(v->detail), "PROPPATCH is not allowed to "
+               "devices");
+        return done(v, 11, PP_R_METHOD);
+    }
+    return done(v, 0, PP_R_OK);
+}

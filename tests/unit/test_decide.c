@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The decision (pp_decide): every row of the README's decision table, and
+ * the order of the steps, over plain facts. */
+#include "unit.h"
+
+#include <string.h>
+
+#define A 0x0004F2000A01ULL
+#define B 0x0004F2000B02ULL
+#define C 0x0004F2000C03ULL
+#define D 0x0004F2000D04ULL
+
+static const unsigned char PIN_OK[32] = { 1, 2, 3 };
+static const unsigned char PIN_OTHER[32] = { 9, 9, 9 };
+
+typedef struct {
+    pp_listset_t *set;
+    pp_pattern_t *pattern;
+    pp_shared_t *shared;
+    pp_scope_t scope;
+    pp_cert_facts_t cert;
+    pp_request_t q;
+    pp_verdict_t v;
+} fixture_t;
+
+static fixture_t fx;
+
+static void setup(void)
+{
+    char err[256];
+    const char *dir = tmpdir();
+    const char *all[1] = { "*" };
+    char state[512];
+
+    memset(&fx, 0, sizeof(fx));
+    fx.set = pp_listset_new();
+    ck_assert_ptr_nonnull(fx.set);
+    /* D is on both lists: the deny list wins */
+    ck_assert_int_eq(pp_listset_add(fx.set, write_tmp("deny",
+        "0004f2000d04\n"), err, sizeof(err)), 0);
+    ck_assert_int_eq(pp_listset_add(fx.set, write_tmp("allow",
+        "0004f2000a01\n0004f2000b02\n0004f2000d04\n"), err, sizeof(err)), 1);
+    snprintf(state, sizeof(state), "%s/state", dir);
+    ck_assert_msg(pp_listset_start(fx.set, state, 1, -1, -1, err,
+                                   sizeof(err)), "%s", err);
+    fx.pattern = pp_pattern_compile(PP_DEFAULT_CN_PATTERN, err, sizeof(err));
+    ck_assert_ptr_nonnull(fx.pattern);
+    fx.shared = pp_shared_new(all, 1, err, sizeof(err));
+    ck_assert_ptr_nonnull(fx.shared);
+
+    fx.scope.mode = PP_MODE_ON;
+    fx.scope.have_ca = 1;
+    fx.scope.enabled_where = "httpd.conf:7";
+    fx.scope.pins = PIN_OK;
+    fx.scope.npins = 1;
+    fx.scope.pattern = fx.pattern;
+    fx.scope.lists = fx.set;
+    fx.scope.deny_idx = 0;
+    fx.scope.allow_idx = 1;
+    fx.scope.reload_s = 0;
+    fx.scope.shared = fx.shared;
+
+    /* phone A's genuine certificate */
+    fx.cert.verdict = PP_R_OK;
+    memcpy(fx.cert.issuer_sha256, PIN_OK, 32);
+    fx.cert.cn_count = 1;
+    fx.cert.cn_usable = 1;
+    strcpy(fx.cert.cn, "0004F2000A01");
+    fx.cert.cn_len = 12;
+
+    /* GET /<A>.cfg over TLS */
+    fx.q.tls = 1;
+    fx.q.cert = &fx.cert;
+    fx.q.uri = "/0004f2000a01.cfg";
+    fx.q.file = "/0004f2000a01.cfg";
+    fx.q.read_only = 1;
+}
+
+static void teardown(void)
+{
+    pp_listset_free(fx.set);
+    pp_pattern_free(fx.pattern);
+    pp_shared_free(fx.shared);
+}
+
+static void as_phone(const char *cn)
+{
+    strcpy(fx.cert.cn, cn);
+    fx.cert.cn_len = strlen(cn);
+}
+
+static pp_reason_t decide(void)
+{
+    return pp_decide(&fx.scope, &fx.q, &fx.v);
+}
+
+#define EXPECT(want, want_step) do { \
+        ck_assert_str_eq(pp_reason_name(decide()), pp_reason_name(want)); \
+        ck_assert_int_eq(fx.v.reason, (want)); \
+        ck_assert_int_eq(fx.v.step, (want_step)); \
+    } while (0)
+
+START_TEST(allowed)
+{
+    EXPECT(PP_R_OK, 0);
+    ck_assert(fx.v.mac_known);
+    ck_assert(fx.v.mac == A);
+    ck_assert_str_eq(fx.v.detail, "");
+    /* a shared file */
+    fx.q.uri = fx.q.file = "/000000000000.cfg";
+    EXPECT(PP_R_OK, 0);
+    /* the pattern's result from a cache is used as it is */
+    fx.q.cn_known = 1;
+    fx.q.cn_rv = PP_R_OK;
+    fx.q.cn_mac = B;
+    fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
+    EXPECT(PP_R_OK, 0);
+    ck_assert(fx.v.mac == B);
+}
+END_TEST
+
+START_TEST(step1_no_tls)
+{
+    fx.q.tls = 0;
+    EXPECT(PP_R_NO_TLS, 1);
+    ck_assert(!fx.v.mac_known);
+}
+END_TEST
+
+START_TEST(step2_no_cert)
+{
+    fx.q.cert = NULL;
+    EXPECT(PP_R_NO_CERT, 2);
+}
+END_TEST
+
+START_TEST(step3_untrusted)
+{
+    fx.cert.verdict = PP_R_UNTRUSTED;
+    strcpy(fx.cert.detail, "verify error 20 at depth 0");
+    EXPECT(PP_R_UNTRUSTED, 3);
+    ck_assert_str_eq(fx.v.detail, "verify error 20 at depth 0");
+    ck_assert(!fx.v.mac_known);
+    /* no PolyProvTrustedCA applies: says where PolyProv is On */
+    fx.scope.have_ca = 0;
+    EXPECT(PP_R_UNTRUSTED, 3);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "PolyProv On at httpd.conf:7"));
+    /* OpenSSL failing, not the certificate */
+    fx.cert.verdict = PP_R_INTERNAL;
+    EXPECT(PP_R_INTERNAL, 3);
+}
+END_TEST
+
+START_TEST(step4_issuer)
+{
+    fx.scope.pins = PIN_OTHER;
+    EXPECT(PP_R_ISSUER, 4);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "is not pinned"));
+    /* one of several pins */
+    {
+        unsigned char two[64];
+        memcpy(two, PIN_OTHER, 32);
+        memcpy(two + 32, PIN_OK, 32);
+        fx.scope.pins = two;
+        fx.scope.npins = 2;
+        EXPECT(PP_R_OK, 0);
+        fx.scope.npins = 1;
+        EXPECT(PP_R_ISSUER, 4);
+    }
+    /* no pins: any issuer under the CA */
+    fx.scope.npins = 0;
+    fx.scope.pins = NULL;
+    EXPECT(PP_R_OK, 0);
+}
+END_TEST
+
+START_TEST(step5_bad_cn)
+{
+    fx.cert.cn_usable = 0;
+    fx.cert.cn_count = 2;
+    EXPECT(PP_R_BAD_CN, 5);
+    ck_assert_str_eq(fx.v.detail, "the subject has 2 CN attributes");
+    fx.cert.cn_count = 1;
+    EXPECT(PP_R_BAD_CN, 5);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "holds a NUL"));
+    fx.cert.cn_usable = 1;
+    as_phone("SEP0004F2000A01");
+    EXPECT(PP_R_BAD_CN, 5);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "PolyProvCNPattern"));
+    as_phone("000000000000");
+    EXPECT(PP_R_BAD_CN, 5);
+    ck_assert(!fx.v.mac_known);
+    /* a cached pattern result is trusted as it is */
+    as_phone("0004F2000A01");
+    fx.q.cn_known = 1;
+    fx.q.cn_rv = PP_R_BAD_CN;
+    EXPECT(PP_R_BAD_CN, 5);
+    fx.q.cn_rv = PP_R_INTERNAL;
+    EXPECT(PP_R_INTERNAL, 5);
+}
+END_TEST
+
+START_TEST(step6_deny_list)
+{
+    as_phone("0004F2000D04");
+    fx.q.uri = fx.q.file = "/0004f2000d04.cfg";
+    EXPECT(PP_R_DENY_LIST, 6);
+    ck_assert(fx.v.mac_known && fx.v.mac == D);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "listed in "));
+    /* without the deny list, D is on the allow list */
+    fx.scope.deny_idx = -1;
+    EXPECT(PP_R_OK, 0);
+}
+END_TEST
+
+START_TEST(step7_allow_list)
+{
+    as_phone("0004F2000C03");
+    fx.q.uri = fx.q.file = "/0004f2000c03.cfg";
+    EXPECT(PP_R_ALLOW_LIST, 7);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "not in "));
+    /* shared files too */
+    fx.q.uri = fx.q.file = "/000000000000.cfg";
+    EXPECT(PP_R_ALLOW_LIST, 7);
+    fx.scope.allow_idx = -1;
+    EXPECT(PP_R_OK, 0);
+}
+END_TEST
+
+START_TEST(step8_directory)
+{
+    fx.q.uri = "/";
+    fx.q.file = "/";
+    fx.q.is_dir = 1;
+    EXPECT(PP_R_DIRECTORY, 8);
+    /* even the phone's own */
+    fx.q.uri = fx.q.file = "/0004f2000a01";
+    EXPECT(PP_R_DIRECTORY, 8);
+}
+END_TEST
+
+START_TEST(step9_dot_file)
+{
+    fx.q.read_only = 0;
+    fx.q.uri = fx.q.file = "/0004f2000a01/.htaccess";
+    EXPECT(PP_R_DOT_FILE, 9);
+    fx.q.uri = "/logs/0004f2000a01-x.log";
+    fx.q.file = "/.up/0004f2000a01-x.log";
+    EXPECT(PP_R_DOT_FILE, 9);
+    /* reading one is not a write */
+    fx.q.read_only = 1;
+    fx.q.uri = fx.q.file = "/0004f2000a01/.profile";
+    EXPECT(PP_R_OK, 0);
+    /* a COPY onto one */
+    fx.q.read_only = 0;
+    fx.q.uri = fx.q.file = "/0004f2000a01.cfg";
+    fx.q.copy_move = 1;
+    fx.q.destination = "/0004f2000a01/.htaccess";
+    EXPECT(PP_R_DOT_FILE, 9);
+}
+END_TEST
+
+START_TEST(step10_ownership)
+{
+    fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
+    EXPECT(PP_R_NOT_OWNER, 10);
+    fx.q.uri = fx.q.file = "/site.cfg";
+    fx.q.read_only = 0;
+    EXPECT(PP_R_SHARED_READONLY, 10);
+    {
+        const char *some[1] = { "000000000000*.cfg" };
+        char err[256];
+        pp_shared_t *s = pp_shared_new(some, 1, err, sizeof(err));
+        fx.scope.shared = s;
+        fx.q.read_only = 1;
+        EXPECT(PP_R_NOT_SHARED, 10);
+        fx.scope.shared = fx.shared;
+        pp_shared_free(s);
+    }
+    /* path info; a lone "/" is how a collection is spelled */
+    fx.q.uri = "/0004f2000a01.cfg/x";
+    fx.q.file = "/0004f2000a01.cfg";
+    fx.q.path_info = "/x";
+    EXPECT(PP_R_NOT_OWNER, 10);
+    fx.q.read_only = 0;
+    fx.q.uri = "/0004f2000a01-dir/";
+    fx.q.file = "/0004f2000a01-dir";
+    fx.q.path_info = "/";
+    EXPECT(PP_R_OK, 0);
+    /* a file subrequest without a URI, into another device's directory */
+    fx.q.read_only = 1;
+    fx.q.path_info = NULL;
+    fx.q.uri = "";
+    fx.q.file = "/0004f2000b02/contacts.xml";
+    EXPECT(PP_R_NOT_OWNER, 10);
+}
+END_TEST
+
+START_TEST(step10_destination)
+{
+    fx.q.read_only = 0;
+    fx.q.copy_move = 1;
+    fx.q.destination = "/0004f2000a01-backup.cfg";
+    EXPECT(PP_R_OK, 0);
+    fx.q.destination = "/0004f2000b02.cfg";
+    EXPECT(PP_R_NOT_OWNER, 10);
+    ck_assert_str_eq(fx.v.detail, "Destination /0004f2000b02.cfg");
+    fx.q.destination = "/000000000000.cfg";
+    EXPECT(PP_R_SHARED_READONLY, 10);
+    fx.q.destination = NULL;
+    fx.q.destination_error = "COPY or MOVE without a Destination";
+    EXPECT(PP_R_NOT_OWNER, 10);
+    ck_assert_str_eq(fx.v.detail, "COPY or MOVE without a Destination");
+    /* the source is judged first */
+    fx.q.destination = "/0004f2000a01-backup.cfg";
+    fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
+    EXPECT(PP_R_NOT_OWNER, 10);
+    ck_assert_str_eq(fx.v.detail, "");
+}
+END_TEST
+
+START_TEST(step11_method)
+{
+    fx.q.read_only = 0;
+    fx.q.proppatch = 1;
+    EXPECT(PP_R_METHOD, 11);
+    /* on another device's file, ownership speaks first */
+    fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
+    EXPECT(PP_R_NOT_OWNER, 10);
+}
+END_TEST
+
+/* The first failing step gives the reason: each pair fails two steps. */
+START_TEST(order_of_steps)
+{
+    fx.q.tls = 0;
+    fx.q.cert = NULL;
+    EXPECT(PP_R_NO_TLS, 1);
+    fx.q.tls = 1;
+    fx.cert.verdict = PP_R_UNTRUSTED;
+    fx.scope.pins = PIN_OTHER;
+    fx.q.cert = &fx.cert;
+    EXPECT(PP_R_UNTRUSTED, 3);
+    fx.cert.verdict = PP_R_OK;
+    fx.cert.cn_usable = 0;
+    EXPECT(PP_R_ISSUER, 4);
+    fx.scope.pins = PIN_OK;
+    as_phone("0004F2000D04");       /* denied */
+    fx.cert.cn_usable = 0;
+    EXPECT(PP_R_BAD_CN, 5);
+    fx.cert.cn_usable = 1;
+    EXPECT(PP_R_DENY_LIST, 6);     /* D is on the allow list too */
+    as_phone("0004F2000C03");       /* not allowed */
+    fx.q.is_dir = 1;
+    EXPECT(PP_R_ALLOW_LIST, 7);
+    as_phone("0004F2000A01");
+    fx.q.read_only = 0;
+    fx.q.uri = fx.q.file = "/0004f2000b02/.htaccess";
+    EXPECT(PP_R_DIRECTORY, 8);
+    fx.q.is_dir = 0;
+    EXPECT(PP_R_DOT_FILE, 9);
+    fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
+    fx.q.proppatch = 1;
+    EXPECT(PP_R_NOT_OWNER, 10);
+}
+END_TEST
+
+START_TEST(shared_only_mode)
+{
+    fx.scope.mode = PP_MODE_SHARED_ONLY;
+    /* no TLS and no certificate needed */
+    fx.q.tls = 0;
+    fx.q.cert = NULL;
+    fx.q.uri = fx.q.file = "/000000000000.cfg";
+    EXPECT(PP_R_OK, 0);
+    ck_assert(!fx.v.mac_known);
+    fx.q.uri = fx.q.file = "/0004f2000a01.cfg";
+    EXPECT(PP_R_DEVICE_FILE, 10);
+    fx.q.uri = "/phones/0004f2000a01/contacts.xml";
+    fx.q.file = NULL;
+    EXPECT(PP_R_DEVICE_FILE, 10);
+    fx.q.uri = fx.q.file = "/000000000000.cfg";
+    fx.q.read_only = 0;
+    EXPECT(PP_R_SHARED_READONLY, 10);
+    fx.q.read_only = 1;
+    fx.q.is_dir = 1;
+    EXPECT(PP_R_DIRECTORY, 8);
+    fx.q.is_dir = 0;
+    {
+        const char *none[1] = { "none" };
+        char err[256];
+        pp_shared_t *s = pp_shared_new(none, 1, err, sizeof(err));
+        fx.scope.shared = s;
+        EXPECT(PP_R_NOT_SHARED, 10);
+        fx.scope.shared = fx.shared;
+        pp_shared_free(s);
+    }
+}
+END_TEST
+
+Suite *suite_decide(void)
+{
+    Suite *s = suite_create("decide");
+    TCase *tc = tcase_create("steps");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, allowed);
+    tcase_add_test(tc, step1_no_tls);
+    tcase_add_test(tc, step2_no_cert);
+    tcase_add_test(tc, step3_untrusted);
+    tcase_add_test(tc, step4_issuer);
+    tcase_add_test(tc, step5_bad_cn);
+    tcase_add_test(tc, step6_deny_list);
+    tcase_add_test(tc, step7_allow_list);
+    tcase_add_test(tc, step8_directory);
+    tcase_add_test(tc, step9_dot_file);
+    tcase_add_test(tc, step10_ownership);
+    tcase_add_test(tc, step10_destination);
+    tcase_add_test(tc, step11_method);
+    tcase_add_test(tc, order_of_steps);
+    tcase_add_test(tc, shared_only_mode);
+    suite_add_tcase(s, tc);
+    return s;
+}
