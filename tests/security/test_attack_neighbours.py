@@ -703,7 +703,8 @@ security.limit_extensions = .php
         while not os.path.exists(self.sock):
             if self.proc.poll() is not None or time.time() > deadline:
                 self.stop()
-                raise RuntimeError("php-fpm did not start:\n" + self.log_text())
+                raise RuntimeError("php-fpm did not start:\n"
+                                   + self.log_text())
             time.sleep(0.05)
 
     def log_text(self):
@@ -1076,7 +1077,8 @@ CRAWL_SCOPE = """
     AddHandler send-as-is asis
     AddHandler imap-file map
     AddOutputFilter INCLUDES .shtml
-    DirectoryIndex index.html index.cgi index.pl index.php index.xhtml index.htm
+    DirectoryIndex index.html index.cgi index.pl index.php index.xhtml \
+                   index.htm
     IndexOptions FancyIndexing
 """
 
