@@ -33,6 +33,7 @@ date) and no file name of B (or of another phone) in any notation, in the
 headers or the body.  The one exception is a 200 whose body is exactly
 what A itself uploaded (item 3: served raw, it may name B)."""
 
+import gzip
 import http.client
 import os
 import re
@@ -139,6 +140,8 @@ class Phone:
                 data = resp.read()
                 if resp.will_close:
                     self.close()
+                if resp.getheader("Content-Encoding") == "gzip" and data:
+                    data = gzip.decompress(data)     # mod_deflate's
                 return Resp(path, resp.status, resp.getheaders(),
                             data.decode("utf-8", "replace"), before)
             except (http.client.RemoteDisconnected, BrokenPipeError,
@@ -344,7 +347,8 @@ RewriteRule fallback-[^/]*$ /rw/{b}.cfg [PT,L]""",
 
 FORMS = ["directory", "location", "files", "htaccess"]
 
-NEIGHBOUR_MODULES = ["cgid", "actions", "asis", "imagemap", "speling"]
+NEIGHBOUR_MODULES = ["cgid", "actions", "asis", "imagemap", "speling",
+                     "filter", "deflate"]
 
 
 def scope_conf(h, pki, form, features=FEATURES, extra=""):
@@ -390,8 +394,8 @@ def scope_conf(h, pki, form, features=FEATURES, extra=""):
 
 
 def server_conf(h):
-    """What a Debian host has at server level (mime.conf, apache2.conf),
-    and a template engine run by mod_actions."""
+    """What a Debian host has at server level (mime.conf, deflate.conf,
+    apache2.conf), and a template engine run by mod_actions."""
     cgibin = os.path.join(h.root, "cgi-bin")
     os.makedirs(cgibin, exist_ok=True)
     with open(os.path.join(cgibin, "tpl.cgi"), "w") as f:
@@ -400,6 +404,7 @@ def server_conf(h):
     return """
 AddHandler type-map var
 AddType text/html .shtml
+AddOutputFilterByType DEFLATE text/html text/plain text/xml application/xml
 ScriptAlias /cgi-bin/ {cgibin}/
 <Directory {cgibin}>
     Require all granted
@@ -653,6 +658,64 @@ def test_error_document_that_is_another_devices_file(h, phone):
     assert any("via=redirect" in l and "reason=not-owner" in l
                for l in h.refusals()), h.new_log()
 
+
+
+# -- the same answers compressed (Debian's deflate.conf) and over HTTP/2 --
+
+FOREIGN_ANSWERS = [
+    ("/spel/0004f2000b0z.cfg", {}),                 # 300 list
+    ("/spel/0004f2000c0z.cfg", {}),                 # 301
+    ("/var/menu.var", {"Accept": "x/none"}),        # 406 list
+    ("/var/menu.var", {"Accept": "x/none", "Negotiate": "trans"}),
+    ("/al/go", {}),                                 # 302
+]
+
+
+def test_compressed_pages(h, phone):
+    """With Debian's deflate.conf a phone asking for gzip gets SSI output
+    compressed (the test reads it decompressed): the shared page's includes
+    still fail, A's own page is still its bytes."""
+    raw = upload(phone, "/ssi/%s-gz.shtml" % A, SSI_DEVICE)
+    gz = {"Accept-Encoding": "gzip"}
+    r = phone.get("/ssi/status.shtml", headers=gz)
+    assert r.status == 200 and r.header("Content-Encoding") == ["gzip"], r
+    no_leak(r)
+    assert r.body.count("[ERR]") == SSI_SHARED_ERRORS, r
+    r = phone.get("/ssi/%s-gz.shtml" % A, headers=gz)
+    allowed_raw(h, r, raw)
+
+
+def curl_resp(h, path, **kw):
+    """curl as the phone (HTTP/2 here), with the response headers."""
+    hdr = os.path.join(h.root, "curl-headers")
+    r = h.curl(path, phone="phone-a", extra=["-D", hdr], **kw)
+    with open(hdr, errors="replace") as f:
+        lines = f.read().splitlines()
+    os.unlink(hdr)
+    headers = [tuple(x.strip() for x in l.split(":", 1)) for l in lines[1:]
+               if ":" in l]
+    resp = Resp(path, r.status, headers, r.body, 0)
+    resp.version = r.meta.split()[2]
+    return resp
+
+
+@pytest.mark.parametrize("path,headers", FOREIGN_ANSWERS)
+def test_http2_answers_name_no_other_device(h, path, headers):
+    r = curl_resp(h, path, http2=True,
+                  headers=["%s: %s" % kv for kv in headers.items()])
+    assert r.version == "2", r.version
+    assert r.status == 403, r
+    no_leak(r)
+    assert any("reason=foreign-name " in l for l in h.refusals()), \
+        h.new_log()
+
+
+def test_ssi_device_file_over_http2(h, phone):
+    raw = upload(phone, "/ssi/%s-h2.shtml" % A, SSI_DEVICE)
+    r = curl_resp(h, "/ssi/%s-h2.shtml" % A, http2=True)
+    assert r.version == "2" and r.status == 200, r
+    assert r.body == raw, r
+    no_leak(r, own=raw)
 
 # -- the upload tree: PHP-FPM, dot files, MKCOL, Destination, PROPPATCH --
 
@@ -1167,7 +1230,8 @@ def test_crawl_with_every_neighbour_loaded(servers, pki):
 
     def send(method, path, **kw):
         assert time.time() < deadline, "the crawl took too long"
-        r = p.request(method, path, count=False, **kw)
+        headers = dict(kw.pop("headers", {}), **{"Accept-Encoding": "gzip"})
+        r = p.request(method, path, count=False, headers=headers, **kw)
         try:
             no_leak(r, own=r.body if r.body in own else None)
         except AssertionError as e:
