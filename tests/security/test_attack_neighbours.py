@@ -6,8 +6,9 @@ file/virtual, #fsize, #flastmod, #exec), mod_negotiation (type maps,
 MultiViews, variant lists and Alternates), mod_speling, mod_dir,
 mod_autoindex, mod_rewrite (-F/-U lookups, [PT]), mod_alias (Redirect),
 mod_actions, mod_cgid, mod_asis, mod_imagemap, ErrorDocument, PHP-FPM over
-mod_proxy_fcgi, mod_dav (PROPFIND, PROPPATCH, COPY/MOVE, MKCOL) and a
-WebDAV backend behind mod_proxy.
+mod_proxy_fcgi, mod_dav (PROPFIND, PROPPATCH, COPY/MOVE, MKCOL), a
+WebDAV backend behind mod_proxy, mod_deflate and HTTP/2; and a crawl of
+the whole tree with every module of Debian's apache2 loaded.
 
 The tests expect the behaviour of the fixed module (issue 7):
 
@@ -657,7 +658,6 @@ def test_error_document_that_is_another_devices_file(h, phone):
     no_leak(r)
     assert any("via=redirect" in l and "reason=not-owner" in l
                for l in h.refusals()), h.new_log()
-
 
 
 # -- the same answers compressed (Debian's deflate.conf) and over HTTP/2 --
