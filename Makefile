@@ -99,8 +99,9 @@ $(PKI)/.stamp: tests/pphttpd/pki.py
 
 # ---------------------------------------------------------------------------
 
+# the Debian packages for make check (tests/deps.sh says which set is which)
 deps:
-	@sh tests/deps.sh
+	@sh tests/deps.sh test
 
 # everything CI runs: the suites, then again under ASan/UBSan, Valgrind
 # over a representative workload, and each fuzzer for a few seconds
@@ -125,7 +126,9 @@ security: build weak faults $(PKI)/.stamp
 	  PP_FAULT_MODULE=$(CURDIR)/build/faults/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
 
-demo: deps
+# only what the demo needs: no test tools
+demo:
+	@sh tests/deps.sh demo
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: build $(PKI)/.stamp

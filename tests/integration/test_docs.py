@@ -6,6 +6,8 @@ import hashlib
 import os
 import pwd
 import re
+import subprocess
+import sys
 
 from tests.pphttpd.fixtures import FILES, TOP, populate
 from tests.pphttpd.expect import A, B, C
@@ -23,6 +25,31 @@ def readme_example():
                   r"<!-- example:end -->", text, re.S)
     assert m, "the README's example markers are missing"
     return m.group(1)
+
+
+def readme_demo_sample():
+    with open(os.path.join(TOP, "README.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- demo:begin -->\s*```\n(.*?)```\s*<!-- demo:end -->",
+                  text, re.S)
+    assert m, "the README's demo markers are missing"
+    return m.group(1).splitlines()
+
+
+def test_readme_demo_sample_is_what_make_demo_prints(module, pki):
+    """The Quick start's sample: the table as make demo prints it, and the
+    demo's last line."""
+    p = subprocess.run([sys.executable, "-m", "tests.demo"], cwd=TOP,
+                       env=dict(os.environ, PP_MODULE=module, PP_PKI=pki),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = p.stdout.splitlines()
+    sample = readme_demo_sample()
+    cut = sample.index("...")
+    table, tail = sample[:cut], sample[cut + 1:]
+    start = out.index(table[0])
+    assert out[start:start + len(table)] == table
+    assert out[-len(tail):] == tail
 
 
 def colons(hexfp):
