@@ -100,6 +100,17 @@ def test_readme_example_runs(servers, pki, manifest):
     assert h.curl("/3111-40250-001.sip.ld", phone="phone-a").status == 200
     assert h.curl("/000000000000-license.cfg", phone="phone-a").status == 200
     assert h.curl("/site.cfg", phone="phone-a").status == 200
+    # the other shared files phones fetch
+    lang = "SoundPointIPLocalization/English_United_States/" \
+        "SoundPointIP-dictionary.xml"
+    for name in ["sip.cfg", "000000000000-directory.xml", lang,
+                 "LoudRing.wav", "3111-40250-001.ld"]:
+        h.put(name, "shared %s\n" % name)
+        r = h.curl("/" + name, phone="phone-b")
+        assert r.status == 200 and r.body == "shared %s\n" % name, name
+    # a phone's own directory is its own, not the default one
+    h.put("%s-directory.xml" % A, "<directory/>\n")
+    assert h.curl("/%s-directory.xml" % A, phone="phone-a").status == 200
     h.put("other.cfg", "not shared\n")
     assert h.curl("/other.cfg", phone="phone-a").status == 403
     assert h.curl("/0004f2000d04.cfg", phone="phone-d-root").status == 403
