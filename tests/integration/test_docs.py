@@ -2,7 +2,6 @@
 written, conf.d/ is valid as installed, the list state directory comes and
 goes with httpd, start-up warnings are given."""
 
-import hashlib
 import os
 import pwd
 import re
@@ -11,29 +10,7 @@ import sys
 
 from tests.pphttpd.fixtures import FILES, TOP, populate
 from tests.pphttpd.expect import A, B, C
-
-REAL_ISSUING_1 = ("2D:FD:3E:9E:45:57:AB:4F:6F:D1:7B:45:05:39:19:61:0E:8E:"
-                  "77:1E:6A:78:23:9B:08:D4:7C:81:53:25:A0:68")
-REAL_ISSUING_2 = ("90:B5:7C:FF:4C:68:1E:53:9E:5D:13:1E:B5:F9:8D:2B:48:AB:"
-                  "9A:BE:CC:1E:9F:0D:DA:F2:56:2A:B4:7A:F0:06")
-
-
-def readme_example():
-    with open(os.path.join(TOP, "README.md")) as f:
-        text = f.read()
-    m = re.search(r"<!-- example:begin -->\s*```apache\n(.*?)```\s*"
-                  r"<!-- example:end -->", text, re.S)
-    assert m, "the README's example markers are missing"
-    return m.group(1)
-
-
-def readme_demo_sample():
-    with open(os.path.join(TOP, "README.md")) as f:
-        text = f.read()
-    m = re.search(r"<!-- demo:begin -->\s*```\n(.*?)```\s*<!-- demo:end -->",
-                  text, re.S)
-    assert m, "the README's demo markers are missing"
-    return m.group(1).splitlines()
+from tests.pphttpd.readme import example_config, readme_demo_sample
 
 
 def test_readme_demo_sample_is_what_make_demo_prints(module, pki):
@@ -52,41 +29,11 @@ def test_readme_demo_sample_is_what_make_demo_prints(module, pki):
     assert out[-len(tail):] == tail
 
 
-def colons(hexfp):
-    return ":".join(hexfp[i:i + 2] for i in range(0, 64, 2)).upper()
-
-
 def test_readme_example_runs(servers, pki, manifest):
     h = servers()
     populate(h)
-    uploads = os.path.join(h.root, "uploads")
-    os.makedirs(uploads)
-    if os.geteuid() == 0:
-        os.chown(uploads, pwd.getpwnam("www-data").pw_uid,
-                 pwd.getpwnam("www-data").pw_gid)
-    digest = os.path.join(h.root, "provisioning.htdigest")
-    ha1 = hashlib.md5(b"bootrom:provisioning:pw").hexdigest()
-    with open(digest, "w") as f:
-        f.write("bootrom:provisioning:%s\n" % ha1)
-    allow = h.list_file("allow.txt", "%s\n%s\n%s\n0004f2000d04\n" % (A, B, C))
-    conf = readme_example()
-    assert REAL_ISSUING_1 in conf and REAL_ISSUING_2 in conf
-    for old, new in [
-            ("*:80", "127.0.0.1:%d" % h.http_port),
-            ("*:443", "127.0.0.1:%d" % h.port),
-            ("/srv/provisioning-uploads", uploads),
-            ("/srv/provisioning", h.docroot),
-            ("/etc/apache2/provisioning.htdigest", digest),
-            ("/etc/ssl/certs/prov.example.com.pem", pki + "/server.crt"),
-            ("/etc/ssl/private/prov.example.com.key", pki + "/server.key"),
-            ("/etc/ssl/polycom/polycom-chain.pem",
-             pki + "/polycom-chain.pem"),
-            ("/etc/apache2/polyprov/allow.txt", allow),
-            ("${APACHE_LOG_DIR}", os.path.join(h.root, "logs")),
-            (REAL_ISSUING_1, colons(manifest["issuing1"]["sha256"])),
-            (REAL_ISSUING_2, colons(manifest["issuing2"]["sha256"]))]:
-        assert old in conf, old
-        conf = conf.replace(old, new)
+    conf, uploads = example_config(h, pki, manifest,
+                                   [A, B, C, "0004f2000d04"])
     h.write(vhosts=conf)
     rc, out = h.configtest()
     assert rc == 0, out
