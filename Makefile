@@ -6,6 +6,8 @@
 #                   integration and security (attack) tests, the same under
 #                   ASan/UBSan, Valgrind, and a short run of each fuzzer
 #   make check-run  unit, integration and security tests only
+#   make check-package  build, lint, install, use and purge the Debian
+#                   package; check the RPM spec (root; CI runs it)
 #   make install    install the module (apxs -i) and its configuration files
 #                   (DESTDIR=... for a staging directory; LAYOUT=debian,
 #                   redhat or none, guessed from apxs -q SYSCONFDIR)
@@ -56,7 +58,7 @@ CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
-.PHONY: all build deps check check-run demo demo-run unit integration security faults \
+.PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
         check-valgrind \
         fuzz fuzz-build fuzz-ci \
         install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench
@@ -110,6 +112,14 @@ check: deps
 
 # the suites alone, for a quick round while developing
 check-run: unit integration security
+
+# the Debian package (built from a copy of the tree in build/pkg, lintian,
+# installed into this machine's Apache, a phone served, purged) and the
+# RPM spec (rpmspec -P, the source RPM); .ci/run runs it after make check
+check-package: $(PKI)/.stamp
+	@sh tests/deps.sh package
+	PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/package $(PYTEST_ARGS)
 
 unit: build $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)

@@ -35,16 +35,18 @@ def readme_demo_sample():
     return m.group(1).splitlines()
 
 
-def readme_sh_block(title):
-    """The commands of the first ```sh block after the line **title**,
-    without comments and with continuation lines joined."""
+def readme_sh_block(heading):
+    """The commands of the first ```sh block after the line heading (say
+    "**Debian and Ubuntu**"), without comments and with continuation lines
+    joined."""
     text = readme()
-    at = text.index("**%s**" % title)
+    at = text.index("\n%s\n" % heading)
     m = re.search(r"```sh\n(.*?)```", text[at:], re.S)
-    assert m, title
+    assert m, heading
     joined = m.group(1).replace("\\\n", " ")
-    return [re.sub(r"\s+#.*$", "", l).strip()
-            for l in joined.splitlines() if l.strip()]
+    lines = [re.sub(r"(^|\s+)#.*$", "", l).strip()
+             for l in joined.splitlines()]
+    return [l for l in lines if l]
 
 
 def colons(hexfp):
