@@ -6,7 +6,12 @@
 #                   integration and security (attack) tests, the same under
 #                   ASan/UBSan, Valgrind, and a short run of each fuzzer
 #   make check-run  unit, integration and security tests only
-#   make install    install the module with apxs (-i)
+#   make check-package  build, lint, install, use and purge the Debian
+#                   package; check the RPM spec (root; CI runs it)
+#   make install    install the module (apxs -i) and its configuration files
+#                   (DESTDIR=... for a staging directory; LAYOUT=debian,
+#                   redhat or none, guessed from apxs -q SYSCONFDIR)
+#   make uninstall  remove exactly what make install put there
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests, integration and security suites under ASan/UBSan
 #   make check-valgrind  memcheck on httpd -X across allowed and refused requests
@@ -25,6 +30,7 @@ CC ?= gcc
 ifneq ($(APXS),)
 AP_INCLUDEDIR := $(shell $(APXS) -q INCLUDEDIR)
 AP_LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
+AP_SYSCONFDIR := $(shell $(APXS) -q SYSCONFDIR)
 AP_SBINDIR    := $(shell $(APXS) -q SBINDIR)
 AP_TARGET     := $(shell $(APXS) -q TARGET)
 AP_CPPFLAGS   := $(shell $(APXS) -q EXTRA_CPPFLAGS)
@@ -52,10 +58,10 @@ CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
 PKI      := build/pki
 
-.PHONY: all build deps check check-run demo demo-run unit integration security faults \
+.PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
         check-valgrind \
         fuzz fuzz-build fuzz-ci \
-        install clean asan check-asan need-apxs weak bench
+        install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench
 
 all: build
 
@@ -68,18 +74,18 @@ need-apxs:
 
 $(B)/core/%.o: $(SRC)/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -c $< -o $@
 
 $(B)/glue/%.o: $(SRC)/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(AP_CPPFLAGS) -I$(AP_INCLUDEDIR) $(APR_INCLUDES) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(AP_CPPFLAGS) -I$(AP_INCLUDEDIR) $(APR_INCLUDES) -c $< -o $@
 
 $(CORELIB): $(CORE:%=$(B)/core/%.o)
 	rm -f $@
 	ar rcs $@ $^
 
 $(MODULE): $(GLUE:%=$(B)/glue/%.o) $(CORELIB) $(SRC)/polyprov.map
-	$(CC) $(CFLAGS_ALL) -shared -o $@ $(GLUE:%=$(B)/glue/%.o) $(CORELIB) \
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -shared -o $@ $(GLUE:%=$(B)/glue/%.o) $(CORELIB) \
 	  -Wl,--version-script=$(SRC)/polyprov.map -Wl,-z,relro,-z,now $(PKG_LIBS)
 
 $(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
@@ -95,8 +101,9 @@ $(PKI)/.stamp: tests/pphttpd/pki.py
 
 # ---------------------------------------------------------------------------
 
+# the Debian packages for make check (tests/deps.sh says which set is which)
 deps:
-	@sh tests/deps.sh
+	@sh tests/deps.sh test
 
 # everything CI runs: the suites, then again under ASan/UBSan, Valgrind
 # over a representative workload, and each fuzzer for a few seconds
@@ -105,6 +112,14 @@ check: deps
 
 # the suites alone, for a quick round while developing
 check-run: unit integration security
+
+# the Debian package (built from a copy of the tree in build/pkg, lintian,
+# installed into this machine's Apache, a phone served, purged) and the
+# RPM spec (rpmspec -P, the source RPM); .ci/run runs it after make check
+check-package: $(PKI)/.stamp
+	@sh tests/deps.sh package
+	PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/package $(PYTEST_ARGS)
 
 unit: build $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
@@ -121,7 +136,9 @@ security: build weak faults $(PKI)/.stamp
 	  PP_FAULT_MODULE=$(CURDIR)/build/faults/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
 
-demo: deps
+# only what the demo needs: no test tools
+demo:
+	@sh tests/deps.sh demo
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: build $(PKI)/.stamp
@@ -131,8 +148,61 @@ bench: build $(B)/listbench $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  $(PYTHON) -m bench.bench $(BENCH_ARGS)
 
-install: build
-	$(APXS) -i -n polyprov $(MODULE)
+# ---------------------------------------------------------------------------
+# make install [DESTDIR=dir] [LAYOUT=debian|redhat|none]
+# The module goes where apxs says (LIBEXECDIR); conf.d/polyprov.load and
+# conf.d/polyprov.conf go where the distribution keeps them, the .load
+# file naming the module where it was installed:
+#   debian  SYSCONFDIR/mods-available/polyprov.load, polyprov.conf
+#           (then: a2enmod polyprov)
+#   redhat  /etc/httpd/conf.modules.d/10-polyprov.conf, /etc/httpd/conf.d/polyprov.conf
+#           (HTTPD_CONFROOT=/etc/httpd)
+#   none    the module only
+# make uninstall removes these files and nothing else; it refuses while
+# the module is enabled (Debian's mods-enabled/polyprov.load).
+
+ifeq ($(AP_SYSCONFDIR),/etc/apache2)
+LAYOUT ?= debian
+else ifeq ($(AP_SYSCONFDIR),/etc/httpd/conf)
+LAYOUT ?= redhat
+else
+LAYOUT ?= none
+endif
+
+PP_MODFILE := $(AP_LIBEXECDIR)/mod_polyprov.so
+ifeq ($(LAYOUT),debian)
+PP_LOADFILE := $(AP_SYSCONFDIR)/mods-available/polyprov.load
+PP_CONFFILE := $(AP_SYSCONFDIR)/mods-available/polyprov.conf
+PP_ENABLED  := $(AP_SYSCONFDIR)/mods-enabled/polyprov.load
+else ifeq ($(LAYOUT),redhat)
+HTTPD_CONFROOT ?= /etc/httpd
+PP_LOADFILE := $(HTTPD_CONFROOT)/conf.modules.d/10-polyprov.conf
+PP_CONFFILE := $(HTTPD_CONFROOT)/conf.d/polyprov.conf
+endif
+
+install-check-layout:
+	@case "$(LAYOUT)" in debian|redhat|none) ;; \
+	  *) echo "LAYOUT must be debian, redhat or none, not '$(LAYOUT)'" >&2; exit 1;; esac
+
+install: build install-check-layout
+	@mkdir -p $(DESTDIR)$(AP_LIBEXECDIR)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(AP_LIBEXECDIR) -n polyprov $(MODULE)
+ifneq ($(PP_LOADFILE),)
+	@mkdir -p $(dir $(DESTDIR)$(PP_LOADFILE)) $(dir $(DESTDIR)$(PP_CONFFILE))
+	sed 's#/usr/lib/apache2/modules/mod_polyprov.so#$(PP_MODFILE)#' \
+	  conf.d/polyprov.load > $(DESTDIR)$(PP_LOADFILE)
+	chmod 644 $(DESTDIR)$(PP_LOADFILE)
+	install -m 644 conf.d/polyprov.conf $(DESTDIR)$(PP_CONFFILE)
+endif
+ifeq ($(LAYOUT),debian)
+	@echo "installed; enable it with: a2enmod polyprov"
+endif
+
+uninstall: need-apxs install-check-layout
+	@if [ -n "$(PP_ENABLED)" ] && [ -e $(DESTDIR)$(PP_ENABLED) -o -L $(DESTDIR)$(PP_ENABLED) ]; then \
+	  echo "polyprov is enabled ($(DESTDIR)$(PP_ENABLED)): run a2dismod polyprov first" >&2; \
+	  exit 1; fi
+	rm -f $(DESTDIR)$(PP_MODFILE) $(if $(PP_LOADFILE),$(DESTDIR)$(PP_LOADFILE) $(DESTDIR)$(PP_CONFFILE))
 
 # test-only: the module without its fixups guard (see tests/integration)
 weak:
@@ -201,3 +271,6 @@ check-valgrind: build $(PKI)/.stamp
 
 clean:
 	rm -rf build
+
+distclean: clean
+	rm -rf config.mk config.log config.status autom4te.cache

@@ -1,12 +1,34 @@
 #!/bin/sh
-# Install the Debian packages mod_polyprov needs to build, run the demo and
-# run the tests.  As root it installs what is missing with apt-get; as any
-# other user it says exactly what to install and stops.
+# Install the Debian packages mod_polyprov needs.  As root it installs what
+# is missing with apt-get; as any other user it says exactly what to
+# install and stops.
+#
+#   sh tests/deps.sh build     compile the module
+#   sh tests/deps.sh demo      build + what make demo runs (httpd, curl, Python)
+#   sh tests/deps.sh test      demo + the test tools of make check
+#                              (Check, pytest, clang/libFuzzer, Valgrind)
+#   sh tests/deps.sh package   demo + what make check-package runs
+#                              (debhelper, lintian, rpm, pytest)
+#   sh tests/deps.sh ci        all of the above, and autoconf (.ci/run)
+# Without an argument: test.
 set -e
 
-PKGS="gcc make libc6-dev pkg-config apache2 apache2-dev libssl-dev
-libpcre2-dev check libsubunit-dev curl openssl python3 python3-pytest
-python3-cryptography procps util-linux clang libclang-rt-dev valgrind"
+BUILD="gcc make libc6-dev pkg-config apache2 apache2-dev libssl-dev
+libpcre2-dev"
+DEMO="$BUILD curl openssl python3 python3-cryptography procps"
+TEST="$DEMO check libsubunit-dev python3-pytest util-linux clang
+libclang-rt-dev valgrind"
+PACKAGE="$DEMO python3-pytest debhelper lintian rpm git"
+
+case "${1:-test}" in
+    build)   PKGS=$BUILD ;;
+    demo)    PKGS=$DEMO ;;
+    test)    PKGS=$TEST ;;
+    package) PKGS=$PACKAGE ;;
+    ci)      PKGS="$TEST $PACKAGE autoconf" ;;
+    *) echo "usage: sh tests/deps.sh [build|demo|test|package|ci]" >&2
+       exit 2 ;;
+esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "deps: not a Debian system; install the equivalents of:" $PKGS >&2
@@ -15,6 +37,7 @@ fi
 
 missing=""
 for p in $PKGS; do
+    case " $missing " in *" $p "*) continue ;; esac
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
             | grep -q "install ok installed"; then
         missing="$missing $p"

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The README's runnable parts, for the tests that hold it to its word: the
+complete example (made runnable on a throwaway server by replacing its
+paths, ports and fingerprints), the demo sample and the install blocks."""
+
+import hashlib
+import os
+import pwd
+import re
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+REAL_ISSUING_1 = ("2D:FD:3E:9E:45:57:AB:4F:6F:D1:7B:45:05:39:19:61:0E:8E:"
+                  "77:1E:6A:78:23:9B:08:D4:7C:81:53:25:A0:68")
+REAL_ISSUING_2 = ("90:B5:7C:FF:4C:68:1E:53:9E:5D:13:1E:B5:F9:8D:2B:48:AB:"
+                  "9A:BE:CC:1E:9F:0D:DA:F2:56:2A:B4:7A:F0:06")
+
+
+def readme():
+    with open(os.path.join(TOP, "README.md")) as f:
+        return f.read()
+
+
+def readme_example():
+    m = re.search(r"<!-- example:begin -->\s*```apache\n(.*?)```\s*"
+                  r"<!-- example:end -->", readme(), re.S)
+    assert m, "the README's example markers are missing"
+    return m.group(1)
+
+
+def readme_demo_sample():
+    m = re.search(r"<!-- demo:begin -->\s*```\n(.*?)```\s*<!-- demo:end -->",
+                  readme(), re.S)
+    assert m, "the README's demo markers are missing"
+    return m.group(1).splitlines()
+
+
+def readme_sh_block(heading):
+    """The commands of the first ```sh block after the line heading (say
+    "**Debian and Ubuntu**"), without comments and with continuation lines
+    joined."""
+    text = readme()
+    at = text.index("\n%s\n" % heading)
+    m = re.search(r"```sh\n(.*?)```", text[at:], re.S)
+    assert m, heading
+    joined = m.group(1).replace("\\\n", " ")
+    lines = [re.sub(r"(^|\s+)#.*$", "", l).strip()
+             for l in joined.splitlines()]
+    return [l for l in lines if l]
+
+
+def colons(hexfp):
+    return ":".join(hexfp[i:i + 2] for i in range(0, 64, 2)).upper()
+
+
+def example_config(h, pki, manifest, allowed):
+    """The complete example for the server h: its uploads directory, digest
+    file (user bootrom, password pw) and allow list (the MACs allowed) made
+    under h.root, every path, port and fingerprint replaced by a test one.
+    Returns the configuration text and the uploads directory."""
+    uploads = os.path.join(h.root, "uploads")
+    os.makedirs(uploads)
+    if os.geteuid() == 0:
+        os.chown(uploads, pwd.getpwnam("www-data").pw_uid,
+                 pwd.getpwnam("www-data").pw_gid)
+    digest = os.path.join(h.root, "provisioning.htdigest")
+    ha1 = hashlib.md5(b"bootrom:provisioning:pw").hexdigest()
+    with open(digest, "w") as f:
+        f.write("bootrom:provisioning:%s\n" % ha1)
+    allow = h.list_file("allow.txt", "".join(m + "\n" for m in allowed))
+    conf = readme_example()
+    assert REAL_ISSUING_1 in conf and REAL_ISSUING_2 in conf
+    for old, new in [
+            ("*:80", "127.0.0.1:%d" % h.http_port),
+            ("*:443", "127.0.0.1:%d" % h.port),
+            ("/srv/provisioning-uploads", uploads),
+            ("/srv/provisioning", h.docroot),
+            ("/etc/apache2/provisioning.htdigest", digest),
+            ("/etc/ssl/certs/prov.example.com.pem", pki + "/server.crt"),
+            ("/etc/ssl/private/prov.example.com.key", pki + "/server.key"),
+            ("/etc/ssl/polycom/polycom-chain.pem",
+             pki + "/polycom-chain.pem"),
+            ("/etc/apache2/polyprov/allow.txt", allow),
+            ("${APACHE_LOG_DIR}", os.path.join(h.root, "logs")),
+            (REAL_ISSUING_1, colons(manifest["issuing1"]["sha256"])),
+            (REAL_ISSUING_2, colons(manifest["issuing2"]["sha256"]))]:
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    return conf, uploads
