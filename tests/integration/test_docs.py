@@ -2,6 +2,7 @@
 written, conf.d/ is valid as installed, the list state directory comes and
 goes with httpd, start-up warnings are given."""
 
+import hashlib
 import os
 import pwd
 import re
