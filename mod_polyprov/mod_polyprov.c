@@ -524,12 +524,35 @@ static int pp_access(request_rec *r)
     return enforce(r, dc, "access");
 }
 
+/* mod_speling, when CheckSpelling is On here, answers a GET of a missing
+ * file with the names of files that look alike: other phones' files
+ * (a 300 list, a 301 to one of them), and even a refused list tells
+ * "some phone has a file like this" from a plain 404.  In a scope the
+ * module judges it therefore never gets to answer: the missing file is a
+ * 404 here, before mod_speling's fixups run.  Its configuration record
+ * (spconfig in modules/mappers/mod_speling.c) starts with "int enabled",
+ * unchanged since httpd 2.0. */
+static module *speling_module;
+
+static int speling_would_answer(request_rec *r)
+{
+    const int *enabled;
+
+    if (!speling_module || r->main || r->method_number != M_GET
+        || r->finfo.filetype != APR_NOFILE || r->proxyreq || !r->filename) {
+        return 0;
+    }
+    enabled = ap_get_module_config(r->per_dir_config, speling_module);
+    return enabled && *enabled;
+}
+
 /* Every request, subrequest and internal redirect: decide anew unless
  * this very request was decided for the same target and settings. */
 static int pp_fixups(request_rec *r)
 {
     const pp_dir_conf_t *dc = judging_conf(r);
     const pp_req_t *rec;
+    int rv;
 
     if (!dc) {
         return DECLINED;
@@ -538,9 +561,18 @@ static int pp_fixups(request_rec *r)
     if (rec && same_target(rec, r, dc)) {
         /* decided in the access phase; a refusal stands even if another
          * module (Satisfy Any) let the request past it */
-        return rec->reason == PP_R_OK ? DECLINED : HTTP_FORBIDDEN;
+        rv = rec->reason == PP_R_OK ? DECLINED : HTTP_FORBIDDEN;
     }
-    return enforce(r, dc, "fixups");
+    else {
+        rv = enforce(r, dc, "fixups");
+    }
+    if (rv == DECLINED && speling_would_answer(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PP017: \"%s\" does not "
+                      "exist: 404 before mod_speling could name files that "
+                      "look alike", ap_escape_logitem(r->pool, r->uri));
+        return HTTP_NOT_FOUND;
+    }
+    return rv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -961,6 +993,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    speling_module = ap_find_linked_module("mod_speling.c");
     if (!ap_find_linked_module("mod_ssl.c")) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP011: mod_ssl is not "
                      "loaded: every request where PolyProv is On will be "

@@ -547,16 +547,28 @@ def test_multiviews_onto_an_uploaded_type_map(h, phone, style, accept):
 ])
 def test_speling_names_no_other_device(h, phone, path):
     """Finding 3: a near miss of another phone's name is allowed (11 hex
-    digits name nobody); mod_speling's answer names B: foreign-name."""
+    digits name nobody); mod_speling never answers in the scope, so there
+    is neither a list nor a redirect naming B, and no tell-tale status."""
     r = phone.get(path)
-    refused(h, r, "foreign-name")
-
-
-def test_speling_to_own_file_still_works(h, phone):
-    r = phone.get("/spel/0004f2000a0z.cfg")
-    assert r.status == 301, r
-    assert r.header("Location")[0].endswith("/spel/%s.cfg" % A), r
+    assert r.status == 404, r
     no_leak(r)
+    assert "PP017" in h.new_log(), h.new_log()
+
+
+def test_speling_answers_like_a_plain_404(h, phone):
+    """A near miss of the phone's own file, a near miss of another
+    phone's, and a name like no file: the same 404, byte for byte, so the
+    answer tells nothing about which files exist."""
+    own = phone.get("/spel/0004f2000a0z.cfg")
+    other = phone.get("/spel/0004f2000b0z.cfg")
+    none = phone.get("/spel/zzzzzzzzzzzz.cfg")
+    assert own.status == other.status == none.status == 404, (own, other,
+                                                              none)
+    assert not own.header("Location") and not other.header("Location")
+    assert own.body.replace("0004f2000a0z", "X") \
+        == other.body.replace("0004f2000b0z", "X") \
+        == none.body.replace("zzzzzzzzzzzz", "X")
+    no_leak(other)
 
 
 # -- handlers on uploads: CGI, mod_actions, mod_imagemap, mod_asis -------
