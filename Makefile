@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mod_polyprov
 #
 #   make            build build/mod_polyprov.so (and the core library)
@@ -15,7 +16,7 @@
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests, integration and security suites under ASan/UBSan
 #   make check-valgrind  memcheck on httpd -X across allowed and refused requests
-#   make bench      print the SPEC's performance figures (not a test)
+#   make bench      print the performance figures of README's Performance section (not a test)
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes

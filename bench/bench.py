@@ -1,4 +1,5 @@
-"""make bench: the SPEC's targets, measured and printed (never asserted).
+# SPDX-License-Identifier: Apache-2.0
+"""make bench: the README's performance targets, measured and printed (never asserted).
 
 1. Keep-alive GETs over mutual TLS, and one new connection (full
    handshake) per GET, with PolyProv On against the same server Off:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_polyprov: hand each Poly phone its own provisioning files, over
  * mutual TLS, and nothing else.

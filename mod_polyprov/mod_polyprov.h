@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov httpd glue: shared between mod_polyprov.c and the config. */
 #ifndef MOD_POLYPROV_H
 #define MOD_POLYPROV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_polyprov httpd glue: directives, per-directory merging, and the
  * configuration check that runs for `apachectl configtest` too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_polyprov core: the module's own verification of a client certificate
  * against PolyProvTrustedCA (and PolyProvCRL), and a bounded cache of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov core: the MAC out of a certificate's CN (PolyProvCNPattern). */
 #include "pp_core.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_polyprov core: everything that decides, with no httpd type in it.
  *
@@ -38,7 +39,7 @@ typedef enum {
     PP_R_DEVICE_FILE       /* PolyProv SharedOnly: a file naming a device */
 } pp_reason_t;
 
-/* "no-tls", "no-cert", ... as in the SPEC; "ok" for PP_R_OK. */
+/* "no-tls", "no-cert", ... as in the README (Troubleshooting a 403); "ok" for PP_R_OK. */
 const char *pp_reason_name(pp_reason_t r);
 
 /* ------------------------------------------------------------------ */

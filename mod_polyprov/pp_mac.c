@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov core: MAC address notations. */
 #include "pp_core.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov core: which device, if any, a request path belongs to. */
 #include "pp_core.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov core: reasons, logging sink, allocation (with a test seam). */
 #include "pp_core.h"
 #include <errno.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """make demo: mod_polyprov doing its job in a throwaway httpd.
 
 Starts Debian's apache2 with the module on a loopback port, with the

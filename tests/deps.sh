@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages mod_polyprov needs.  As root it installs what
 # is missing with apt-get; as any other user it says exactly what to
 # install and stops.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Valgrind's memcheck on a real httpd running mod_polyprov in one process
 (httpd -X), across a representative set of requests, allowed and refused:
 

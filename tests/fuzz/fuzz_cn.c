@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CN to MAC.  With the default PolyProvCNPattern the answer is known
  * exactly: a MAC iff the CN is 12 hex digits, not all zero.  With an
  * operator's pattern (a few realistic ones, and arbitrary ones taken from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Differential: the CN the module takes out of a certificate (OpenSSL's
  * d2i_X509, X509_NAME_get_index_by_NID, ASN1_STRING_to_UTF8, in
  * pp_cert_subject_cn) against an independent reading of the DER written

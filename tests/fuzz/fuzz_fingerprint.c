@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PolyProvIssuerFingerprint values against a reference parser:
  * "sha256:" (any case) then 64 hex digits, or 32 bytes joined by ':'. */
 #include "fuzz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Whole list files: the core's result must be exactly the sorted set of
  * the MACs of the reference line-by-line reading, or an error naming the
  * first bad line, or (zero bytes) an error. */

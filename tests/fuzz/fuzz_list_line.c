@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One line of a list file: blank, a comment, or one MAC in a notation of
- * the SPEC, with surrounding whitespace.  The core's parser must agree
+ * the README (List files), with surrounding whitespace.  The core's parser must agree
  * with the reference notation parser on every line. */
 #include "fuzz.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pp_mac_parse and pp_mac_format against the reference notation parser. */
 #include "fuzz.h"
 

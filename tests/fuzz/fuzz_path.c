@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ownership classifier, against a reference written from the
  * README's rules ("How the module decides"): maximal hex runs of 12 or
  * more in the URI path (when it is absolute) and in the whole path of the

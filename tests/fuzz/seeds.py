@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Write the seed corpus of the fuzzers (checked in under tests/fuzz/corpus;
 run again only to change the seeds):
 

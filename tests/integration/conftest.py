@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The integration suite: features of mod_polyprov against a real httpd."""
 
 import os

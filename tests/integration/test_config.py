@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Directives: where they may appear, how scopes merge, and the errors
 `apachectl configtest` reports (directive, file and, for lists, line)."""
 

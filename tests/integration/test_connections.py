@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Connections: keep-alive with a switch of target, HTTP/2 streams, one
 verification per TLS connection, the process cache across connections,
 resumed TLS sessions, every MPM, and digest authentication on top."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What the README and the packaging promise: the complete example runs as
 written, conf.d/ is valid as installed, the list state directory comes and
 goes with httpd, start-up warnings are given."""

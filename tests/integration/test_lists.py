@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Allow and deny lists at run time: reload without a restart, a broken
 version keeps the last good list, and every httpd process agrees within
 PolyProvReloadInterval + 1 s, idle ones included, under each MPM."""

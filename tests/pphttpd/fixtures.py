@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fixtures and helpers shared by the integration and security suites:
 a real httpd with mod_polyprov, real TLS, real client certificates, curl
 as the phone.  Each suite's conftest.py imports them."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Drive a real Apache httpd with mod_polyprov, and curl as the phone.
 
 The server gets a generated ServerRoot in a temporary directory, listens on

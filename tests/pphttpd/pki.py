@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A test PKI shaped like Poly's, and the look-alikes an attacker brings.
 
     /usr/bin/python3 -m tests.pphttpd.pki DIR

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A raw TLS client for what curl cannot do: a chosen SNI name apart from
 the Host header, session resumption across virtual hosts, HTTP/1.1
 pipelining (several requests written before any response is read), and a

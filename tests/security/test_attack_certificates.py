@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Attack class: certificates.
 
 Someone holding some certificate (a forged Poly chain, a corporate device

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Attack class: connections.
 
 The verdict is kept per TLS connection, so the connection is what an

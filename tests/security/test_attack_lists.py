@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Attack class: lists under change.
 
 While phones hammer the server, the allow and deny lists are rewritten in

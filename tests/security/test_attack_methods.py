@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Uploads and WebDAV through mod_dav: any method on the requester's own
 file, none on another device's file, only reads on shared files; COPY and
 MOVE are checked at their Destination too.  Shared files stay intact."""

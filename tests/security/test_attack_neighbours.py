@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Attack class: neighbouring modules (issue 7).
 
 Phone A reaches for phone B's files through the other modules a

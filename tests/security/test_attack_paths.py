@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Ownership (step 9) through real request paths: encodings, dot segments,
 path info, parameters, queries, directories, Alias, mod_rewrite and content
 negotiation mapping one name onto another device's file."""

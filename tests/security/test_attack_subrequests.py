@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """No escape through subrequests or internal redirects.
 
 httpd skips the access phase of a subrequest or internal redirect whose

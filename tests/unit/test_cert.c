@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Steps 3 and 4: the module's own verification, fingerprints, the cache. */
 #include "unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Step 5: the MAC out of the CN. */
 #include "unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Steps 6 and 7: list files, their reload and their sharing. */
 #define _GNU_SOURCE
 #include "unit.h"

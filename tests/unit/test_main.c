@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov core unit tests: the runner and shared helpers. */
 #define _GNU_SOURCE
 #include "unit.h"

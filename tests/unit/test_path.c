@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Step 9: ownership of a request path. */
 #include "unit.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov core unit tests (Check). */
 #ifndef PP_UNIT_H
 #define PP_UNIT_H
