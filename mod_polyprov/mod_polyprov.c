@@ -524,6 +524,9 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     log_server = s;
+    /* the server description (start-up notice, mod_info, mod_status, and
+     * the Server header under ServerTokens Full) names the module */
+    ap_add_version_component(pconf, "mod_polyprov/" PP_VERSION);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
@@ -566,7 +569,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP013: this mod_polyprov "
                  "is a TEST BUILD with fault injection: do not use it");
 #endif
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PP012: mod_polyprov %s "
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "PP012: mod_polyprov %s "
                  "ready, %d list file(s)", PP_VERSION,
                  pp_listset_count(pp_glue->lists));
     return OK;

@@ -2,6 +2,7 @@
 `apachectl configtest` reports (directive, file and, for lists, line)."""
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -354,3 +355,29 @@ def test_relative_paths_are_under_server_root(servers, pki):
                 os.path.join(h.root, "chain.pem"))
     rc, out = configtest(h, vhost="PolyProv On\nPolyProvTrustedCA chain.pem")
     assert rc == 0, out
+
+
+# -- start-up messages -------------------------------------------------------
+
+def test_version_at_notice_and_in_the_server_description(servers, pki):
+    """PP012 names the version at notice (shown at the default LogLevel
+    warn, like httpd's own start-up notices), and the module adds
+    mod_polyprov/VERSION to the server description: the start-up notice,
+    the Server header under ServerTokens Full, mod_info and mod_status."""
+    h = servers()
+    populate(h)
+    h.write(loglevel="warn", vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem""".format(p=pki))
+    h.start()
+    log = h.log_text()
+    assert re.search(r"\[polyprov:notice\] .*PP012: mod_polyprov \d+\.\d+\.\d+"
+                     r" ready", log), log
+    assert re.search(r"configured -- resuming normal operations", log)
+    line = [l for l in log.splitlines() if "resuming normal" in l][-1]
+    assert re.search(r"mod_polyprov/\d+\.\d+\.\d+", line), line
+    hdrs = os.path.join(h.root, "headers.txt")
+    h.curl("/%s.cfg" % A, phone="phone-a", extra=["-D", hdrs])
+    with open(hdrs) as f:
+        server = [l for l in f if l.lower().startswith("server:")]
+    assert server and "mod_polyprov/" in server[0], server
