@@ -29,6 +29,7 @@ typedef struct {
     const char *enabled_where;      /* "file:line" of PolyProv On */
     const pp_ca_t *ca;
     int ca_set;
+    const char *ca_where;           /* "file:line" of PolyProvTrustedCA */
     const pp_crl_t *crl;
     int crl_set;
     apr_array_header_t *pins;       /* unsigned char[32] */
@@ -43,7 +44,7 @@ typedef struct {
 typedef struct {
     apr_pool_t *pool;               /* pconf */
     pp_listset_t *lists;
-    apr_hash_t *cas;                /* path -> pp_ca_t */
+    apr_hash_t *cas;                /* paths (\n between) -> pp_ca_t */
     apr_hash_t *crls;               /* path -> pp_crl_t */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;

@@ -100,6 +100,7 @@ void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                                   : base->enabled_where;
     c->ca_set = add->ca_set || base->ca_set;
     c->ca = add->ca_set ? add->ca : base->ca;
+    c->ca_where = add->ca_set ? add->ca_where : base->ca_where;
     c->crl_set = add->crl_set || base->crl_set;
     c->crl = add->crl_set ? add->crl : base->crl;
     PICK(pins, NULL);
@@ -163,32 +164,42 @@ static apr_status_t crl_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static const char *set_ca(cmd_parms *cmd, void *dcv, const char *arg)
+static const char *set_ca(cmd_parms *cmd, void *dcv, int argc,
+                          char *const argv[])
 {
     pp_dir_conf_t *dc = dcv;
-    const char *path, *e = NULL;
+    const char *e = NULL, **paths, *key = "";
     pp_glue_t *g = glue(cmd->pool, &e);
     char err[ERRLEN];
     pp_ca_t *ca;
+    int i;
 
     if (!g) {
         return e;
     }
-    if ((e = file_arg(cmd, arg, &path))) {
-        return e;
+    if (argc < 1) {
+        return fail(cmd, "needs a file name");
     }
-    ca = apr_hash_get(g->cas, path, APR_HASH_KEY_STRING);
+    paths = apr_palloc(cmd->pool, sizeof(*paths) * (size_t)argc);
+    for (i = 0; i < argc; i++) {
+        if ((e = file_arg(cmd, argv[i], &paths[i]))) {
+            return e;
+        }
+        key = apr_pstrcat(cmd->pool, key, i ? "\n" : "", paths[i], NULL);
+    }
+    ca = apr_hash_get(g->cas, key, APR_HASH_KEY_STRING);
     if (!ca) {
-        ca = pp_ca_load(path, err, sizeof(err));
+        ca = pp_ca_load_files(paths, argc, err, sizeof(err));
         if (!ca) {
             return fail(cmd, err);
         }
         apr_pool_cleanup_register(cmd->pool, ca, ca_cleanup,
                                   apr_pool_cleanup_null);
-        apr_hash_set(g->cas, path, APR_HASH_KEY_STRING, ca);
+        apr_hash_set(g->cas, key, APR_HASH_KEY_STRING, ca);
     }
     dc->ca = ca;
     dc->ca_set = 1;
+    dc->ca_where = where(cmd);
     return NULL;
 }
 
@@ -329,8 +340,9 @@ static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
 const command_rec pp_cmds[] = {
     AP_INIT_FLAG("PolyProv", set_enabled, NULL, WHERE,
         "On to enforce Poly device certificate checks in this scope"),
-    AP_INIT_TAKE1("PolyProvTrustedCA", set_ca, NULL, WHERE,
-        "PEM bundle of the Polycom root and intermediate CAs"),
+    AP_INIT_TAKE_ARGV("PolyProvTrustedCA", set_ca, NULL, WHERE,
+        "the Polycom root and intermediate CAs: PEM bundles, or DER files "
+        "of one certificate each"),
     AP_INIT_TAKE1("PolyProvCRL", set_crl, NULL, WHERE,
         "PEM or DER CRLs; revocation is then checked for the whole chain"),
     AP_INIT_ITERATE("PolyProvIssuerFingerprint", add_pin, NULL, WHERE,

@@ -165,9 +165,17 @@ typedef struct pp_crl pp_crl_t;
 /* PolyProvTrustedCA: a PEM bundle of CA certificates, with at least one
  * self-signed root.  NULL and a message on error. */
 pp_ca_t *pp_ca_load(const char *path, char *err, size_t errlen);
+/* The same from several files, each a PEM bundle or one DER certificate;
+ * the root may be in any of them. */
+pp_ca_t *pp_ca_load_files(const char *const *paths, int n, char *err,
+                          size_t errlen);
 void pp_ca_free(pp_ca_t *ca);
 int pp_ca_count(const pp_ca_t *ca);
-const char *pp_ca_path(const pp_ca_t *ca);
+const char *pp_ca_path(const pp_ca_t *ca);   /* the files, ", " between */
+/* The SSLVerifyDepth a device needs under the longest chain of the bundle:
+ * 1 + the CAs from a device issuer up to, not counting, its root (3 for
+ * Polycom: Issuing CA, Policy CA, Root CA). */
+int pp_ca_verify_depth(const pp_ca_t *ca);
 
 /* PolyProvCRL: PEM (one or more) or DER CRLs. */
 pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen);

@@ -85,6 +85,58 @@ def test_ca_bundle_without_root(h, pki):
         "no self-signed root")
 
 
+def der(h, pki, name):
+    """A DER copy of one certificate of the test PKI."""
+    out = os.path.join(h.root, name.replace(".crt", ".der"))
+    subprocess.run(["openssl", "x509", "-in", os.path.join(pki, name),
+                    "-outform", "DER", "-out", out], check=True)
+    return out
+
+
+def test_trusted_ca_in_der_one_file_per_certificate(servers, pki):
+    """PolyProvTrustedCA takes several files, each a PEM bundle or one DER
+    certificate (as CA certificates are often downloaded)."""
+    h = servers()
+    populate(h)
+    files = [der(h, pki, n) for n in ("root.crt", "policy.crt",
+                                      "issuing1.crt", "issuing2.crt")]
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    PolyProv On
+    PolyProvTrustedCA {f0} {f1} \\
+        {f2} {f3}""".format(f0=files[0], f1=files[1], f2=files[2],
+                           f3=files[3]))
+    rc, out = h.configtest()
+    assert rc == 0, out
+    h.start()
+    h.mark()
+    expect_allowed(h, h.curl("/%s.cfg" % A, phone="phone-a"), A,
+                   "/%s.cfg" % A)
+    expect_allowed(h, h.curl("/%s.cfg" % C, phone="phone-c"), C,
+                   "/%s.cfg" % C)
+    expect_refused(h, h.curl("/%s.cfg" % B, phone="phone-a"), "not-owner",
+                   "/%s.cfg" % B)
+
+
+def test_trusted_ca_der_errors(h, pki):
+    # a single DER root is a complete (if short) bundle
+    rc, out = configtest(h, vhost="PolyProvTrustedCA %s"
+                         % der(h, pki, "root.crt"))
+    assert rc == 0, out
+    # an intermediate alone has no root, in DER as in PEM
+    bad(h, "PolyProvTrustedCA %s" % der(h, pki, "issuing1.crt"),
+        "PolyProvTrustedCA", "issuing1.der", "no self-signed root")
+    # two DER certificates glued into one file: the conversion is named
+    glued = os.path.join(h.root, "glued.der")
+    with open(glued, "wb") as f:
+        for n in ("root.crt", "policy.crt"):
+            with open(der(h, pki, n), "rb") as g:
+                f.write(g.read())
+    out = bad(h, "PolyProvTrustedCA %s" % glued, "PolyProvTrustedCA",
+              glued, "a DER file holds one certificate",
+              "openssl x509 -inform DER -in FILE")
+    assert "line %d of %s" % (line_of(h, "PolyProvTrustedCA"), h.conf) in out
+
+
 def test_unreadable_files(h, pki, module):
     """A file the reading user cannot open: configtest run as an
     unprivileged user (root reads everything)."""

@@ -90,6 +90,98 @@ START_TEST(ca_bundle)
 }
 END_TEST
 
+/* A DER copy of a PEM certificate of the test PKI, in a temporary
+ * directory; with extra bytes appended if trailing. */
+static const char *der_copy(const char *name, int trailing)
+{
+    static char path[4][512];
+    static int slot;
+    FILE *in = fopen(pki(name), "r"), *out;
+    X509 *x;
+
+    ck_assert_ptr_nonnull(in);
+    x = PEM_read_X509(in, NULL, NULL, NULL);
+    fclose(in);
+    ck_assert_ptr_nonnull(x);
+    slot = (slot + 1) % 4;
+    snprintf(path[slot], sizeof(path[slot]), "%s/%s.der", tmpdir(), name);
+    out = fopen(path[slot], "wb");
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(i2d_X509_fp(out, x), 1);
+    if (trailing) {
+        fputs("junk", out);
+    }
+    fclose(out);
+    X509_free(x);
+    return path[slot];
+}
+
+START_TEST(ca_der_and_several_files)
+{
+    char err[512];
+    const char *files[4];
+    pp_ca_t *ca;
+    pp_cert_facts_t f;
+
+    /* one DER certificate per file, the root in any of them */
+    files[0] = der_copy("issuing1.crt", 0);
+    files[1] = der_copy("policy.crt", 0);
+    files[2] = der_copy("root.crt", 0);
+    ca = pp_ca_load_files(files, 3, err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    ck_assert_int_eq(pp_ca_count(ca), 3);
+    ck_assert_ptr_nonnull(strstr(pp_ca_path(ca), "issuing1.crt.der, "));
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.chain.pem", time(NULL), &f),
+                     PP_R_OK);
+    /* issuing CA 2 is not in it */
+    ck_assert_int_eq(examine(ca, NULL, "phone-c.chain.pem", time(NULL), &f),
+                     PP_R_UNTRUSTED);
+    pp_ca_free(ca);
+    /* PEM and DER mixed */
+    files[0] = pki("polycom-chain.pem");
+    files[1] = der_copy("root.crt", 0);
+    ca = pp_ca_load_files(files, 2, err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    pp_ca_free(ca);
+    /* a DER intermediate alone still needs its root */
+    files[0] = der_copy("issuing1.crt", 0);
+    ck_assert_ptr_null(pp_ca_load_files(files, 1, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "no self-signed root"));
+    /* a DER device certificate is no CA */
+    ck_assert_ptr_null(pp_ca_load(der_copy("phone-a.crt", 0), err,
+                                  sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "is not a CA"));
+    /* one certificate per DER file, and the message says how to convert */
+    ck_assert_ptr_null(pp_ca_load(der_copy("root.crt", 1), err,
+                                  sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "openssl x509 -inform DER"));
+    /* neither PEM nor DER */
+    ck_assert_ptr_null(pp_ca_load(write_tmp("x.der", "\x30\x03junk"), err,
+                                  sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "no PEM certificate and is not a DER"));
+}
+END_TEST
+
+START_TEST(ca_verify_depth)
+{
+    char err[512];
+    pp_ca_t *ca = chain();
+
+    /* device <- Issuing CA <- Policy CA <- Root CA: mod_ssl needs 3 */
+    ck_assert_int_eq(pp_ca_verify_depth(ca), 3);
+    pp_ca_free(ca);
+    ca = pp_ca_load(pki("polycom-root-only.pem"), err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    ck_assert_int_eq(pp_ca_verify_depth(ca), 1);
+    pp_ca_free(ca);
+    /* an unrelated expired root adds nothing */
+    ca = pp_ca_load(pki("with-expired-root.pem"), err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    ck_assert_int_eq(pp_ca_verify_depth(ca), 3);
+    pp_ca_free(ca);
+}
+END_TEST
+
 START_TEST(crl_files)
 {
     char err[512];
@@ -411,6 +503,8 @@ Suite *suite_cert(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, ca_bundle);
     tcase_add_test(tc, crl_files);
+    tcase_add_test(tc, ca_der_and_several_files);
+    tcase_add_test(tc, ca_verify_depth);
     tcase_add_test(tc, fingerprints);
     tcase_add_test(tc, genuine_devices);
     tcase_add_test(tc, lookalikes);
