@@ -32,6 +32,7 @@ typedef struct {
     const char *ca_where;           /* "file:line" of PolyProvTrustedCA */
     const pp_crl_t *crl;
     int crl_set;
+    const char *crl_where;          /* "file:line" of each PolyProvCRL */
     apr_array_header_t *pins;       /* unsigned char[32] */
     const pp_pattern_t *pattern;    /* NULL: default */
     int allow_idx;                  /* list index, PP_UNSET */

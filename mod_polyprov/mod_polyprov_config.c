@@ -103,6 +103,7 @@ void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->ca_where = add->ca_set ? add->ca_where : base->ca_where;
     c->crl_set = add->crl_set || base->crl_set;
     c->crl = add->crl_set ? add->crl : base->crl;
+    c->crl_where = add->crl_set ? add->crl_where : base->crl_where;
     PICK(pins, NULL);
     PICK(pattern, NULL);
     PICK(allow_idx, PP_UNSET);
@@ -203,6 +204,8 @@ static const char *set_ca(cmd_parms *cmd, void *dcv, int argc,
     return NULL;
 }
 
+/* Several PolyProvCRL in one scope add up; an inner scope that sets it
+ * replaces the outer set (the merge takes the inner one whole). */
 static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
 {
     pp_dir_conf_t *dc = dcv;
@@ -227,8 +230,22 @@ static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
                                   apr_pool_cleanup_null);
         apr_hash_set(g->crls, path, APR_HASH_KEY_STRING, crl);
     }
+    if (dc->crl_set && dc->crl) {
+        /* this scope named CRLs already: the set grows */
+        pp_crl_t *both = pp_crl_union(dc->crl, crl, err, sizeof(err));
+        if (!both) {
+            return fail(cmd, err);
+        }
+        apr_pool_cleanup_register(cmd->pool, both, crl_cleanup,
+                                  apr_pool_cleanup_null);
+        dc->crl = both;
+        dc->crl_where = apr_pstrcat(cmd->pool, dc->crl_where, ", ",
+                                    where(cmd), NULL);
+        return NULL;
+    }
     dc->crl = crl;
     dc->crl_set = 1;
+    dc->crl_where = where(cmd);
     return NULL;
 }
 
@@ -344,7 +361,8 @@ const command_rec pp_cmds[] = {
         "the Polycom root and intermediate CAs: PEM bundles, or DER files "
         "of one certificate each"),
     AP_INIT_TAKE1("PolyProvCRL", set_crl, NULL, WHERE,
-        "PEM or DER CRLs; revocation is then checked for the whole chain"),
+        "PEM or DER CRLs (several add up); revocation is then checked for "
+        "the whole chain, so every CA needs its CRL"),
     AP_INIT_ITERATE("PolyProvIssuerFingerprint", add_pin, NULL, WHERE,
         "sha256:HEX fingerprints allowed for the device's direct issuer"),
     AP_INIT_TAKE1("PolyProvCNPattern", set_pattern, NULL, WHERE,
@@ -394,8 +412,82 @@ static void collect(walk_t *w, ap_conf_vector_t *v)
     }
 }
 
+/* With CRLs configured, OpenSSL checks every certificate of the chain
+ * against a CRL of its issuer and refuses when there is none: a CA of the
+ * bundle without a CRL refuses every device under it.  Name each one. */
+static int crl_gaps(apr_pool_t *p, apr_hash_t *seen, const pp_dir_conf_t *ca,
+                    const pp_dir_conf_t *crl)
+{
+    const char *key = apr_psprintf(p, "%pp/%pp", (const void *)ca->ca,
+                                   (const void *)crl->crl);
+    char subject[256];
+    int i, rc, gaps = 0;
+
+    if (apr_hash_get(seen, key, APR_HASH_KEY_STRING)) {
+        return 0;
+    }
+    apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+    for (i = 0; (rc = pp_crl_covers(ca->ca, i, crl->crl, subject,
+                                    sizeof(subject))) >= 0; i++) {
+        if (rc == 1) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PP020: PolyProvCRL at %s (%s) has no CRL of %s, "
+                     "certificate #%d of PolyProvTrustedCA at %s (%s): with "
+                     "CRLs configured every certificate of a chain needs its "
+                     "issuer's CRL, so every device whose chain passes "
+                     "through this CA would be refused (untrusted). Add its "
+                     "CRL (Polycom publishes one per CA under "
+                     "http://crl.polycom.com/crl/), or remove PolyProvCRL",
+                     crl->crl_where ? crl->crl_where : "?",
+                     pp_crl_path(crl->crl), subject, i + 1,
+                     ca->ca_where ? ca->ca_where : "?", pp_ca_path(ca->ca));
+        gaps++;
+    }
+    return gaps;
+}
+
+static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
+                      walk_t *w)
+{
+    const pp_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
+                                                    &polyprov_module);
+    int i, j, gaps = 0;
+
+    for (i = 0; i < w->confs->nelts; i++) {
+        const pp_dir_conf_t *dc = ap_get_module_config(
+            APR_ARRAY_IDX(w->confs, i, ap_conf_vector_t *), &polyprov_module);
+        const pp_dir_conf_t *crl, *ca;
+
+        if (!dc) {
+            continue;
+        }
+        crl = dc->crl_set ? dc : (def && def->crl_set) ? def : NULL;
+        ca = dc->ca_set ? dc : (def && def->ca_set) ? def : NULL;
+        if (!crl || !crl->crl) {
+            continue;
+        }
+        if (ca && ca->ca) {
+            gaps += crl_gaps(p, seen, ca, crl);
+            continue;
+        }
+        /* the CA comes from an enclosing section: any of this host's */
+        for (j = 0; j < w->confs->nelts; j++) {
+            const pp_dir_conf_t *other = ap_get_module_config(
+                APR_ARRAY_IDX(w->confs, j, ap_conf_vector_t *),
+                &polyprov_module);
+            if (other && other->ca_set && other->ca) {
+                gaps += crl_gaps(p, seen, other, crl);
+            }
+        }
+    }
+    return gaps;
+}
+
 int pp_config_check(apr_pool_t *pconf, server_rec *s)
 {
+    apr_hash_t *crl_pairs = apr_hash_make(pconf);
     int bad = 0;
 
     for (; s; s = s->next) {
@@ -418,6 +510,9 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
             if (dc && dc->ca) {
                 any_ca = 1;
             }
+        }
+        if (check_crls(pconf, crl_pairs, s, &w) > 0) {
+            bad = 1;
         }
         if (any_ca) {
             continue;

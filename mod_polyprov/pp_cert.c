@@ -30,6 +30,7 @@ struct pp_crl {
     STACK_OF(X509_CRL) *crls;
     unsigned long id;
     time_t next_update;          /* earliest nextUpdate, 0 if none */
+    char *path;                  /* the files, ", " between them */
 };
 
 /* Identities for cache keys: a fresh number for every load, so that a
@@ -343,7 +344,8 @@ pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     c = pp_calloc(1, sizeof(*c));
-    if (!c || !(c->crls = sk_X509_CRL_new_null())) {
+    if (!c || !(c->crls = sk_X509_CRL_new_null())
+        || !(c->path = pp_strndup(path, strlen(path)))) {
         pp_err(err, errlen, "'%s': out of memory", path);
         goto fail;
     }
@@ -396,12 +398,96 @@ void pp_crl_free(pp_crl_t *c)
         return;
     }
     sk_X509_CRL_pop_free(c->crls, X509_CRL_free);
+    pp_free(c->path);
     pp_free(c);
 }
 
 int pp_crl_count(const pp_crl_t *c)
 {
     return c ? sk_X509_CRL_num(c->crls) : 0;
+}
+
+const char *pp_crl_path(const pp_crl_t *c)
+{
+    return c ? c->path : NULL;
+}
+
+pp_crl_t *pp_crl_union(const pp_crl_t *a, const pp_crl_t *b,
+                       char *err, size_t errlen)
+{
+    const pp_crl_t *from[2] = { a, b };
+    pp_crl_t *c = pp_calloc(1, sizeof(*c));
+    size_t len = strlen(a->path) + strlen(b->path) + 3;
+    int k, i;
+
+    if (!c || !(c->crls = sk_X509_CRL_new_null())
+        || !(c->path = pp_malloc(len))) {
+        goto oom;
+    }
+    snprintf(c->path, len, "%s, %s", a->path, b->path);
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < sk_X509_CRL_num(from[k]->crls); i++) {
+            X509_CRL *x = sk_X509_CRL_value(from[k]->crls, i);
+            if (pp_fault(PP_FAULT_ALLOC) || !X509_CRL_up_ref(x)) {
+                goto oom;
+            }
+            if (!sk_X509_CRL_push(c->crls, x)) {
+                X509_CRL_free(x);
+                goto oom;
+            }
+        }
+        if (from[k]->next_update && (!c->next_update
+                                     || from[k]->next_update
+                                        < c->next_update)) {
+            c->next_update = from[k]->next_update;
+        }
+    }
+    c->id = new_id();
+    return c;
+oom:
+    pp_err(err, errlen, "'%s, %s': out of memory", a->path, b->path);
+    pp_crl_free(c);
+    return NULL;
+}
+
+int pp_crl_info(const pp_crl_t *c, int i, char *issuer, size_t len,
+                time_t *next_update)
+{
+    X509_CRL *x;
+
+    if (!c || i < 0 || i >= sk_X509_CRL_num(c->crls)) {
+        return 0;
+    }
+    x = sk_X509_CRL_value(c->crls, i);
+    X509_NAME_oneline(X509_CRL_get_issuer(x), issuer, (int)len);
+    *next_update = asn1_to_time(X509_CRL_get0_nextUpdate(x));
+    return 1;
+}
+
+int pp_crl_covers(const pp_ca_t *ca, int i, const pp_crl_t *crl,
+                  char *subject, size_t len)
+{
+    X509 *x;
+    EVP_PKEY *key;
+    int j;
+
+    if (!ca || i < 0 || i >= sk_X509_num(ca->certs)) {
+        return -1;
+    }
+    x = sk_X509_value(ca->certs, i);
+    subject_of(x, subject, len);
+    key = X509_get0_pubkey(x);
+    for (j = 0; crl && key && j < sk_X509_CRL_num(crl->crls); j++) {
+        X509_CRL *c = sk_X509_CRL_value(crl->crls, j);
+        /* issued by this CA: its name, and its signature */
+        if (X509_NAME_cmp(X509_CRL_get_issuer(c),
+                          X509_get_subject_name(x)) == 0
+            && X509_CRL_verify(c, key) == 1) {
+            return 1;
+        }
+    }
+    ERR_clear_error();
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -181,6 +181,20 @@ int pp_ca_verify_depth(const pp_ca_t *ca);
 pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen);
 void pp_crl_free(pp_crl_t *crl);
 int pp_crl_count(const pp_crl_t *crl);
+const char *pp_crl_path(const pp_crl_t *crl); /* the files, ", " between */
+/* A new set holding the CRLs of both (several PolyProvCRL in a scope). */
+pp_crl_t *pp_crl_union(const pp_crl_t *a, const pp_crl_t *b,
+                       char *err, size_t errlen);
+/* The issuer (one-line form) and nextUpdate (0 if none) of CRL i;
+ * returns 0 when there is no CRL i. */
+int pp_crl_info(const pp_crl_t *crl, int i, char *issuer, size_t len,
+                time_t *next_update);
+/* Whether crl holds a CRL issued by certificate i of ca (its name, and
+ * signed by its key): 1 yes, 0 no, -1 no certificate i.  subject receives
+ * the certificate's subject.  With CRLs configured every certificate of a
+ * chain needs its issuer's CRL, so every CA of the bundle needs one. */
+int pp_crl_covers(const pp_ca_t *ca, int i, const pp_crl_t *crl,
+                  char *subject, size_t len);
 
 /* "sha256:HEX", hex with or without colons between bytes. */
 int pp_fingerprint_parse(const char *s, unsigned char out[32],

@@ -433,3 +433,122 @@ def test_version_at_notice_and_in_the_server_description(servers, pki):
     with open(hdrs) as f:
         server = [l for l in f if l.lower().startswith("server:")]
     assert server and "mod_polyprov/" in server[0], server
+
+
+# -- CRLs --------------------------------------------------------------------
+
+CRL_CAS = ["Polycom Root CA", "Polycom Equipment Policy CA",
+           "Polycom Equipment Issuing CA 1", "Polycom Equipment Issuing CA 2"]
+
+
+def split_crls(h, pki, name="crl-all.pem"):
+    """One file per CRL of the test PKI's bundle (root, policy, issuing CA
+    1, issuing CA 2), as Polycom publishes them."""
+    with open(os.path.join(pki, name)) as f:
+        blocks = f.read().split("-----END X509 CRL-----")[:-1]
+    out = []
+    for i, b in enumerate(blocks):
+        path = os.path.join(h.root, "crl-%d.pem" % i)
+        with open(path, "w") as f:
+            f.write(b.strip() + "\n-----END X509 CRL-----\n")
+        out.append(path)
+    assert len(out) == 4
+    return out
+
+
+def test_crls_add_up_within_a_scope(servers, pki):
+    """One PolyProvCRL per CA, as downloaded: together they cover the chain
+    (the last one alone would refuse every phone)."""
+    h = servers()
+    populate(h, dict(FILES, **{"0004f2000e05.cfg": "revoked\n"}))
+    crls = split_crls(h, pki)
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvCRL {c[0]}
+    PolyProvCRL {c[1]}
+    PolyProvCRL {c[2]}
+    PolyProvCRL {c[3]}""".format(p=pki, c=crls))
+    rc, out = h.configtest()
+    assert rc == 0, out
+    h.start()
+    h.mark()
+    expect_allowed(h, h.curl("/%s.cfg" % A, phone="phone-a"), A,
+                   "/%s.cfg" % A)
+    expect_allowed(h, h.curl("/%s.cfg" % C, phone="phone-c"), C,
+                   "/%s.cfg" % C)
+    line = expect_refused(h, h.curl("/0004f2000e05.cfg",
+                                    phone="phone-revoked"),
+                          "untrusted", "/0004f2000e05.cfg")
+    assert "revoked" in line, line
+
+
+def test_inner_scope_crls_replace_the_outer_set(servers, pki):
+    h = servers()
+    files = dict(FILES)
+    files.update({"strict/" + k: v for k, v in FILES.items()})
+    populate(h, files)
+    crls = split_crls(h, pki)
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvCRL {c[0]}
+    PolyProvCRL {c[1]}
+    PolyProvCRL {c[2]}
+    PolyProvCRL {c[3]}
+    <Location /strict/>
+        PolyProvCRL {p}/crl-revoke-a.pem
+    </Location>""".format(p=pki, c=crls))
+    h.start()
+    h.mark()
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    line = expect_refused(h, h.curl("/strict/%s.cfg" % A, phone="phone-a"),
+                          "untrusted", "/strict/%s.cfg" % A)
+    assert "revoked" in line, line
+    assert h.curl("/strict/%s.cfg" % B, phone="phone-b").status == 200
+
+
+def test_a_ca_without_crl_fails_configtest_naming_it(h, pki):
+    """A CRL of one CA only: configtest names every other CA of the
+    bundle, with both directives' file and line."""
+    out = bad(h, """
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    <Location /prov/>
+        PolyProv On
+        PolyProvCRL {p}/crl-issuing1.der
+    </Location>""".format(p=pki), "PP020")
+    lines = [l for l in out.splitlines() if "PP020" in l]
+    named = sorted(cn for cn in CRL_CAS for l in lines if "CN=%s," % cn in l)
+    assert named == sorted(["Polycom Root CA", "Polycom Equipment Policy CA",
+                            "Polycom Equipment Issuing CA 2"]), out
+    crl_at = "PolyProvCRL at %s:%d (%s/crl-issuing1.der)" % (
+        h.conf, line_of(h, "PolyProvCRL"), pki)
+    ca_at = "PolyProvTrustedCA at %s:%d (%s/polycom-chain.pem)" % (
+        h.conf, line_of(h, "PolyProvTrustedCA"), pki)
+    for l in lines:
+        assert crl_at in l and ca_at in l, l
+
+
+def test_a_crl_signed_by_another_key_covers_nothing(h, pki):
+    """The forged root's CRL carries the name 'Polycom Root CA' but not its
+    signature."""
+    forged = os.path.join(h.root, "forged-root.crl")
+    cfg = os.path.join(h.root, "crl.cnf")
+    with open(cfg, "w") as f:
+        f.write("[ca]\ndefault_ca=x\n[x]\ndatabase=%s/index.txt\n"
+                "default_md=sha256\ndefault_crl_days=30\n" % h.root)
+    open(os.path.join(h.root, "index.txt"), "w").close()
+    subprocess.run(["openssl", "ca", "-gencrl", "-config", cfg,
+                    "-cert", os.path.join(pki, "forged-root.crt"),
+                    "-keyfile", os.path.join(pki, "forged-root.key"),
+                    "-out", forged], check=True, capture_output=True)
+    crls = split_crls(h, pki)
+    out = bad(h, """
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvCRL {f}
+    PolyProvCRL {c[1]}
+    PolyProvCRL {c[2]}
+    PolyProvCRL {c[3]}""".format(p=pki, f=forged, c=crls), "PP020")
+    lines = [l for l in out.splitlines() if "PP020" in l]
+    assert len(lines) == 1 and "CN=Polycom Root CA," in lines[0], out

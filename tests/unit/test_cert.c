@@ -337,6 +337,63 @@ START_TEST(revocation)
 }
 END_TEST
 
+START_TEST(crl_sets_and_coverage)
+{
+    char err[512], subj[256];
+    pp_ca_t *ca = chain();
+    pp_crl_t *all = pp_crl_load(pki("crl-all.pem"), err, sizeof(err));
+    pp_crl_t *ic1 = pp_crl_load(pki("crl-issuing1.der"), err, sizeof(err));
+    pp_crl_t *both, *again;
+    pp_cert_facts_t f;
+    time_t now = time(NULL), nu;
+    int i, covered = 0;
+
+    ck_assert_ptr_nonnull(all);
+    ck_assert_ptr_nonnull(ic1);
+    /* the bundle is root, policy, issuing 1, issuing 2: one CRL each */
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(pp_crl_covers(ca, i, all, subj, sizeof(subj)), 1);
+    }
+    ck_assert_int_eq(pp_crl_covers(ca, 4, all, subj, sizeof(subj)), -1);
+    /* issuing CA 1's CRL alone covers issuing CA 1 only */
+    for (i = 0; i < 4; i++) {
+        int rc = pp_crl_covers(ca, i, ic1, subj, sizeof(subj));
+        ck_assert_int_eq(rc, !strcmp(subj, "/CN=Polycom Equipment Issuing "
+                                            "CA 1"));
+        covered += rc;
+    }
+    ck_assert_int_eq(covered, 1);
+    ck_assert_int_eq(pp_crl_covers(ca, 0, NULL, subj, sizeof(subj)), 0);
+    /* sets add up: a new identity, both files named, every CRL used */
+    both = pp_crl_union(ic1, all, err, sizeof(err));
+    ck_assert_msg(both != NULL, "%s", err);
+    ck_assert_int_eq(pp_crl_count(both), 5);
+    ck_assert_ptr_nonnull(strstr(pp_crl_path(both), "crl-issuing1.der, "));
+    ck_assert_ptr_nonnull(strstr(pp_crl_path(both), "crl-all.pem"));
+    ck_assert_int_eq(examine(ca, ic1, "phone-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(examine(ca, both, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(examine(ca, both, "phone-revoked.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "revoked"));
+    /* the union holds references: freeing the parts leaves it whole */
+    again = pp_crl_union(both, ic1, err, sizeof(err));
+    pp_crl_free(both);
+    pp_crl_free(ic1);
+    ck_assert_int_eq(pp_crl_count(again), 6);
+    ck_assert_int_eq(pp_crl_info(again, 0, subj, sizeof(subj), &nu), 1);
+    ck_assert_str_eq(subj, "/CN=Polycom Equipment Issuing CA 1");
+    ck_assert(nu > now);
+    ck_assert_int_eq(pp_crl_info(again, 6, subj, sizeof(subj), &nu), 0);
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(pp_crl_covers(ca, i, again, subj, sizeof(subj)), 1);
+    }
+    pp_crl_free(again);
+    pp_crl_free(all);
+    pp_ca_free(ca);
+}
+END_TEST
+
 START_TEST(cache)
 {
     pp_ca_t *ca = chain(), *ca2;
@@ -509,6 +566,7 @@ Suite *suite_cert(void)
     tcase_add_test(tc, genuine_devices);
     tcase_add_test(tc, lookalikes);
     tcase_add_test(tc, revocation);
+    tcase_add_test(tc, crl_sets_and_coverage);
     tcase_add_test(tc, cache);
     tcase_add_test(tc, cache_bounded);
     tcase_add_test(tc, bad_input);
