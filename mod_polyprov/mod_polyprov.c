@@ -527,6 +527,9 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* the server description (start-up notice, mod_info, mod_status, and
      * the Server header under ServerTokens Full) names the module */
     ap_add_version_component(pconf, "mod_polyprov/" PP_VERSION);
+    if (pp_config_post(pconf, ptemp, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }

@@ -58,5 +58,9 @@ void *pp_create_dir_conf(apr_pool_t *p, char *dir);
 void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int pp_config_pre(apr_pool_t *pconf);
 int pp_config_check(apr_pool_t *pconf, server_rec *s);
+/* post_config, at every start and restart (and the first pass of a
+ * start, AP_SQ_MS_CREATE_PRE_CONFIG): checks that need the server as it
+ * will run; not OK stops it. */
+int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 #endif /* MOD_POLYPROV_H */

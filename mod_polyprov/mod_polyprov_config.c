@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "apr_hash.h"
 #include "apr_strings.h"
@@ -539,4 +540,50 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
         }
     }
     return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* At every start and restart (post_config, the error log open).       */
+
+/* A CRL past its nextUpdate refuses every certificate it covers: say so
+ * at error level each time the configuration is (re)loaded with it. */
+static void expired_crls(apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_index_t *hi;
+    time_t now = time(NULL);
+
+    for (hi = apr_hash_first(ptemp, pp_glue->crls); hi;
+         hi = apr_hash_next(hi)) {
+        const void *key;
+        void *val;
+        char issuer[256], when[64];
+        time_t nu;
+        int i;
+
+        apr_hash_this(hi, &key, NULL, &val);
+        for (i = 0; pp_crl_info(val, i, issuer, sizeof(issuer), &nu); i++) {
+            if (!nu || nu >= now) {
+                continue;
+            }
+            pp_time_format(nu, when, sizeof(when));
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP021: PolyProvCRL "
+                         "%s: the CRL of %s expired at %s (its nextUpdate): "
+                         "every certificate it covers is refused (untrusted) "
+                         "until a current CRL is installed and httpd "
+                         "restarted gracefully", (const char *)key, issuer,
+                         when);
+        }
+    }
+}
+
+int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    if (!pp_glue) {
+        return OK;
+    }
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        expired_crls(ptemp, s);
+    }
+    return OK;
 }

@@ -312,7 +312,17 @@ int pp_ca_verify_depth(const pp_ca_t *ca)
 
 /* ------------------------------------------------------------------ */
 
-static int crl_add(pp_crl_t *c, X509_CRL *crl)
+void pp_time_format(time_t t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (!t || !gmtime_r(&t, &tm)
+        || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm)) {
+        snprintf(buf, len, "(none)");
+    }
+}
+
+static int crl_add(pp_crl_t *c, X509_CRL *crl, const char *path)
 {
     time_t nu = asn1_to_time(X509_CRL_get0_nextUpdate(crl));
 
@@ -323,11 +333,13 @@ static int crl_add(pp_crl_t *c, X509_CRL *crl)
         c->next_update = nu;
     }
     if (nu && nu < time(NULL)) {
-        char iss[256];
+        char iss[256], when[64];
         X509_NAME_oneline(X509_CRL_get_issuer(crl), iss, sizeof(iss));
-        pp_log(PP_LOG_WARN, "PolyProvCRL: the CRL of %s has expired (its "
-               "nextUpdate has passed); every certificate it covers will be "
-               "refused until it is renewed", iss);
+        pp_time_format(nu, when, sizeof(when));
+        pp_log(PP_LOG_WARN, "PP022: PolyProvCRL %s: the CRL of %s has "
+               "expired (its nextUpdate, %s, has passed); every certificate "
+               "it covers will be refused until it is renewed", path, iss,
+               when);
     }
     return 1;
 }
@@ -350,7 +362,7 @@ pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen)
         goto fail;
     }
     while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) != NULL) {
-        if (!crl_add(c, crl)) {
+        if (!crl_add(c, crl, path)) {
             X509_CRL_free(crl);
             pp_err(err, errlen, "'%s': out of memory", path);
             goto fail;
@@ -377,7 +389,7 @@ pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen)
             ERR_clear_error();
             goto fail;
         }
-        if (!crl_add(c, crl)) {
+        if (!crl_add(c, crl, path)) {
             X509_CRL_free(crl);
             pp_err(err, errlen, "'%s': out of memory", path);
             goto fail;

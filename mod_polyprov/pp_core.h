@@ -196,6 +196,9 @@ int pp_crl_info(const pp_crl_t *crl, int i, char *issuer, size_t len,
 int pp_crl_covers(const pp_ca_t *ca, int i, const pp_crl_t *crl,
                   char *subject, size_t len);
 
+/* "2026-01-31 12:00:00 UTC" ("(none)" for 0), for messages. */
+void pp_time_format(time_t t, char *buf, size_t len);
+
 /* "sha256:HEX", hex with or without colons between bytes. */
 int pp_fingerprint_parse(const char *s, unsigned char out[32],
                          char *err, size_t errlen);

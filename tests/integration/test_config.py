@@ -552,3 +552,36 @@ def test_a_crl_signed_by_another_key_covers_nothing(h, pki):
     PolyProvCRL {c[3]}""".format(p=pki, f=forged, c=crls), "PP020")
     lines = [l for l in out.splitlines() if "PP020" in l]
     assert len(lines) == 1 and "CN=Polycom Root CA," in lines[0], out
+
+
+def test_an_expired_crl_is_an_error_at_every_start_and_restart(servers, pki):
+    """configtest warns (PP022); the error log says so at error level at
+    the start and at each graceful restart (PP021), with the issuer and the
+    nextUpdate that passed."""
+    from cryptography import x509
+    with open(os.path.join(pki, "crl-expired.pem"), "rb") as f:
+        text = f.read()
+    stale = [c for c in (x509.load_pem_x509_crl(b + b"-----END X509 CRL-----\n")
+                         for b in text.split(b"-----END X509 CRL-----")[:-1])
+             if "Issuing CA 1" in c.issuer.rfc4514_string()][0]
+    when = stale.next_update.strftime("%Y-%m-%d %H:%M:%S UTC")
+    h = servers()
+    populate(h)
+    h.write(loglevel="warn", vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvCRL {p}/crl-expired.pem""".format(p=pki))
+    rc, out = h.configtest()
+    assert rc == 0, out
+    assert re.search(r"PP022: PolyProvCRL .*crl-expired\.pem: the CRL of "
+                     r"/CN=Polycom Equipment Issuing CA 1 has expired", out), out
+    assert when in out, (when, out)
+    pattern = (r"\[polyprov:error\] .*PP021: PolyProvCRL .*crl-expired\.pem: "
+               r"the CRL of /CN=Polycom Equipment Issuing CA 1 expired at "
+               + re.escape(when))
+    h.start()
+    assert len(re.findall(pattern, h.log_text())) == 1, h.log_text()
+    h.graceful()
+    assert len(re.findall(pattern, h.log_text())) == 2, h.log_text()
+    # only the expired one is named
+    assert "CRL of /CN=Polycom Root CA expired" not in h.log_text()
