@@ -16,6 +16,7 @@
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_main.h"
+#include "util_cfgtree.h"
 
 #define ERRLEN 1024
 
@@ -486,8 +487,188 @@ static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
     return gaps;
 }
 
+/* ------------------------------------------------------------------ */
+/* mod_ssl settings a PolyProv scope depends on.  mod_ssl's structures
+ * are private, so read them from the parsed configuration tree: for the
+ * server and each <VirtualHost>, the SSLEngine, SSLVerifyClient and
+ * SSLVerifyDepth directly in it (server-level ones apply to every host
+ * that does not set its own), and PolyProv On and PolyProvTrustedCA
+ * anywhere inside it (its <Directory>, <Location>, ... included). */
+
+typedef struct {
+    const ap_directive_t *engine, *verify, *depth;   /* at host level */
+    const ap_directive_t *on;                         /* first PolyProv On */
+    apr_array_header_t *cas;                          /* PolyProvTrustedCA */
+} host_ssl_t;
+
+static const char *first_word(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d ? d->args : NULL;
+
+    return args ? ap_getword_conf(p, &args) : "";
+}
+
+static void scan_host(apr_pool_t *p, const ap_directive_t *d, int top,
+                      host_ssl_t *h, apr_array_header_t *vhosts)
+{
+    for (; d; d = d->next) {
+        const char *name = d->directive;
+
+        if (!strcasecmp(name, "<VirtualHost")) {
+            if (vhosts) {
+                APR_ARRAY_PUSH(vhosts, const ap_directive_t *) = d;
+            }
+            continue;
+        }
+        if (top && !strcasecmp(name, "SSLEngine")) {
+            h->engine = d;
+        }
+        else if (top && !strcasecmp(name, "SSLVerifyClient")) {
+            h->verify = d;
+        }
+        else if (top && !strcasecmp(name, "SSLVerifyDepth")) {
+            h->depth = d;
+        }
+        else if (!strcasecmp(name, "PolyProv")) {
+            if (!h->on && !strcasecmp(first_word(p, d), "on")) {
+                h->on = d;
+            }
+        }
+        else if (!strcasecmp(name, "PolyProvTrustedCA")) {
+            APR_ARRAY_PUSH(h->cas, const ap_directive_t *) = d;
+        }
+        if (d->first_child) {
+            scan_host(p, d->first_child, 0, h, NULL);
+        }
+    }
+}
+
+/* The SSLVerifyDepth the chains of these PolyProvTrustedCA need, and the
+ * directive that needs the most. */
+static int needed_depth(apr_pool_t *p, apr_array_header_t *cas,
+                        const ap_directive_t **which, const pp_ca_t **ca_out)
+{
+    int i, need = 0;
+
+    for (i = 0; i < cas->nelts; i++) {
+        const ap_directive_t *d = APR_ARRAY_IDX(cas, i,
+                                                const ap_directive_t *);
+        const char *args = d->args, *key = "", *w, *path;
+        const pp_ca_t *ca;
+        int n = 0;
+
+        while (*(w = ap_getword_conf(p, &args))) {
+            path = ap_server_root_relative(p, w);
+            key = apr_pstrcat(p, key, n++ ? "\n" : "", path ? path : w,
+                              NULL);
+        }
+        ca = apr_hash_get(pp_glue->cas, key, APR_HASH_KEY_STRING);
+        if (ca && pp_ca_verify_depth(ca) > need) {
+            need = pp_ca_verify_depth(ca);
+            *which = d;
+            *ca_out = ca;
+        }
+    }
+    return need;
+}
+
+static const char *at(apr_pool_t *p, const ap_directive_t *d)
+{
+    return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
+}
+
+static void check_host(apr_pool_t *p, server_rec *s, const char *scope,
+                       const host_ssl_t *h)
+{
+    const char *on = at(p, h->on), *engine = first_word(p, h->engine);
+    const char *verify = first_word(p, h->verify);
+    const ap_directive_t *ca_d = NULL;
+    const pp_ca_t *ca = NULL;
+    int depth = h->depth ? atoi(first_word(p, h->depth)) : 1;
+    int need;
+
+    if (!h->engine || !strcasecmp(engine, "off")
+        || !strcasecmp(engine, "optional")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP023: PolyProv On at "
+                     "%s applies to %s, which has no 'SSLEngine on'%s%s%s: "
+                     "every request there is refused (no-tls)", on, scope,
+                     h->engine ? " (" : "", h->engine ? at(p, h->engine) : "",
+                     h->engine ? ")" : "");
+        return;
+    }
+    if (!h->verify || (strcasecmp(verify, "require")
+                       && strcasecmp(verify, "optional")
+                       && strcasecmp(verify, "optional_no_ca"))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP024: PolyProv On at "
+                     "%s applies to %s, which has no SSLVerifyClient require, "
+                     "optional or optional_no_ca at virtual-host level%s%s%s:"
+                     " phones are not asked for their certificate (they do "
+                     "not renegotiate for a <Directory> or <Location>), so "
+                     "every request there is refused (no-cert)", on, scope,
+                     h->verify ? " (" : "", h->verify ? at(p, h->verify) : "",
+                     h->verify ? ")" : "");
+        return;
+    }
+    need = needed_depth(p, h->cas, &ca_d, &ca);
+    if (need > depth) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP025: PolyProv On at "
+                     "%s applies to %s, whose SSLVerifyDepth is %d (%s), but "
+                     "a device under PolyProvTrustedCA at %s (%s) presents a "
+                     "chain that needs %d: mod_ssl refuses such phones in the"
+                     " handshake, with no 403 and no line from this module; "
+                     "set SSLVerifyDepth %d or more", on, scope, depth,
+                     h->depth ? at(p, h->depth) : "mod_ssl's default",
+                     at(p, ca_d), pp_ca_path(ca), need, need);
+    }
+}
+
+static void check_ssl_settings(apr_pool_t *p, server_rec *s)
+{
+    host_ssl_t top;
+    apr_array_header_t *vhosts = apr_array_make(p, 8,
+                                                sizeof(ap_directive_t *));
+    int i;
+
+    if (!ap_conftree || !pp_glue) {
+        return;
+    }
+    memset(&top, 0, sizeof(top));
+    top.cas = apr_array_make(p, 4, sizeof(ap_directive_t *));
+    scan_host(p, ap_conftree, 1, &top, vhosts);
+    if (vhosts->nelts == 0) {
+        if (top.on) {
+            check_host(p, s, "the main server", &top);
+        }
+        return;
+    }
+    for (i = 0; i < vhosts->nelts; i++) {
+        const ap_directive_t *v = APR_ARRAY_IDX(vhosts, i,
+                                                const ap_directive_t *);
+        host_ssl_t h;
+
+        memset(&h, 0, sizeof(h));
+        h.cas = apr_array_make(p, 4, sizeof(ap_directive_t *));
+        scan_host(p, v->first_child, 1, &h, NULL);
+        h.engine = h.engine ? h.engine : top.engine;
+        h.verify = h.verify ? h.verify : top.verify;
+        h.depth = h.depth ? h.depth : top.depth;
+        h.on = h.on ? h.on : top.on;
+        apr_array_cat(h.cas, top.cas);
+        if (h.on) {
+            const char *addr = apr_pstrdup(p, v->args ? v->args : "");
+            char *gt = strrchr(addr, '>');
+            if (gt) {
+                *gt = '\0';
+            }
+            check_host(p, s, apr_psprintf(p, "the virtual host %s at %s",
+                                          addr, at(p, v)), &h);
+        }
+    }
+}
+
 int pp_config_check(apr_pool_t *pconf, server_rec *s)
 {
+    server_rec *s0 = s;
     apr_hash_t *crl_pairs = apr_hash_make(pconf);
     int bad = 0;
 
@@ -539,6 +720,11 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
             }
         }
     }
+    /* warnings: here for configtest; a start logs them in post_config,
+     * once the error log is open */
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        check_ssl_settings(pconf, s0);
+    }
     return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
@@ -584,6 +770,7 @@ int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     }
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         expired_crls(ptemp, s);
+        check_ssl_settings(ptemp, s);
     }
     return OK;
 }

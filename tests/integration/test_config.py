@@ -10,7 +10,8 @@ import pytest
 
 from tests.pphttpd.fixtures import FILES, populate
 from tests.pphttpd.httpd import HTTPD
-from tests.pphttpd.expect import A, B, C, expect_allowed, expect_refused
+from tests.pphttpd.expect import (A, B, C, expect_allowed, expect_refused,
+                                  handshake_refused)
 
 
 def configtest(h, vhost="", server="", **kw):
@@ -585,3 +586,98 @@ def test_an_expired_crl_is_an_error_at_every_start_and_restart(servers, pki):
     assert len(re.findall(pattern, h.log_text())) == 2, h.log_text()
     # only the expired one is named
     assert "CRL of /CN=Polycom Root CA expired" not in h.log_text()
+
+
+# -- mod_ssl settings a PolyProv scope needs ----------------------------------
+
+def warnings(out, number):
+    return [l for l in out.splitlines() if "%s:" % number in l]
+
+
+def test_no_ssl_warnings_for_a_sound_host(h, pki):
+    rc, out = configtest(h, vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem""".format(p=pki))
+    assert rc == 0, out
+    assert not re.search(r"PP02[345]", out), out
+
+
+def test_warns_for_a_host_without_sslengine(servers, pki):
+    """PolyProv On at server level reaches the plain-HTTP host too: every
+    request there would be refused (no-tls)."""
+    h = servers()
+    populate(h)
+    h.write(server="""
+PolyProv On
+PolyProvTrustedCA {p}/polycom-chain.pem""".format(p=pki))
+    rc, out = h.configtest()
+    assert rc == 0, out
+    lines = warnings(out, "PP023")
+    assert len(lines) == 1, out
+    plain = line_of(h, "<VirtualHost 127.0.0.1:%d>" % h.http_port)
+    assert "PolyProv On at %s:%d" % (h.conf, line_of(h, "PolyProv On")) \
+        in lines[0]
+    assert "the virtual host 127.0.0.1:%d at %s:%d" % (
+        h.http_port, h.conf, plain) in lines[0], lines[0]
+    assert "no-tls" in lines[0]
+    # also in the error log when httpd starts
+    h.start()
+    assert warnings(h.log_text(), "PP023"), h.log_text()
+
+
+@pytest.mark.parametrize("how", ["missing", "none", "in-a-location"])
+def test_warns_without_sslverifyclient_at_host_level(servers, pki, how):
+    h = servers()
+    vhosts = h._default_vhosts("""
+    <Location />
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        {inner}
+    </Location>""".format(p=pki, inner="SSLVerifyClient require"
+                          if how == "in-a-location" else ""),
+        "none", "h2 http/1.1", "", "")
+    if how != "none":
+        vhosts = vhosts.replace("SSLVerifyClient none", "")
+    h.write(vhosts=vhosts)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    lines = warnings(out, "PP024")
+    assert len(lines) == 1, out
+    assert "no-cert" in lines[0] and "virtual host 127.0.0.1:%d" % h.port \
+        in lines[0], lines[0]
+    if how == "none":
+        assert "(%s:%d)" % (h.conf, line_of(h, "SSLVerifyClient none")) \
+            in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("depth", [None, 2])
+def test_warns_when_sslverifydepth_is_below_the_chain(servers, pki, depth):
+    """The test chain is Polycom-shaped: device, Issuing CA, Policy CA,
+    Root CA needs SSLVerifyDepth 3.  With less, mod_ssl refuses the phone
+    in the handshake: no 403, no PP001; only this warning explains it."""
+    h = servers()
+    populate(h)
+    vhosts = h._default_vhosts("""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem""".format(p=pki),
+        "require", "h2 http/1.1", "", "")
+    vhosts = vhosts.replace("SSLVerifyDepth 5", "" if depth is None
+                            else "SSLVerifyDepth %d" % depth)
+    h.write(vhosts=vhosts)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    lines = warnings(out, "PP025")
+    assert len(lines) == 1, out
+    shown = "mod_ssl's default" if depth is None else "%s:%d" % (
+        h.conf, line_of(h, "SSLVerifyDepth"))
+    assert "SSLVerifyDepth is %d (%s)" % (depth or 1, shown) in lines[0], \
+        lines[0]
+    assert "PolyProvTrustedCA at %s:%d" % (
+        h.conf, line_of(h, "PolyProvTrustedCA")) in lines[0]
+    assert "needs 3" in lines[0] and "SSLVerifyDepth 3" in lines[0]
+    h.expect_log(r"Certificate Verification: Certificate Chain too long")
+    h.start()
+    h.mark()
+    r = h.curl("/%s.cfg" % A, phone="phone-a")
+    assert handshake_refused(r), r
+    assert not h.refusals()             # the module never saw it
