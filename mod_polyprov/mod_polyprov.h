@@ -47,6 +47,7 @@ typedef struct {
     pp_listset_t *lists;
     apr_hash_t *cas;                /* paths (\n between) -> pp_ca_t */
     apr_hash_t *crls;               /* path -> pp_crl_t */
+    apr_hash_t *list_where;         /* list path -> "Directive at file:line" */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;
 } pp_glue_t;

@@ -17,6 +17,9 @@
 #include "http_core.h"
 #include "http_main.h"
 #include "util_cfgtree.h"
+#include "unixd.h"
+
+#include <unistd.h>
 
 #define ERRLEN 1024
 
@@ -52,6 +55,7 @@ static pp_glue_t *glue(apr_pool_t *pconf, const char **errp)
     g->pool = pconf;
     g->cas = apr_hash_make(pconf);
     g->crls = apr_hash_make(pconf);
+    g->list_where = apr_hash_make(pconf);
     g->lists = pp_listset_new();
     g->default_pattern = pp_pattern_compile(PP_DEFAULT_CN_PATTERN, err,
                                             sizeof(err));
@@ -305,6 +309,11 @@ static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg)
     idx = pp_listset_add(g->lists, path, err, sizeof(err));
     if (idx < 0) {
         return fail(cmd, err);
+    }
+    if (!apr_hash_get(g->list_where, path, APR_HASH_KEY_STRING)) {
+        apr_hash_set(g->list_where, path, APR_HASH_KEY_STRING,
+                     apr_psprintf(cmd->pool, "%s at %s", cmd->cmd->name,
+                                  where(cmd)));
     }
     if (cmd->info == &allow_list_tag) {
         dc->allow_idx = idx;
@@ -762,15 +771,129 @@ static void expired_crls(apr_pool_t *ptemp, server_rec *s)
     }
 }
 
+/* The children (User/Group) re-read list files when they change: a list
+ * they cannot read is read once by root at start-up and never again.
+ * Refuse to start with one; at a restart, say so (the running server
+ * keeps its lists).  CA and CRL files are read by the parent only, at
+ * start and restart: one the children cannot read is only worth a
+ * warning. */
+static int child_access(apr_pool_t *p, server_rec *s, int warn)
+{
+    apr_array_header_t *paths = apr_array_make(p, 8, sizeof(char *));
+    apr_array_header_t *what = apr_array_make(p, 8, sizeof(char *));
+    apr_hash_index_t *hi;
+    pp_access_t *res;
+    const char *user = ap_unixd_config.user_name;
+    int starting = ap_state_query(AP_SQ_CONFIG_GEN) == 0;
+    int i, n, nlists, refuse = 0;
+    char err[256];
+
+    if (geteuid() != 0 || ap_unixd_config.user_id == 0) {
+        return OK;               /* the children read what the parent can */
+    }
+    nlists = pp_listset_count(pp_glue->lists);
+    for (i = 0; i < nlists; i++) {
+        const char *path = pp_listset_path(pp_glue->lists, i);
+        const char *w = apr_hash_get(pp_glue->list_where, path,
+                                     APR_HASH_KEY_STRING);
+        APR_ARRAY_PUSH(paths, const char *) = path;
+        APR_ARRAY_PUSH(what, const char *) = w ? w : "a list directive";
+    }
+    for (hi = apr_hash_first(p, pp_glue->cas); hi; hi = apr_hash_next(hi)) {
+        const void *key;
+        char *files, *f, *last;
+
+        apr_hash_this(hi, &key, NULL, NULL);
+        files = apr_pstrdup(p, key);
+        for (f = apr_strtok(files, "\n", &last); f;
+             f = apr_strtok(NULL, "\n", &last)) {
+            APR_ARRAY_PUSH(paths, const char *) = f;
+            APR_ARRAY_PUSH(what, const char *) = "PolyProvTrustedCA";
+        }
+    }
+    for (hi = apr_hash_first(p, pp_glue->crls); hi; hi = apr_hash_next(hi)) {
+        const void *key;
+
+        apr_hash_this(hi, &key, NULL, NULL);
+        APR_ARRAY_PUSH(paths, const char *) = key;
+        APR_ARRAY_PUSH(what, const char *) = "PolyProvCRL";
+    }
+    n = paths->nelts;
+    if (n == 0) {
+        return OK;
+    }
+    res = apr_pcalloc(p, sizeof(*res) * (size_t)n);
+    if (pp_check_readable_as(user, (long)ap_unixd_config.user_id,
+                             (long)ap_unixd_config.group_id,
+                             (const char *const *)paths->elts, n, res,
+                             err, sizeof(err)) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP028: cannot check "
+                     "whether the user %s can read the files of this "
+                     "module: %s", user, err);
+        return OK;
+    }
+    for (i = 0; i < n; i++) {
+        const char *path = APR_ARRAY_IDX(paths, i, const char *);
+        const char *w = APR_ARRAY_IDX(what, i, const char *);
+        const char *why;
+
+        if (res[i].err == 0 || (i < nlists && res[i].err == ENOENT)) {
+            continue;            /* a missing list: see its own message */
+        }
+        why = res[i].is_dir
+            ? apr_psprintf(p, "it cannot search the directory %s (%s)",
+                           res[i].where, strerror(res[i].err))
+            : apr_psprintf(p, "it cannot open the file (%s)",
+                           strerror(res[i].err));
+        if (i >= nlists) {
+            if (!warn) {
+                continue;
+            }
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP027: %s file "
+                         "%s cannot be read by the user %s that httpd's "
+                         "children run as: %s. Only the parent (root) reads "
+                         "it, at start and graceful restart, so the server "
+                         "works; a configtest run as another user will fail "
+                         "on it", w, path, user, why);
+            continue;
+        }
+        if (starting) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "PP026: list file %s (%s) cannot be read by the "
+                         "user %s that httpd's children run as: %s. They "
+                         "re-read it when it changes, so no change would "
+                         "ever be picked up; not starting. Make it readable"
+                         " by %s (and its directories searchable)", path, w,
+                         user, why, user);
+            refuse = 1;
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP026: list file %s "
+                         "(%s) cannot be read by the user %s that httpd's "
+                         "children run as: %s. They re-read it when it "
+                         "changes, so no change will be picked up until it "
+                         "is readable by %s (and its directories "
+                         "searchable)", path, w, user, why, user);
+        }
+    }
+    return refuse ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
 int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
+    int first_pass = ap_state_query(AP_SQ_MAIN_STATE)
+                     == AP_SQ_MS_CREATE_PRE_CONFIG;
+
     (void)pconf;
     if (!pp_glue) {
         return OK;
     }
-    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        expired_crls(ptemp, s);
-        check_ssl_settings(ptemp, s);
+    /* a refusal in the first pass of a start stops `apachectl start`
+     * before httpd detaches; the warnings are logged once, later */
+    if (first_pass) {
+        return child_access(ptemp, s, 0);
     }
-    return OK;
+    expired_crls(ptemp, s);
+    check_ssl_settings(ptemp, s);
+    return child_access(ptemp, s, 1);
 }

@@ -681,3 +681,83 @@ def test_warns_when_sslverifydepth_is_below_the_chain(servers, pki, depth):
     r = h.curl("/%s.cfg" % A, phone="phone-a")
     assert handshake_refused(r), r
     assert not h.refusals()             # the module never saw it
+
+
+# -- files the children (User www-data) cannot read ----------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="the children run as www-data as root")
+
+
+@needs_root
+@pytest.mark.parametrize("how", ["file", "directory"])
+def test_a_list_the_children_cannot_read_refuses_start(servers, pki, how):
+    """Root reads it at start-up; the children (www-data) re-read it when
+    it changes, and could not: httpd must not start with it."""
+    h = servers()
+    populate(h)
+    if how == "file":
+        path = h.list_file("allow.txt", "%s\n" % A)
+        os.chmod(path, 0o600)
+        blocked = path
+    else:
+        d = os.path.join(h.root, "private")
+        os.makedirs(d, mode=0o700)
+        path = os.path.join(d, "allow.txt")
+        with open(path, "w") as f:
+            f.write("%s\n" % A)
+        os.chmod(path, 0o644)
+        blocked = d
+    h.write(vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvAllowList {a}""".format(p=pki, a=path))
+    with pytest.raises(RuntimeError) as e:
+        h.start()
+    msg = str(e.value)
+    assert "PP026: list file %s (PolyProvAllowList at %s:%d)" % (
+        path, h.conf, line_of(h, "PolyProvAllowList")) in msg, msg
+    assert "user www-data" in msg and "not starting" in msg, msg
+    if how == "directory":
+        assert "cannot search the directory %s" % blocked in msg, msg
+    assert h.pid() is None or not os.path.exists("/proc/%d" % h.pid())
+
+
+@needs_root
+def test_a_list_made_unreadable_is_reported_at_a_graceful_restart(servers,
+                                                                   pki):
+    """At a restart the server keeps running (the last good list stays in
+    force) and says why changes will not be picked up."""
+    h = servers()
+    populate(h)
+    path = h.list_file("allow.txt", "%s\n" % A)
+    h.write(vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvAllowList {a}""".format(p=pki, a=path))
+    h.start()
+    os.chmod(path, 0o600)
+    h.mark()
+    h.graceful()
+    log = h.new_log()
+    assert re.search(r"\[polyprov:error\] .*PP026: list file %s .*user "
+                     r"www-data" % re.escape(path), log), log
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+
+
+@needs_root
+def test_a_ca_file_the_children_cannot_read_is_a_warning(servers, pki):
+    h = servers()
+    populate(h)
+    ca = os.path.join(h.root, "chain.pem")
+    shutil.copy(os.path.join(pki, "polycom-chain.pem"), ca)
+    os.chmod(ca, 0o600)
+    h.write(vhost="""
+    PolyProv On
+    PolyProvTrustedCA {ca}""".format(ca=ca))
+    h.start()
+    assert re.search(r"\[polyprov:warn\] .*PP027: PolyProvTrustedCA file %s "
+                     r"cannot be read by the user www-data"
+                     % re.escape(ca), h.log_text()), h.log_text()
+    assert len(re.findall("PP027", h.log_text())) == 1
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200

@@ -82,6 +82,7 @@ int main(void)
     srunner_add_suite(sr, suite_cn());
     srunner_add_suite(sr, suite_cert());
     srunner_add_suite(sr, suite_list());
+    srunner_add_suite(sr, suite_util());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
