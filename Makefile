@@ -12,6 +12,7 @@
 #   make check-valgrind  memcheck on httpd -X across allowed and refused requests
 #   make bench      print the SPEC's performance figures (not a test)
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
+#   make check-list LIST=path   the strict check of a list file (pipelines)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes
 # config.mk; without it, apxs (or apxs2) is taken from PATH.
@@ -55,7 +56,7 @@ PKI      := build/pki
 .PHONY: all build deps check check-run demo demo-run unit integration security faults \
         check-valgrind \
         fuzz fuzz-build fuzz-ci \
-        install clean asan check-asan need-apxs weak bench
+        install clean asan check-asan need-apxs weak bench check-list
 
 all: build
 
@@ -85,6 +86,9 @@ $(MODULE): $(GLUE:%=$(B)/glue/%.o) $(CORELIB) $(SRC)/polyprov.map
 $(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $(UNIT:%=tests/unit/%.c) \
 	  $(CORELIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(B)/check-list: tools/check_list.c $(CORELIB)
+	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
@@ -130,6 +134,14 @@ demo-run: build $(PKI)/.stamp
 bench: build $(B)/listbench $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  $(PYTHON) -m bench.bench $(BENCH_ARGS)
+
+# the strict check of list files for deployment pipelines (no apxs
+# needed): non-zero with file:line when a list is broken
+check-list: $(B)/check-list
+	@if [ -z "$(LIST)" ]; then \
+	  echo "usage: make check-list LIST=path [LIST='path path ...']" >&2; \
+	  exit 2; fi
+	@$(B)/check-list $(LIST)
 
 install: build
 	$(APXS) -i -n polyprov $(MODULE)

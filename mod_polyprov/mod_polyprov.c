@@ -287,6 +287,11 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
     if (dc->deny_idx != PP_UNSET) {
         rc = pp_listset_lookup(pp_glue->lists, dc->deny_idx, why->mac,
                                r->request_time, reload);
+        if (rc == PP_LIST_UNAVAILABLE) {
+            why->detail = apr_psprintf(r->pool, "the deny list %s has never "
+                "loaded", pp_listset_path(pp_glue->lists, dc->deny_idx));
+            return PP_R_LIST_UNAVAILABLE;
+        }
         if (rc < 0) {
             why->detail = "the deny list is unavailable";
             return PP_R_INTERNAL;
@@ -299,6 +304,11 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
     if (dc->allow_idx != PP_UNSET) {
         rc = pp_listset_lookup(pp_glue->lists, dc->allow_idx, why->mac,
                                r->request_time, reload);
+        if (rc == PP_LIST_UNAVAILABLE) {
+            why->detail = apr_psprintf(r->pool, "the allow list %s has never"
+                " loaded", pp_listset_path(pp_glue->lists, dc->allow_idx));
+            return PP_R_LIST_UNAVAILABLE;
+        }
         if (rc < 0) {
             why->detail = "the allow list is unavailable";
             return PP_R_INTERNAL;
@@ -560,6 +570,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         apr_pool_cleanup_register(pconf, st, remove_state_dir,
                                   apr_pool_cleanup_null);
+        pp_config_lists_report(s);
         /* mapped in the parent: every child inherits the mappings */
         pp_listset_map_current(pp_glue->lists);
     }

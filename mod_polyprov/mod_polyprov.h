@@ -63,5 +63,7 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s);
  * start, AP_SQ_MS_CREATE_PRE_CONFIG): checks that need the server as it
  * will run; not OK stops it. */
 int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* post_config, after pp_listset_start: lists kept or not loaded. */
+void pp_config_lists_report(server_rec *s);
 
 #endif /* MOD_POLYPROV_H */

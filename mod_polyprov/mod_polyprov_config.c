@@ -306,6 +306,9 @@ static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg)
     if ((e = file_arg(cmd, arg, &path))) {
         return e;
     }
+    /* a list is data: a file that is broken or cannot be read does not
+     * fail the configuration (configtest warns, start-up keeps the last
+     * good version or refuses requests that need it) */
     idx = pp_listset_add(g->lists, path, err, sizeof(err));
     if (idx < 0) {
         return fail(cmd, err);
@@ -675,6 +678,36 @@ static void check_ssl_settings(apr_pool_t *p, server_rec *s)
     }
 }
 
+static const char *list_directive(const char *path)
+{
+    const char *w = apr_hash_get(pp_glue->list_where, path,
+                                 APR_HASH_KEY_STRING);
+
+    return w ? w : "a list directive";
+}
+
+/* configtest: a list that does not load now is reported, not fatal. */
+static void list_problems(apr_pool_t *p, server_rec *s)
+{
+    int i, n = pp_listset_count(pp_glue ? pp_glue->lists : NULL);
+
+    (void)p;
+    for (i = 0; i < n; i++) {
+        const char *why = pp_listset_problem(pp_glue->lists, i);
+        const char *path = pp_listset_path(pp_glue->lists, i);
+
+        if (why) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP029: %s: %s; "
+                         "not in force: a running server keeps its last "
+                         "good version of the list across a graceful "
+                         "restart, a server started now refuses requests "
+                         "that need it (list-unavailable); either way the "
+                         "file is tried again every PolyProvReloadInterval",
+                         list_directive(path), why);
+        }
+    }
+}
+
 int pp_config_check(apr_pool_t *pconf, server_rec *s)
 {
     server_rec *s0 = s;
@@ -733,6 +766,7 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
      * once the error log is open */
     if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
         check_ssl_settings(pconf, s0);
+        list_problems(pconf, s0);
     }
     return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
@@ -896,4 +930,35 @@ int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     expired_crls(ptemp, s);
     check_ssl_settings(ptemp, s);
     return child_access(ptemp, s, 1);
+}
+
+/* After the lists were published: where each one's version in force came
+ * from, when it is not the file as it stands. */
+void pp_config_lists_report(server_rec *s)
+{
+    int i, n = pp_listset_count(pp_glue ? pp_glue->lists : NULL);
+
+    for (i = 0; i < n; i++) {
+        const char *path = pp_listset_path(pp_glue->lists, i);
+        const char *why = pp_listset_problem(pp_glue->lists, i);
+        uint64_t count = 0;
+        int origin = pp_listset_origin(pp_glue->lists, i, &count);
+
+        if (origin == PP_LIST_KEPT) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP030: %s: %s; "
+                         "keeping the last good version from before the "
+                         "restart (%" APR_UINT64_T_FMT " MACs); the file is "
+                         "tried again every PolyProvReloadInterval",
+                         list_directive(path), why ? why : "?",
+                         (apr_uint64_t)count);
+        }
+        else if (origin == PP_LIST_NONE) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP031: %s: %s; the "
+                         "list has never loaded: requests in scopes using it"
+                         " are refused (list-unavailable) until it does; the"
+                         " file is tried again every PolyProvReloadInterval "
+                         "(every %d s if that is 0)", list_directive(path),
+                         why ? why : "?", PP_LIST_RETRY_S);
+        }
+    }
 }

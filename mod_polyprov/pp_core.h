@@ -31,7 +31,8 @@ typedef enum {
     PP_R_NOT_OWNER,
     PP_R_SHARED_READONLY,
     PP_R_NOT_SHARED,
-    PP_R_INTERNAL          /* an error inside the check: refused, logged */
+    PP_R_INTERNAL,         /* an error inside the check: refused, logged */
+    PP_R_LIST_UNAVAILABLE  /* a list the scope uses has never loaded */
 } pp_reason_t;
 
 /* "no-tls", "no-cert", ... as in the SPEC; "ok" for PP_R_OK. */
@@ -269,6 +270,11 @@ typedef struct {
  * with pp_free); 0 when the content is wrong, with a message naming
  * "path:line"; -1 when the file could not be read or memory ran out
  * (worth trying again: the content may be fine). */
+/* The strict check for pipelines (make check-list, polyprov-check): the
+ * same rules as the server, the same return values; *count receives the
+ * number of distinct MACs when the file is good. */
+int pp_list_validate(const char *path, size_t *count, char *err,
+                     size_t errlen);
 int pp_maclist_load(const char *path, pp_maclist_t *list,
                     char *err, size_t errlen);
 /* Same, from memory (name is used in messages). */
@@ -291,14 +297,30 @@ typedef struct pp_listset pp_listset_t;
 pp_listset_t *pp_listset_new(void);
 void pp_listset_free(pp_listset_t *set);
 /* Register (and load and validate) a list file; the same path twice gives
- * the same index.  Returns the index >= 0, or -1 with a message. */
+ * the same index.  A list is data, not configuration: a file that cannot
+ * be read or is broken is registered all the same, with the message in
+ * err and in pp_listset_problem(); pp_listset_start() then keeps the
+ * previous generation's last good version of it, or leaves it unavailable
+ * (lookups return PP_LIST_UNAVAILABLE and try the file again).  Returns
+ * the index >= 0, or -1 with a message (memory, already started). */
 int pp_listset_add(pp_listset_t *set, const char *path,
                    char *err, size_t errlen);
+/* Why list idx did not load when it was added, or NULL. */
+const char *pp_listset_problem(const pp_listset_t *set, int idx);
+/* After pp_listset_start: where the version in force came from, and how
+ * many MACs it holds. */
+enum { PP_LIST_READ = 0, PP_LIST_KEPT, PP_LIST_NONE };
+int pp_listset_origin(const pp_listset_t *set, int idx, uint64_t *count);
+/* A list that has never loaded is tried again this often even when the
+ * interval is 0 (there is nothing in force to keep). */
+#define PP_LIST_RETRY_S 5
 int pp_listset_count(const pp_listset_t *set);
 const char *pp_listset_path(const pp_listset_t *set, int idx);
 /* Publish: create state_dir (mode 0700) if needed, the shared records and
- * the first snapshots, named after the configuration generation `gen`;
- * snapshots of generations before gen - 1 are removed.  When running as
+ * the first snapshots, named after the configuration generation `gen`,
+ * and the generation's manifest of list paths; files of generations
+ * before gen - 1 are removed.  A list that did not load takes the newest
+ * snapshot of the same path in generation gen - 1, if there is one.  When running as
  * root, the directory and every snapshot are given to uid/gid (the httpd
  * child user; -1 leaves them as they are). */
 int pp_listset_start(pp_listset_t *set, const char *state_dir,
@@ -308,8 +330,10 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
  * child), so that a process keeps its lists even if the state directory
  * is removed under it.  Returns how many could not be mapped (logged). */
 int pp_listset_map_current(pp_listset_t *set);
-/* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses).
+/* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses),
+ * PP_LIST_UNAVAILABLE when the list has never loaded (the caller refuses).
  * now_us: wall clock in microseconds; interval_s: 0 = never re-check. */
+#define PP_LIST_UNAVAILABLE (-2)
 int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
                       int64_t now_us, int interval_s);
 /* The sequence number of the snapshot this process uses (tests, logs). */

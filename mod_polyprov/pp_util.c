@@ -29,6 +29,7 @@ static const char *const reason_names[] = {
     [PP_R_SHARED_READONLY] = "shared-readonly",
     [PP_R_NOT_SHARED] = "not-shared",
     [PP_R_INTERNAL] = "internal",
+    [PP_R_LIST_UNAVAILABLE] = "list-unavailable",
 };
 
 const char *pp_reason_name(pp_reason_t r)
