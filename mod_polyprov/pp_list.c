@@ -720,6 +720,7 @@ static int adopt(pp_listset_t *set, unsigned gen, int old,
     }
     h = addr;
     if (!memcmp(h->magic, SNAP_MAGIC, 8) && h->seq == best
+        && h->count <= ((size_t)st.st_size - sizeof(*h)) / sizeof(pp_mac_t)
         && (size_t)st.st_size == sizeof(*h) + h->count * sizeof(pp_mac_t)
         && (list->macs = pp_malloc(h->count ? h->count * sizeof(pp_mac_t)
                                             : 1)) != NULL) {
