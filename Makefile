@@ -18,6 +18,7 @@
 #   make check-valgrind  memcheck on httpd -X across allowed and refused requests
 #   make bench      print the performance figures of README's Performance section (not a test)
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
+#   make check-list LIST=path   the strict check of a list file (pipelines)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes
 # config.mk; without it, apxs (or apxs2) is taken from PATH.
@@ -62,7 +63,7 @@ PKI      := build/pki
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
         check-valgrind \
         fuzz fuzz-build fuzz-ci \
-        install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench
+        install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list
 
 all: build
 
@@ -92,6 +93,9 @@ $(MODULE): $(GLUE:%=$(B)/glue/%.o) $(CORELIB) $(SRC)/polyprov.map
 $(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $(UNIT:%=tests/unit/%.c) \
 	  $(CORELIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(B)/check-list: tools/check_list.c $(CORELIB)
+	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
@@ -204,6 +208,15 @@ uninstall: need-apxs install-check-layout
 	  echo "polyprov is enabled ($(DESTDIR)$(PP_ENABLED)): run a2dismod polyprov first" >&2; \
 	  exit 1; fi
 	rm -f $(DESTDIR)$(PP_MODFILE) $(if $(PP_LOADFILE),$(DESTDIR)$(PP_LOADFILE) $(DESTDIR)$(PP_CONFFILE))
+
+# the strict check of list files for deployment pipelines (no apxs
+# needed): non-zero with file:line when a list is broken
+check-list: $(B)/check-list
+	@if [ -z "$(LIST)" ]; then \
+	  echo "usage: make check-list LIST=path [LIST='path path ...']" >&2; \
+	  exit 2; fi
+	@$(B)/check-list $(LIST)
+
 
 # test-only: the module without its fixups guard (see tests/integration)
 weak:

@@ -991,6 +991,12 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     log_server = s;
+    /* the server description (start-up notice, mod_info, mod_status, and
+     * the Server header under ServerTokens Full) names the module */
+    ap_add_version_component(pconf, "mod_polyprov/" PP_VERSION);
+    if (pp_config_post(pconf, ptemp, s) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
@@ -1022,6 +1028,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         apr_pool_cleanup_register(pconf, st, remove_state_dir,
                                   apr_pool_cleanup_null);
+        pp_config_lists_report(s);
         /* mapped in the parent: every child inherits the mappings */
         pp_listset_map_current(pp_glue->lists);
     }
@@ -1034,7 +1041,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP013: this mod_polyprov "
                  "is a TEST BUILD with fault injection: do not use it");
 #endif
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PP012: mod_polyprov %s "
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "PP012: mod_polyprov %s "
                  "ready, %d list file(s)", PP_VERSION,
                  pp_listset_count(pp_glue->lists));
     return OK;

@@ -35,8 +35,10 @@ typedef struct {
     const char *enabled_where;      /* "file:line" of PolyProv On */
     const pp_ca_t *ca;
     int ca_set;
+    const char *ca_where;           /* "file:line" of PolyProvTrustedCA */
     const pp_crl_t *crl;
     int crl_set;
+    const char *crl_where;          /* "file:line" of each PolyProvCRL */
     apr_array_header_t *pins;       /* unsigned char[32] */
     const pp_pattern_t *pattern;    /* NULL: default */
     int allow_idx;                  /* list index, PP_UNSET */
@@ -50,8 +52,9 @@ typedef struct {
 typedef struct {
     apr_pool_t *pool;               /* pconf */
     pp_listset_t *lists;
-    apr_hash_t *cas;                /* path -> pp_ca_t */
+    apr_hash_t *cas;                /* paths (\n between) -> pp_ca_t */
     apr_hash_t *crls;               /* path -> pp_crl_t */
+    apr_hash_t *list_where;         /* list path -> "Directive at file:line" */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;
 } pp_glue_t;
@@ -63,5 +66,11 @@ void *pp_create_dir_conf(apr_pool_t *p, char *dir);
 void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int pp_config_pre(apr_pool_t *pconf);
 int pp_config_check(apr_pool_t *pconf, server_rec *s);
+/* post_config, at every start and restart (and the first pass of a
+ * start, AP_SQ_MS_CREATE_PRE_CONFIG): checks that need the server as it
+ * will run; not OK stops it. */
+int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+/* post_config, after pp_listset_start: lists kept or not loaded. */
+void pp_config_lists_report(server_rec *s);
 
 #endif /* MOD_POLYPROV_H */

@@ -11,11 +11,16 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "apr_hash.h"
 #include "apr_strings.h"
 #include "http_core.h"
 #include "http_main.h"
+#include "util_cfgtree.h"
+#include "unixd.h"
+
+#include <unistd.h>
 
 #define ERRLEN 1024
 
@@ -51,6 +56,7 @@ static pp_glue_t *glue(apr_pool_t *pconf, const char **errp)
     g->pool = pconf;
     g->cas = apr_hash_make(pconf);
     g->crls = apr_hash_make(pconf);
+    g->list_where = apr_hash_make(pconf);
     g->lists = pp_listset_new();
     g->default_pattern = pp_pattern_compile(PP_DEFAULT_CN_PATTERN, err,
                                             sizeof(err));
@@ -102,8 +108,10 @@ void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                                   : base->enabled_where;
     c->ca_set = add->ca_set || base->ca_set;
     c->ca = add->ca_set ? add->ca : base->ca;
+    c->ca_where = add->ca_set ? add->ca_where : base->ca_where;
     c->crl_set = add->crl_set || base->crl_set;
     c->crl = add->crl_set ? add->crl : base->crl;
+    c->crl_where = add->crl_set ? add->crl_where : base->crl_where;
     PICK(pins, NULL);
     PICK(pattern, NULL);
     PICK(allow_idx, PP_UNSET);
@@ -187,35 +195,47 @@ static apr_status_t crl_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static const char *set_ca(cmd_parms *cmd, void *dcv, const char *arg)
+static const char *set_ca(cmd_parms *cmd, void *dcv, int argc,
+                          char *const argv[])
 {
     pp_dir_conf_t *dc = dcv;
-    const char *path, *e = NULL;
+    const char *e = NULL, **paths, *key = "";
     pp_glue_t *g = glue(cmd->pool, &e);
     char err[ERRLEN];
     pp_ca_t *ca;
+    int i;
 
     if (!g) {
         return e;
     }
-    if ((e = file_arg(cmd, arg, &path))) {
-        return e;
+    if (argc < 1) {
+        return fail(cmd, "needs a file name");
     }
-    ca = apr_hash_get(g->cas, path, APR_HASH_KEY_STRING);
+    paths = apr_palloc(cmd->pool, sizeof(*paths) * (size_t)argc);
+    for (i = 0; i < argc; i++) {
+        if ((e = file_arg(cmd, argv[i], &paths[i]))) {
+            return e;
+        }
+        key = apr_pstrcat(cmd->pool, key, i ? "\n" : "", paths[i], NULL);
+    }
+    ca = apr_hash_get(g->cas, key, APR_HASH_KEY_STRING);
     if (!ca) {
-        ca = pp_ca_load(path, err, sizeof(err));
+        ca = pp_ca_load_files(paths, argc, err, sizeof(err));
         if (!ca) {
             return fail(cmd, err);
         }
         apr_pool_cleanup_register(cmd->pool, ca, ca_cleanup,
                                   apr_pool_cleanup_null);
-        apr_hash_set(g->cas, path, APR_HASH_KEY_STRING, ca);
+        apr_hash_set(g->cas, key, APR_HASH_KEY_STRING, ca);
     }
     dc->ca = ca;
     dc->ca_set = 1;
+    dc->ca_where = where(cmd);
     return NULL;
 }
 
+/* Several PolyProvCRL in one scope add up; an inner scope that sets it
+ * replaces the outer set (the merge takes the inner one whole). */
 static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
 {
     pp_dir_conf_t *dc = dcv;
@@ -240,8 +260,22 @@ static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
                                   apr_pool_cleanup_null);
         apr_hash_set(g->crls, path, APR_HASH_KEY_STRING, crl);
     }
+    if (dc->crl_set && dc->crl) {
+        /* this scope named CRLs already: the set grows */
+        pp_crl_t *both = pp_crl_union(dc->crl, crl, err, sizeof(err));
+        if (!both) {
+            return fail(cmd, err);
+        }
+        apr_pool_cleanup_register(cmd->pool, both, crl_cleanup,
+                                  apr_pool_cleanup_null);
+        dc->crl = both;
+        dc->crl_where = apr_pstrcat(cmd->pool, dc->crl_where, ", ",
+                                    where(cmd), NULL);
+        return NULL;
+    }
     dc->crl = crl;
     dc->crl_set = 1;
+    dc->crl_where = where(cmd);
     return NULL;
 }
 
@@ -296,9 +330,17 @@ static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg)
     if ((e = file_arg(cmd, arg, &path))) {
         return e;
     }
+    /* a list is data: a file that is broken or cannot be read does not
+     * fail the configuration (configtest warns, start-up keeps the last
+     * good version or refuses requests that need it) */
     idx = pp_listset_add(g->lists, path, err, sizeof(err));
     if (idx < 0) {
         return fail(cmd, err);
+    }
+    if (!apr_hash_get(g->list_where, path, APR_HASH_KEY_STRING)) {
+        apr_hash_set(g->list_where, path, APR_HASH_KEY_STRING,
+                     apr_psprintf(cmd->pool, "%s at %s", cmd->cmd->name,
+                                  where(cmd)));
     }
     if (cmd->info == &allow_list_tag) {
         dc->allow_idx = idx;
@@ -358,10 +400,12 @@ const command_rec pp_cmds[] = {
     AP_INIT_FLAG("PolyProvDeviceHandlers", set_device_handlers, NULL, WHERE,
         "On to let handlers and content filters other than the default "
         "handler's and mod_dav's process files named after a device"),
-    AP_INIT_TAKE1("PolyProvTrustedCA", set_ca, NULL, WHERE,
-        "PEM bundle of the Polycom root and intermediate CAs"),
+    AP_INIT_TAKE_ARGV("PolyProvTrustedCA", set_ca, NULL, WHERE,
+        "the Polycom root and intermediate CAs: PEM bundles, or DER files "
+        "of one certificate each"),
     AP_INIT_TAKE1("PolyProvCRL", set_crl, NULL, WHERE,
-        "PEM or DER CRLs; revocation is then checked for the whole chain"),
+        "PEM or DER CRLs (several add up); revocation is then checked for "
+        "the whole chain, so every CA needs its CRL"),
     AP_INIT_ITERATE("PolyProvIssuerFingerprint", add_pin, NULL, WHERE,
         "sha256:HEX fingerprints allowed for the device's direct issuer"),
     AP_INIT_TAKE1("PolyProvCNPattern", set_pattern, NULL, WHERE,
@@ -411,8 +455,292 @@ static void collect(walk_t *w, ap_conf_vector_t *v)
     }
 }
 
+/* With CRLs configured, OpenSSL checks every certificate of the chain
+ * against a CRL of its issuer and refuses when there is none: a CA of the
+ * bundle without a CRL refuses every device under it.  Name each one. */
+static int crl_gaps(apr_pool_t *p, apr_hash_t *seen, const pp_dir_conf_t *ca,
+                    const pp_dir_conf_t *crl)
+{
+    const char *key = apr_psprintf(p, "%pp/%pp", (const void *)ca->ca,
+                                   (const void *)crl->crl);
+    char subject[256];
+    int i, rc, gaps = 0;
+
+    if (apr_hash_get(seen, key, APR_HASH_KEY_STRING)) {
+        return 0;
+    }
+    apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+    for (i = 0; (rc = pp_crl_covers(ca->ca, i, crl->crl, subject,
+                                    sizeof(subject))) >= 0; i++) {
+        if (rc == 1) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PP020: PolyProvCRL at %s (%s) has no CRL of %s, "
+                     "certificate #%d of PolyProvTrustedCA at %s (%s): with "
+                     "CRLs configured every certificate of a chain needs its "
+                     "issuer's CRL, so every device whose chain passes "
+                     "through this CA would be refused (untrusted). Add its "
+                     "CRL (Polycom publishes one per CA under "
+                     "http://crl.polycom.com/crl/), or remove PolyProvCRL",
+                     crl->crl_where ? crl->crl_where : "?",
+                     pp_crl_path(crl->crl), subject, i + 1,
+                     ca->ca_where ? ca->ca_where : "?", pp_ca_path(ca->ca));
+        gaps++;
+    }
+    return gaps;
+}
+
+static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
+                      walk_t *w)
+{
+    const pp_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
+                                                    &polyprov_module);
+    int i, j, gaps = 0;
+
+    for (i = 0; i < w->confs->nelts; i++) {
+        const pp_dir_conf_t *dc = ap_get_module_config(
+            APR_ARRAY_IDX(w->confs, i, ap_conf_vector_t *), &polyprov_module);
+        const pp_dir_conf_t *crl, *ca;
+
+        if (!dc) {
+            continue;
+        }
+        crl = dc->crl_set ? dc : (def && def->crl_set) ? def : NULL;
+        ca = dc->ca_set ? dc : (def && def->ca_set) ? def : NULL;
+        if (!crl || !crl->crl) {
+            continue;
+        }
+        if (ca && ca->ca) {
+            gaps += crl_gaps(p, seen, ca, crl);
+            continue;
+        }
+        /* the CA comes from an enclosing section: any of this host's */
+        for (j = 0; j < w->confs->nelts; j++) {
+            const pp_dir_conf_t *other = ap_get_module_config(
+                APR_ARRAY_IDX(w->confs, j, ap_conf_vector_t *),
+                &polyprov_module);
+            if (other && other->ca_set && other->ca) {
+                gaps += crl_gaps(p, seen, other, crl);
+            }
+        }
+    }
+    return gaps;
+}
+
+/* ------------------------------------------------------------------ */
+/* mod_ssl settings a PolyProv scope depends on.  mod_ssl's structures
+ * are private, so read them from the parsed configuration tree: for the
+ * server and each <VirtualHost>, the SSLEngine, SSLVerifyClient and
+ * SSLVerifyDepth directly in it (server-level ones apply to every host
+ * that does not set its own), and PolyProv On and PolyProvTrustedCA
+ * anywhere inside it (its <Directory>, <Location>, ... included). */
+
+typedef struct {
+    const ap_directive_t *engine, *verify, *depth;   /* at host level */
+    const ap_directive_t *on;                         /* first PolyProv On */
+    apr_array_header_t *cas;                          /* PolyProvTrustedCA */
+} host_ssl_t;
+
+static const char *first_word(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d ? d->args : NULL;
+
+    return args ? ap_getword_conf(p, &args) : "";
+}
+
+static void scan_host(apr_pool_t *p, const ap_directive_t *d, int top,
+                      host_ssl_t *h, apr_array_header_t *vhosts)
+{
+    for (; d; d = d->next) {
+        const char *name = d->directive;
+
+        if (!strcasecmp(name, "<VirtualHost")) {
+            if (vhosts) {
+                APR_ARRAY_PUSH(vhosts, const ap_directive_t *) = d;
+            }
+            continue;
+        }
+        if (top && !strcasecmp(name, "SSLEngine")) {
+            h->engine = d;
+        }
+        else if (top && !strcasecmp(name, "SSLVerifyClient")) {
+            h->verify = d;
+        }
+        else if (top && !strcasecmp(name, "SSLVerifyDepth")) {
+            h->depth = d;
+        }
+        else if (!strcasecmp(name, "PolyProv")) {
+            if (!h->on && !strcasecmp(first_word(p, d), "on")) {
+                h->on = d;
+            }
+        }
+        else if (!strcasecmp(name, "PolyProvTrustedCA")) {
+            APR_ARRAY_PUSH(h->cas, const ap_directive_t *) = d;
+        }
+        if (d->first_child) {
+            scan_host(p, d->first_child, 0, h, NULL);
+        }
+    }
+}
+
+/* The SSLVerifyDepth the chains of these PolyProvTrustedCA need, and the
+ * directive that needs the most. */
+static int needed_depth(apr_pool_t *p, apr_array_header_t *cas,
+                        const ap_directive_t **which, const pp_ca_t **ca_out)
+{
+    int i, need = 0;
+
+    for (i = 0; i < cas->nelts; i++) {
+        const ap_directive_t *d = APR_ARRAY_IDX(cas, i,
+                                                const ap_directive_t *);
+        const char *args = d->args, *key = "", *w, *path;
+        const pp_ca_t *ca;
+        int n = 0;
+
+        while (*(w = ap_getword_conf(p, &args))) {
+            path = ap_server_root_relative(p, w);
+            key = apr_pstrcat(p, key, n++ ? "\n" : "", path ? path : w,
+                              NULL);
+        }
+        ca = apr_hash_get(pp_glue->cas, key, APR_HASH_KEY_STRING);
+        if (ca && pp_ca_verify_depth(ca) > need) {
+            need = pp_ca_verify_depth(ca);
+            *which = d;
+            *ca_out = ca;
+        }
+    }
+    return need;
+}
+
+static const char *at(apr_pool_t *p, const ap_directive_t *d)
+{
+    return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
+}
+
+static void check_host(apr_pool_t *p, server_rec *s, const char *scope,
+                       const host_ssl_t *h)
+{
+    const char *on = at(p, h->on), *engine = first_word(p, h->engine);
+    const char *verify = first_word(p, h->verify);
+    const ap_directive_t *ca_d = NULL;
+    const pp_ca_t *ca = NULL;
+    int depth = h->depth ? atoi(first_word(p, h->depth)) : 1;
+    int need;
+
+    if (!h->engine || !strcasecmp(engine, "off")
+        || !strcasecmp(engine, "optional")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP023: PolyProv On at "
+                     "%s applies to %s, which has no 'SSLEngine on'%s%s%s: "
+                     "every request there is refused (no-tls)", on, scope,
+                     h->engine ? " (" : "", h->engine ? at(p, h->engine) : "",
+                     h->engine ? ")" : "");
+        return;
+    }
+    if (!h->verify || (strcasecmp(verify, "require")
+                       && strcasecmp(verify, "optional")
+                       && strcasecmp(verify, "optional_no_ca"))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP024: PolyProv On at "
+                     "%s applies to %s, which has no SSLVerifyClient require, "
+                     "optional or optional_no_ca at virtual-host level%s%s%s:"
+                     " phones are not asked for their certificate (they do "
+                     "not renegotiate for a <Directory> or <Location>), so "
+                     "every request there is refused (no-cert)", on, scope,
+                     h->verify ? " (" : "", h->verify ? at(p, h->verify) : "",
+                     h->verify ? ")" : "");
+        return;
+    }
+    need = needed_depth(p, h->cas, &ca_d, &ca);
+    if (need > depth) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP025: PolyProv On at "
+                     "%s applies to %s, whose SSLVerifyDepth is %d (%s), but "
+                     "a device under PolyProvTrustedCA at %s (%s) presents a "
+                     "chain that needs %d: mod_ssl refuses such phones in the"
+                     " handshake, with no 403 and no line from this module; "
+                     "set SSLVerifyDepth %d or more", on, scope, depth,
+                     h->depth ? at(p, h->depth) : "mod_ssl's default",
+                     at(p, ca_d), pp_ca_path(ca), need, need);
+    }
+}
+
+static void check_ssl_settings(apr_pool_t *p, server_rec *s)
+{
+    host_ssl_t top;
+    apr_array_header_t *vhosts = apr_array_make(p, 8,
+                                                sizeof(ap_directive_t *));
+    int i;
+
+    if (!ap_conftree || !pp_glue) {
+        return;
+    }
+    memset(&top, 0, sizeof(top));
+    top.cas = apr_array_make(p, 4, sizeof(ap_directive_t *));
+    scan_host(p, ap_conftree, 1, &top, vhosts);
+    if (vhosts->nelts == 0) {
+        if (top.on) {
+            check_host(p, s, "the main server", &top);
+        }
+        return;
+    }
+    for (i = 0; i < vhosts->nelts; i++) {
+        const ap_directive_t *v = APR_ARRAY_IDX(vhosts, i,
+                                                const ap_directive_t *);
+        host_ssl_t h;
+
+        memset(&h, 0, sizeof(h));
+        h.cas = apr_array_make(p, 4, sizeof(ap_directive_t *));
+        scan_host(p, v->first_child, 1, &h, NULL);
+        h.engine = h.engine ? h.engine : top.engine;
+        h.verify = h.verify ? h.verify : top.verify;
+        h.depth = h.depth ? h.depth : top.depth;
+        h.on = h.on ? h.on : top.on;
+        apr_array_cat(h.cas, top.cas);
+        if (h.on) {
+            const char *addr = apr_pstrdup(p, v->args ? v->args : "");
+            char *gt = strrchr(addr, '>');
+            if (gt) {
+                *gt = '\0';
+            }
+            check_host(p, s, apr_psprintf(p, "the virtual host %s at %s",
+                                          addr, at(p, v)), &h);
+        }
+    }
+}
+
+static const char *list_directive(const char *path)
+{
+    const char *w = apr_hash_get(pp_glue->list_where, path,
+                                 APR_HASH_KEY_STRING);
+
+    return w ? w : "a list directive";
+}
+
+/* configtest: a list that does not load now is reported, not fatal. */
+static void list_problems(apr_pool_t *p, server_rec *s)
+{
+    int i, n = pp_listset_count(pp_glue ? pp_glue->lists : NULL);
+
+    (void)p;
+    for (i = 0; i < n; i++) {
+        const char *why = pp_listset_problem(pp_glue->lists, i);
+        const char *path = pp_listset_path(pp_glue->lists, i);
+
+        if (why) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP029: %s: %s; "
+                         "not in force: a running server keeps its last "
+                         "good version of the list across a graceful "
+                         "restart, a server started now refuses requests "
+                         "that need it (list-unavailable); either way the "
+                         "file is tried again every PolyProvReloadInterval",
+                         list_directive(path), why);
+        }
+    }
+}
+
 int pp_config_check(apr_pool_t *pconf, server_rec *s)
 {
+    server_rec *s0 = s;
+    apr_hash_t *crl_pairs = apr_hash_make(pconf);
     int bad = 0;
 
     for (; s; s = s->next) {
@@ -435,6 +763,9 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
             if (dc && dc->ca) {
                 any_ca = 1;
             }
+        }
+        if (check_crls(pconf, crl_pairs, s, &w) > 0) {
+            bad = 1;
         }
         if (any_ca) {
             continue;
@@ -460,5 +791,203 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
             }
         }
     }
+    /* warnings: here for configtest; a start logs them in post_config,
+     * once the error log is open */
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        check_ssl_settings(pconf, s0);
+        list_problems(pconf, s0);
+    }
     return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* At every start and restart (post_config, the error log open).       */
+
+/* A CRL past its nextUpdate refuses every certificate it covers: say so
+ * at error level each time the configuration is (re)loaded with it. */
+static void expired_crls(apr_pool_t *ptemp, server_rec *s)
+{
+    apr_hash_index_t *hi;
+    time_t now = time(NULL);
+
+    for (hi = apr_hash_first(ptemp, pp_glue->crls); hi;
+         hi = apr_hash_next(hi)) {
+        const void *key;
+        void *val;
+        char issuer[256], when[64];
+        time_t nu;
+        int i;
+
+        apr_hash_this(hi, &key, NULL, &val);
+        for (i = 0; pp_crl_info(val, i, issuer, sizeof(issuer), &nu); i++) {
+            if (!nu || nu >= now) {
+                continue;
+            }
+            pp_time_format(nu, when, sizeof(when));
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP021: PolyProvCRL "
+                         "%s: the CRL of %s expired at %s (its nextUpdate): "
+                         "every certificate it covers is refused (untrusted) "
+                         "until a current CRL is installed and httpd "
+                         "restarted gracefully", (const char *)key, issuer,
+                         when);
+        }
+    }
+}
+
+/* The children (User/Group) re-read list files when they change: a list
+ * they cannot read is read once by root at start-up and never again.
+ * Refuse to start with one; at a restart, say so (the running server
+ * keeps its lists).  CA and CRL files are read by the parent only, at
+ * start and restart: one the children cannot read is only worth a
+ * warning. */
+static int child_access(apr_pool_t *p, server_rec *s, int warn)
+{
+    apr_array_header_t *paths = apr_array_make(p, 8, sizeof(char *));
+    apr_array_header_t *what = apr_array_make(p, 8, sizeof(char *));
+    apr_hash_index_t *hi;
+    pp_access_t *res;
+    const char *user = ap_unixd_config.user_name;
+    int starting = ap_state_query(AP_SQ_CONFIG_GEN) == 0;
+    int i, n, nlists, refuse = 0;
+    char err[256];
+
+    if (geteuid() != 0 || ap_unixd_config.user_id == 0) {
+        return OK;               /* the children read what the parent can */
+    }
+    nlists = pp_listset_count(pp_glue->lists);
+    for (i = 0; i < nlists; i++) {
+        const char *path = pp_listset_path(pp_glue->lists, i);
+        const char *w = apr_hash_get(pp_glue->list_where, path,
+                                     APR_HASH_KEY_STRING);
+        APR_ARRAY_PUSH(paths, const char *) = path;
+        APR_ARRAY_PUSH(what, const char *) = w ? w : "a list directive";
+    }
+    for (hi = apr_hash_first(p, pp_glue->cas); hi; hi = apr_hash_next(hi)) {
+        const void *key;
+        char *files, *f, *last;
+
+        apr_hash_this(hi, &key, NULL, NULL);
+        files = apr_pstrdup(p, key);
+        for (f = apr_strtok(files, "\n", &last); f;
+             f = apr_strtok(NULL, "\n", &last)) {
+            APR_ARRAY_PUSH(paths, const char *) = f;
+            APR_ARRAY_PUSH(what, const char *) = "PolyProvTrustedCA";
+        }
+    }
+    for (hi = apr_hash_first(p, pp_glue->crls); hi; hi = apr_hash_next(hi)) {
+        const void *key;
+
+        apr_hash_this(hi, &key, NULL, NULL);
+        APR_ARRAY_PUSH(paths, const char *) = key;
+        APR_ARRAY_PUSH(what, const char *) = "PolyProvCRL";
+    }
+    n = paths->nelts;
+    if (n == 0) {
+        return OK;
+    }
+    res = apr_pcalloc(p, sizeof(*res) * (size_t)n);
+    if (pp_check_readable_as(user, (long)ap_unixd_config.user_id,
+                             (long)ap_unixd_config.group_id,
+                             (const char *const *)paths->elts, n, res,
+                             err, sizeof(err)) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP028: cannot check "
+                     "whether the user %s can read the files of this "
+                     "module: %s", user, err);
+        return OK;
+    }
+    for (i = 0; i < n; i++) {
+        const char *path = APR_ARRAY_IDX(paths, i, const char *);
+        const char *w = APR_ARRAY_IDX(what, i, const char *);
+        const char *why;
+
+        if (res[i].err == 0 || (i < nlists && res[i].err == ENOENT)) {
+            continue;            /* a missing list: see its own message */
+        }
+        why = res[i].is_dir
+            ? apr_psprintf(p, "it cannot search the directory %s (%s)",
+                           res[i].where, strerror(res[i].err))
+            : apr_psprintf(p, "it cannot open the file (%s)",
+                           strerror(res[i].err));
+        if (i >= nlists) {
+            if (!warn) {
+                continue;
+            }
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP027: %s file "
+                         "%s cannot be read by the user %s that httpd's "
+                         "children run as: %s. Only the parent (root) reads "
+                         "it, at start and graceful restart, so the server "
+                         "works; a configtest run as another user will fail "
+                         "on it", w, path, user, why);
+            continue;
+        }
+        if (starting) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "PP026: list file %s (%s) cannot be read by the "
+                         "user %s that httpd's children run as: %s. They "
+                         "re-read it when it changes, so no change would "
+                         "ever be picked up; not starting. Make it readable"
+                         " by %s (and its directories searchable)", path, w,
+                         user, why, user);
+            refuse = 1;
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP026: list file %s "
+                         "(%s) cannot be read by the user %s that httpd's "
+                         "children run as: %s. They re-read it when it "
+                         "changes, so no change will be picked up until it "
+                         "is readable by %s (and its directories "
+                         "searchable)", path, w, user, why, user);
+        }
+    }
+    return refuse ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    int first_pass = ap_state_query(AP_SQ_MAIN_STATE)
+                     == AP_SQ_MS_CREATE_PRE_CONFIG;
+
+    (void)pconf;
+    if (!pp_glue) {
+        return OK;
+    }
+    /* a refusal in the first pass of a start stops `apachectl start`
+     * before httpd detaches; the warnings are logged once, later */
+    if (first_pass) {
+        return child_access(ptemp, s, 0);
+    }
+    expired_crls(ptemp, s);
+    check_ssl_settings(ptemp, s);
+    return child_access(ptemp, s, 1);
+}
+
+/* After the lists were published: where each one's version in force came
+ * from, when it is not the file as it stands. */
+void pp_config_lists_report(server_rec *s)
+{
+    int i, n = pp_listset_count(pp_glue ? pp_glue->lists : NULL);
+
+    for (i = 0; i < n; i++) {
+        const char *path = pp_listset_path(pp_glue->lists, i);
+        const char *why = pp_listset_problem(pp_glue->lists, i);
+        uint64_t count = 0;
+        int origin = pp_listset_origin(pp_glue->lists, i, &count);
+
+        if (origin == PP_LIST_KEPT) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP030: %s: %s; "
+                         "keeping the last good version from before the "
+                         "restart (%" APR_UINT64_T_FMT " MACs); the file is "
+                         "tried again every PolyProvReloadInterval",
+                         list_directive(path), why ? why : "?",
+                         (apr_uint64_t)count);
+        }
+        else if (origin == PP_LIST_NONE) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP031: %s: %s; the "
+                         "list has never loaded: requests in scopes using it"
+                         " are refused (list-unavailable) until it does; the"
+                         " file is tried again every PolyProvReloadInterval "
+                         "(every %d s if that is 0)", list_directive(path),
+                         why ? why : "?", PP_LIST_RETRY_S);
+        }
+    }
 }

@@ -36,7 +36,8 @@ typedef enum {
     PP_R_DOT_FILE,         /* a write to a name with a '.' segment */
     PP_R_METHOD,           /* a method phones are never allowed */
     PP_R_FOREIGN_NAME,     /* another module's response names a device */
-    PP_R_DEVICE_FILE       /* PolyProv SharedOnly: a file naming a device */
+    PP_R_DEVICE_FILE,      /* PolyProv SharedOnly: a file naming a device */
+    PP_R_LIST_UNAVAILABLE  /* a list the scope uses has never loaded */
 } pp_reason_t;
 
 /* "no-tls", "no-cert", ... as in the README (Troubleshooting a 403); "ok" for PP_R_OK. */
@@ -96,6 +97,23 @@ int pp_fault_arm_spec(const char *spec);
 int pp_open(const char *path, int flags, unsigned int mode);
 FILE *pp_fopen(const char *path, const char *mode);
 void *pp_mmap(size_t len, int prot, int flags, int fd);
+
+/* Whether user (uid, gid, and the user's supplementary groups) can open
+ * each path for reading: asked in a forked process that takes that
+ * identity, as httpd's children do, so groups and ACLs count.  For each
+ * path, out[i].err is 0 or the errno, and out[i].where the directory that
+ * cannot be searched (is_dir) or the file itself.  Returns how many
+ * cannot be read, or -1 with a message if the check could not be made.
+ * Needs root to take another identity. */
+typedef struct {
+    int err;
+    int is_dir;
+    char where[1024];
+} pp_access_t;
+
+int pp_check_readable_as(const char *user, long uid, long gid,
+                         const char *const *paths, int n, pp_access_t *out,
+                         char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* MAC addresses                                                       */
@@ -187,14 +205,39 @@ typedef struct pp_crl pp_crl_t;
 /* PolyProvTrustedCA: a PEM bundle of CA certificates, with at least one
  * self-signed root.  NULL and a message on error. */
 pp_ca_t *pp_ca_load(const char *path, char *err, size_t errlen);
+/* The same from several files, each a PEM bundle or one DER certificate;
+ * the root may be in any of them. */
+pp_ca_t *pp_ca_load_files(const char *const *paths, int n, char *err,
+                          size_t errlen);
 void pp_ca_free(pp_ca_t *ca);
 int pp_ca_count(const pp_ca_t *ca);
-const char *pp_ca_path(const pp_ca_t *ca);
+const char *pp_ca_path(const pp_ca_t *ca);   /* the files, ", " between */
+/* The SSLVerifyDepth a device needs under the longest chain of the bundle:
+ * 1 + the CAs from a device issuer up to, not counting, its root (3 for
+ * Polycom: Issuing CA, Policy CA, Root CA). */
+int pp_ca_verify_depth(const pp_ca_t *ca);
 
 /* PolyProvCRL: PEM (one or more) or DER CRLs. */
 pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen);
 void pp_crl_free(pp_crl_t *crl);
 int pp_crl_count(const pp_crl_t *crl);
+const char *pp_crl_path(const pp_crl_t *crl); /* the files, ", " between */
+/* A new set holding the CRLs of both (several PolyProvCRL in a scope). */
+pp_crl_t *pp_crl_union(const pp_crl_t *a, const pp_crl_t *b,
+                       char *err, size_t errlen);
+/* The issuer (one-line form) and nextUpdate (0 if none) of CRL i;
+ * returns 0 when there is no CRL i. */
+int pp_crl_info(const pp_crl_t *crl, int i, char *issuer, size_t len,
+                time_t *next_update);
+/* Whether crl holds a CRL issued by certificate i of ca (its name, and
+ * signed by its key): 1 yes, 0 no, -1 no certificate i.  subject receives
+ * the certificate's subject.  With CRLs configured every certificate of a
+ * chain needs its issuer's CRL, so every CA of the bundle needs one. */
+int pp_crl_covers(const pp_ca_t *ca, int i, const pp_crl_t *crl,
+                  char *subject, size_t len);
+
+/* "2026-01-31 12:00:00 UTC" ("(none)" for 0), for messages. */
+void pp_time_format(time_t t, char *buf, size_t len);
 
 /* "sha256:HEX", hex with or without colons between bytes. */
 int pp_fingerprint_parse(const char *s, unsigned char out[32],
@@ -260,6 +303,11 @@ typedef struct {
  * with pp_free); 0 when the content is wrong, with a message naming
  * "path:line"; -1 when the file could not be read or memory ran out
  * (worth trying again: the content may be fine). */
+/* The strict check for pipelines (make check-list, polyprov-check): the
+ * same rules as the server, the same return values; *count receives the
+ * number of distinct MACs when the file is good. */
+int pp_list_validate(const char *path, size_t *count, char *err,
+                     size_t errlen);
 int pp_maclist_load(const char *path, pp_maclist_t *list,
                     char *err, size_t errlen);
 /* Same, from memory (name is used in messages). */
@@ -282,14 +330,30 @@ typedef struct pp_listset pp_listset_t;
 pp_listset_t *pp_listset_new(void);
 void pp_listset_free(pp_listset_t *set);
 /* Register (and load and validate) a list file; the same path twice gives
- * the same index.  Returns the index >= 0, or -1 with a message. */
+ * the same index.  A list is data, not configuration: a file that cannot
+ * be read or is broken is registered all the same, with the message in
+ * err and in pp_listset_problem(); pp_listset_start() then keeps the
+ * previous generation's last good version of it, or leaves it unavailable
+ * (lookups return PP_LIST_UNAVAILABLE and try the file again).  Returns
+ * the index >= 0, or -1 with a message (memory, already started). */
 int pp_listset_add(pp_listset_t *set, const char *path,
                    char *err, size_t errlen);
+/* Why list idx did not load when it was added, or NULL. */
+const char *pp_listset_problem(const pp_listset_t *set, int idx);
+/* After pp_listset_start: where the version in force came from, and how
+ * many MACs it holds. */
+enum { PP_LIST_READ = 0, PP_LIST_KEPT, PP_LIST_NONE };
+int pp_listset_origin(const pp_listset_t *set, int idx, uint64_t *count);
+/* A list that has never loaded is tried again this often even when the
+ * interval is 0 (there is nothing in force to keep). */
+#define PP_LIST_RETRY_S 5
 int pp_listset_count(const pp_listset_t *set);
 const char *pp_listset_path(const pp_listset_t *set, int idx);
 /* Publish: create state_dir (mode 0700) if needed, the shared records and
- * the first snapshots, named after the configuration generation `gen`;
- * snapshots of generations before gen - 1 are removed.  When running as
+ * the first snapshots, named after the configuration generation `gen`,
+ * and the generation's manifest of list paths; files of generations
+ * before gen - 1 are removed.  A list that did not load takes the newest
+ * snapshot of the same path in generation gen - 1, if there is one.  When running as
  * root, the directory and every snapshot are given to uid/gid (the httpd
  * child user; -1 leaves them as they are). */
 int pp_listset_start(pp_listset_t *set, const char *state_dir,
@@ -299,8 +363,10 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
  * child), so that a process keeps its lists even if the state directory
  * is removed under it.  Returns how many could not be mapped (logged). */
 int pp_listset_map_current(pp_listset_t *set);
-/* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses).
+/* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses),
+ * PP_LIST_UNAVAILABLE when the list has never loaded (the caller refuses).
  * now_us: wall clock in microseconds; interval_s: 0 = never re-check. */
+#define PP_LIST_UNAVAILABLE (-2)
 int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
                       int64_t now_us, int interval_s);
 /* The sequence number of the snapshot this process uses (tests, logs). */

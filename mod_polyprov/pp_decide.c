@@ -126,6 +126,11 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
     if (s->deny_idx >= 0) {
         rc = pp_listset_lookup(s->lists, s->deny_idx, v->mac, q->now_us,
                                s->reload_s);
+        if (rc == PP_LIST_UNAVAILABLE) {
+            pp_err(v->detail, sizeof(v->detail), "the deny list %s has "
+                   "never loaded", pp_listset_path(s->lists, s->deny_idx));
+            return done(v, 6, PP_R_LIST_UNAVAILABLE);
+        }
         if (rc < 0) {
             pp_err(v->detail, sizeof(v->detail), "the deny list %s is "
                    "unavailable", pp_listset_path(s->lists, s->deny_idx));
@@ -141,6 +146,11 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
     if (s->allow_idx >= 0) {
         rc = pp_listset_lookup(s->lists, s->allow_idx, v->mac, q->now_us,
                                s->reload_s);
+        if (rc == PP_LIST_UNAVAILABLE) {
+            pp_err(v->detail, sizeof(v->detail), "the allow list %s has "
+                   "never loaded", pp_listset_path(s->lists, s->allow_idx));
+            return done(v, 7, PP_R_LIST_UNAVAILABLE);
+        }
         if (rc < 0) {
             pp_err(v->detail, sizeof(v->detail), "the allow list %s is "
                    "unavailable", pp_listset_path(s->lists, s->allow_idx));

@@ -232,6 +232,21 @@ int pp_maclist_load(const char *path, pp_maclist_t *list,
     return load_file(path, list, &st, err, errlen);
 }
 
+int pp_list_validate(const char *path, size_t *count, char *err,
+                     size_t errlen)
+{
+    pp_maclist_t list;
+    int rc = pp_maclist_load(path, &list, err, errlen);
+
+    if (rc == 1) {
+        if (count) {
+            *count = list.count;
+        }
+        pp_free(list.macs);
+    }
+    return rc;
+}
+
 int pp_maclist_contains(const pp_mac_t *macs, size_t count, pp_mac_t mac)
 {
     size_t lo = 0, hi = count;
@@ -298,6 +313,11 @@ typedef struct {
     char *path;
     pp_maclist_t initial;        /* parsed at configuration, until start */
     src_state_t initial_src;
+    int initial_rc;              /* as pp_maclist_load at configuration */
+    int initial_errno;           /* why it could not be read (rc -1) */
+    char *problem;               /* the message, when rc != 1 */
+    int origin;                  /* PP_LIST_READ, _KEPT or _NONE */
+    uint64_t origin_count;       /* MACs of the version kept */
     snapmap_t *cur;              /* this process's mapping */
 } entry_t;
 
@@ -339,6 +359,7 @@ void pp_listset_free(pp_listset_t *set)
     }
     for (i = 0; i < set->n; i++) {
         pp_free(set->e[i].path);
+        pp_free(set->e[i].problem);
         pp_free(set->e[i].initial.macs);
         snap_release(set->e[i].cur);
     }
@@ -402,16 +423,48 @@ int pp_listset_add(pp_listset_t *set, const char *path,
     }
     e = &set->e[set->n];
     memset(e, 0, sizeof(*e));
-    if (load_file(path, &e->initial, &st, err, errlen) != 1) {
-        return -1;
-    }
     if (!(e->path = pp_strndup(path, strlen(path)))) {
-        pp_free(e->initial.macs);
         pp_err(err, errlen, "out of memory");
         return -1;
     }
+    /* a list is data: one that cannot be read or is broken is still
+     * registered (the caller reports it); start keeps an older version
+     * or marks it unavailable, and lookups try it again */
+    e->initial_rc = load_file(path, &e->initial, &st, err, errlen);
+    if (e->initial_rc != 1) {
+        const char *why = (err && errlen) ? err : "cannot be read";
+        e->initial_errno = errno;
+        if (!(e->problem = pp_strndup(why, strlen(why)))) {
+            pp_free(e->path);
+            pp_err(err, errlen, "out of memory");
+            return -1;
+        }
+        if (e->initial_rc == 0) {
+            src_from_stat(&st, &e->initial_src);   /* this broken version */
+        }
+        return set->n++;
+    }
     src_from_stat(&st, &e->initial_src);
+    if (err && errlen) {
+        err[0] = '\0';
+    }
     return set->n++;
+}
+
+const char *pp_listset_problem(const pp_listset_t *set, int idx)
+{
+    return (set && idx >= 0 && idx < set->n) ? set->e[idx].problem : NULL;
+}
+
+int pp_listset_origin(const pp_listset_t *set, int idx, uint64_t *count)
+{
+    if (!set || idx < 0 || idx >= set->n) {
+        return PP_LIST_NONE;
+    }
+    if (count) {
+        *count = set->e[idx].origin_count;
+    }
+    return set->e[idx].origin;
 }
 
 int pp_listset_count(const pp_listset_t *set)
@@ -551,7 +604,8 @@ static void sweep(const char *dir, unsigned keep_from)
         unsigned g;
         int at = 0;
 
-        if (sscanf(nm, "g%u-%*d-%*u.snap%n", &g, &at) != 1 || at == 0) {
+        if ((sscanf(nm, "g%u-%*d-%*u.snap%n", &g, &at) != 1 || at == 0)
+            && (sscanf(nm, "g%u.lists%n", &g, &at) != 1 || at == 0)) {
             continue;                 /* not ours */
         }
         if (g >= keep_from) {
@@ -561,6 +615,122 @@ static void sweep(const char *dir, unsigned keep_from)
         unlink(full);
     }
     closedir(d);
+}
+
+/* The manifest of a generation: the path of each list, by index, NUL
+ * after each, so that the next generation can find the last good version
+ * of a list that it cannot load itself. */
+static int manifest_write(pp_listset_t *set, char *err, size_t errlen)
+{
+    char final[4096], tmp[4200];
+    int fd, i, ok = 1;
+
+    snprintf(final, sizeof(final), "%s/g%u.lists", set->dir, set->gen);
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", final, (long)getpid());
+    fd = pp_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        pp_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        return 0;
+    }
+    for (i = 0; i < set->n && ok; i++) {
+        ok = write_all(fd, set->e[i].path, strlen(set->e[i].path) + 1);
+    }
+    if (close(fd) != 0) {
+        ok = 0;
+    }
+    if (!ok || rename(tmp, final) != 0) {
+        pp_err(err, errlen, "cannot write '%s': %s", final, strerror(errno));
+        unlink(tmp);
+        return 0;
+    }
+    return 1;
+}
+
+/* The index of path in generation gen's manifest, or -1. */
+static int manifest_find(const char *dir, unsigned gen, const char *path)
+{
+    char name[4096], buf[65536];
+    ssize_t len;
+    size_t off = 0;
+    int fd, idx = 0;
+
+    snprintf(name, sizeof(name), "%s/g%u.lists", dir, gen);
+    if ((fd = pp_open(name, O_RDONLY | O_CLOEXEC, 0)) < 0) {
+        return -1;
+    }
+    len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (len <= 0) {
+        return -1;
+    }
+    buf[len] = '\0';
+    while (off < (size_t)len) {
+        if (!strcmp(buf + off, path)) {
+            return idx;
+        }
+        off += strlen(buf + off) + 1;
+        idx++;
+    }
+    return -1;
+}
+
+/* The newest snapshot of list `old` of generation gen, copied into list:
+ * the last good version the previous configuration had. */
+static int adopt(pp_listset_t *set, unsigned gen, int old,
+                 pp_maclist_t *list)
+{
+    DIR *d = opendir(set->dir);
+    struct dirent *de;
+    unsigned long long best = 0;
+    char name[4096];
+    struct stat st;
+    const snap_hdr_t *h;
+    void *addr;
+    int fd, ok = 0;
+
+    if (!d) {
+        return 0;
+    }
+    while ((de = readdir(d)) != NULL) {
+        unsigned g;
+        int i, at = 0;
+        unsigned long long seq;
+        if (sscanf(de->d_name, "g%u-%d-%llu.snap%n", &g, &i, &seq, &at) == 3
+            && at > 0 && de->d_name[at] == '\0' && g == gen && i == old
+            && seq > best) {
+            best = seq;
+        }
+    }
+    closedir(d);
+    if (!best) {
+        return 0;
+    }
+    snprintf(name, sizeof(name), "%s/g%u-%d-%llu.snap", set->dir, gen, old,
+             best);
+    if ((fd = pp_open(name, O_RDONLY | O_CLOEXEC, 0)) < 0) {
+        return 0;
+    }
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(snap_hdr_t)) {
+        close(fd);
+        return 0;
+    }
+    addr = pp_mmap((size_t)st.st_size, PROT_READ, MAP_SHARED, fd);
+    close(fd);
+    if (addr == MAP_FAILED) {
+        return 0;
+    }
+    h = addr;
+    if (!memcmp(h->magic, SNAP_MAGIC, 8) && h->seq == best
+        && h->count <= ((size_t)st.st_size - sizeof(*h)) / sizeof(pp_mac_t)
+        && (size_t)st.st_size == sizeof(*h) + h->count * sizeof(pp_mac_t)
+        && (list->macs = pp_malloc(h->count ? h->count * sizeof(pp_mac_t)
+                                            : 1)) != NULL) {
+        memcpy(list->macs, h + 1, h->count * sizeof(pp_mac_t));
+        list->count = h->count;
+        ok = 1;
+    }
+    munmap(addr, (size_t)st.st_size);
+    return ok;
 }
 
 int pp_listset_start(pp_listset_t *set, const char *state_dir,
@@ -611,17 +781,41 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
     }
     memset(set->shm, 0, set->shm_len);
     sweep(state_dir, gen > 0 ? gen - 1 : 0);
+    if (!manifest_write(set, err, errlen)) {
+        return 0;
+    }
     for (i = 0; i < set->n; i++) {
         entry_t *e = &set->e[i];
         shrec_t *r = &set->shm[i];
+        int old;
 
+        r->last_check_us = wall_us();    /* just read: next check later */
+        e->origin = PP_LIST_READ;
+        if (e->initial_rc != 1) {
+            /* not loadable now: the last good version of the previous
+             * generation (a graceful restart), else none */
+            r->src = e->initial_src;     /* zero unless a broken version */
+            r->bad = e->initial_rc == 0 ? BAD_PARSE : BAD_READ;
+            r->bad_errno = e->initial_rc == 0 ? 0 : e->initial_errno;
+            e->origin = PP_LIST_NONE;
+            if (gen > 0 && (old = manifest_find(state_dir, gen - 1,
+                                                e->path)) >= 0
+                && adopt(set, gen - 1, old, &e->initial)) {
+                e->origin = PP_LIST_KEPT;
+            }
+            if (e->origin == PP_LIST_NONE) {
+                continue;                /* seq 0: unavailable */
+            }
+        }
         if (!snap_write(set, i, 1, &e->initial, err, errlen)) {
             return 0;
         }
         r->seq = 1;
-        r->last_check_us = wall_us();    /* just read: next check later */
         r->count = e->initial.count;
-        r->src = e->initial_src;
+        e->origin_count = e->initial.count;
+        if (e->initial_rc == 1) {
+            r->src = e->initial_src;
+        }
         pp_free(e->initial.macs);
         e->initial.macs = NULL;
     }
@@ -643,6 +837,19 @@ static int64_t mtime_us(const struct stat *st)
            + st->st_mtim.tv_nsec / 1000;
 }
 
+/* What stays in force while a new version cannot be used. */
+static const char *in_force(const shrec_t *r, uint64_t seq, char *buf,
+                            size_t len)
+{
+    if (seq == 0) {
+        return "it has never loaded: requests in scopes using it are "
+               "refused (list-unavailable) until it does";
+    }
+    snprintf(buf, len, "keeping the last good list (%llu MACs)",
+             (unsigned long long)r->count);
+    return buf;
+}
+
 /* Called by the one process holding r->busy_pid. */
 static void check_source(pp_listset_t *set, int idx, int64_t now_us,
                          int interval_s)
@@ -653,15 +860,16 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     struct stat st, st2;
     src_state_t now_src, after;
     pp_maclist_t list;
-    char err[1024];
+    char err[1024], kept[128];
+    const char *tag = seq ? "" : "PP032: ";
     int rc;
 
     if (stat(e->path, &st) != 0) {
         int en = errno;
         if (r->bad != BAD_STAT || r->bad_errno != en) {
-            pp_log(PP_LOG_ERR, "list %s: cannot stat: %s; keeping the last "
-                   "good list (%llu MACs)", e->path, strerror(en),
-                   (unsigned long long)r->count);
+            pp_log(PP_LOG_ERR, "%slist %s: cannot stat: %s; %s", tag,
+                   e->path, strerror(en),
+                   in_force(r, seq, kept, sizeof(kept)));
             r->bad = BAD_STAT;
             r->bad_errno = en;
             memset(&r->src, 0, sizeof(r->src));
@@ -686,9 +894,8 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
          * again; logged once per cause */
         int en = errno;
         if (r->bad != BAD_READ || r->bad_errno != en) {
-            pp_log(PP_LOG_ERR, "list %s: %s; keeping the last good list "
-                   "(%llu MACs), will try again", e->path, err,
-                   (unsigned long long)r->count);
+            pp_log(PP_LOG_ERR, "%slist %s: %s; %s, will try again", tag,
+                   e->path, err, in_force(r, seq, kept, sizeof(kept)));
             r->bad = BAD_READ;
             r->bad_errno = en;
         }
@@ -696,8 +903,8 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     }
     if (rc == 0) {
         /* each broken version is logged once: its state is recorded */
-        pp_log(PP_LOG_ERR, "list %s: %s; keeping the last good list "
-               "(%llu MACs)", e->path, err, (unsigned long long)r->count);
+        pp_log(PP_LOG_ERR, "%slist %s: %s; %s", tag, e->path, err,
+               in_force(r, seq, kept, sizeof(kept)));
         r->bad = BAD_PARSE;
         r->bad_errno = 0;
         r->src = now_src;
@@ -710,8 +917,8 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     }
     if (!snap_write(set, idx, seq + 1, &list, err, sizeof(err))) {
         if (r->bad != BAD_PUBLISH) {
-            pp_log(PP_LOG_ERR, "list %s: %s; keeping the last good list "
-                   "(%llu MACs)", e->path, err, (unsigned long long)r->count);
+            pp_log(PP_LOG_ERR, "%slist %s: %s; %s", tag, e->path, err,
+                   in_force(r, seq, kept, sizeof(kept)));
         }
         r->bad = BAD_PUBLISH;
         pp_free(list.macs);
@@ -722,8 +929,15 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     r->bad_errno = 0;
     __atomic_store_n(&r->count, (uint64_t)list.count, __ATOMIC_RELAXED);
     __atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELEASE);
-    pp_log(PP_LOG_INFO, "list %s reloaded: %zu MACs (version %llu)",
-           e->path, list.count, (unsigned long long)(seq + 1));
+    if (seq == 0) {
+        pp_log(PP_LOG_INFO, "PP033: list %s loaded: %zu MACs (version 1); "
+               "requests in scopes using it are decided again", e->path,
+               list.count);
+    }
+    else {
+        pp_log(PP_LOG_INFO, "list %s reloaded: %zu MACs (version %llu)",
+               e->path, list.count, (unsigned long long)(seq + 1));
+    }
     pp_free(list.macs);
     if (seq > 1) {
         char old[4096];
@@ -801,7 +1015,11 @@ int pp_listset_map_current(pp_listset_t *set)
     int i, failed = 0;
 
     for (i = 0; set && set->shm && i < set->n; i++) {
-        snapmap_t *m = acquire(set, i);
+        snapmap_t *m;
+        if (__atomic_load_n(&set->shm[i].seq, __ATOMIC_ACQUIRE) == 0) {
+            continue;                /* never loaded: nothing to map */
+        }
+        m = acquire(set, i);
         if (!m) {
             pp_log(PP_LOG_ERR, "list %s: cannot map its snapshot in %s (%s)",
                    set->e[i].path, set->dir, strerror(errno));
@@ -827,6 +1045,15 @@ int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
     }
     if (interval_s > 0) {
         maybe_check(set, idx, now_us, interval_s);
+    }
+    if (__atomic_load_n(&set->shm[idx].seq, __ATOMIC_ACQUIRE) == 0) {
+        /* never loaded: keep trying, and refuse meanwhile */
+        if (interval_s <= 0) {
+            maybe_check(set, idx, now_us, PP_LIST_RETRY_S);
+        }
+        if (__atomic_load_n(&set->shm[idx].seq, __ATOMIC_ACQUIRE) == 0) {
+            return PP_LIST_UNAVAILABLE;
+        }
     }
     m = acquire(set, idx);
     if (!m) {

@@ -5,12 +5,13 @@ PolyProvReloadInterval + 1 s, idle ones included, under each MPM."""
 
 import os
 import re
+import subprocess
 import time
 
 import pytest
 
 from tests.pphttpd.fixtures import lists_guard, populate
-from tests.pphttpd.expect import A, B, C
+from tests.pphttpd.expect import A, B, C, expect_refused
 
 INTERVAL = 1
 
@@ -128,13 +129,21 @@ def test_interval_zero_reloads_only_on_restart(servers, pki):
 
 
 def test_broken_list_at_restart_keeps_server_running(servers, pki):
+    """A list is data: a broken one no longer blocks a graceful restart;
+    the new generation keeps the last good version and says so (PP030,
+    with file:line)."""
     h = start(servers, pki)
     h.list_file("allow.txt", "garbage\n")
     p = h._run("-k", "graceful")
-    assert p.returncode != 0
-    assert "allow.txt:1:" in p.stdout + p.stderr
-    time.sleep(0.5)
+    assert p.returncode == 0, p.stdout + p.stderr
+    time.sleep(1.0)
+    h._wait_listening()
     assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 403
+    assert re.search(r"\[polyprov:error\] .*PP030: PolyProvAllowList at "
+                     r"\S+httpd.conf:\d+: %s:1: 'garbage' is not a MAC "
+                     r".*keeping the last good version from before the "
+                     r"restart \(1 MACs\)" % re.escape(h.allow), h.new_log())
 
 
 @pytest.mark.parametrize("mpm", ["prefork", "worker", "event"])
@@ -185,3 +194,92 @@ def test_lists_are_shared_not_copied(servers, pki, mpm):
     assert len(snaps[allow[0]]) >= 2, snaps         # mapped by several
     # A is one of the 50000 already: 8 bytes per distinct MAC
     assert os.path.getsize(allow[0]) == 32 + 8 * 50000
+
+
+# -- a list is data, not configuration ---------------------------------------
+
+def test_a_broken_list_never_blocks_configtest_graceful_or_stop(servers,
+                                                                pki):
+    """apachectl configtest, graceful and stop all re-read the
+    configuration: a bad line in a list must stop none of them."""
+    h = start(servers, pki)
+    h.list_file("allow.txt", "%s\nnot-a-mac\n" % A)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    assert "PP029: PolyProvAllowList at" in out
+    assert "%s:2: 'not-a-mac'" % h.allow in out
+    p = h._run("-k", "graceful")
+    assert p.returncode == 0, p.stdout + p.stderr
+    time.sleep(1.0)
+    h._wait_listening()
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    pid = h.pid()
+    p = h._run("-k", "stop")
+    assert p.returncode == 0, p.stdout + p.stderr
+    deadline = time.time() + 20
+    while os.path.exists("/proc/%d" % pid) and time.time() < deadline:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.05)
+    h.running = False
+    assert not h.pid() or not os.path.exists("/proc/%d/exe" % pid)
+
+
+@pytest.mark.parametrize("which", ["allow", "deny"])
+@pytest.mark.parametrize("problem", ["broken", "missing"])
+def test_a_list_that_never_loaded_refuses_until_fixed(servers, pki, which,
+                                                      problem):
+    """Broken or missing at the first start: httpd starts, the scope that
+    uses the list refuses every phone with its own reason (a missing deny
+    list must not let everyone in), and the fixed file is picked up at
+    the next interval."""
+    h = servers()
+    populate(h)
+    path = os.path.join(h.root, "lists", "%s.txt" % which)
+    if problem == "broken":
+        h.list_file("%s.txt" % which, "%s\nbroken\n" % A)
+    allow = path if which == "allow" else None
+    deny = path if which == "deny" else None
+    h.write(loglevel="warn polyprov:info",
+            vhost=lists_guard(h, pki, INTERVAL, allow, deny))
+    h.start()
+    log = h.log_text()
+    assert re.search(r"\[polyprov:error\] .*PP031: PolyProv%sList at \S+:\d+"
+                     r": .*%s.*never loaded.*list-unavailable"
+                     % (which.capitalize(), re.escape(path)), log), log
+    h.mark()
+    for phone, mac in (("phone-a", A), ("phone-c", C)):
+        line = expect_refused(h, h.curl("/%s.cfg" % mac, phone=phone),
+                              "list-unavailable", "/%s.cfg" % mac, mac=mac)
+        assert "the %s list %s has never loaded" % (which, path) in line
+    # fixed: A alone on the allow list, or C alone on the deny list
+    h.list_file("%s.txt" % which, "%s\n" % (A if which == "allow" else C))
+    settle()
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 403
+    assert re.search(r"PP033: list %s loaded: 1 MACs" % re.escape(path),
+                     h.new_log()), h.new_log()
+
+
+def test_make_check_list(tmp_path):
+    """The strict check for pipelines: non-zero with file:line."""
+    from tests.pphttpd.fixtures import TOP
+    good = tmp_path / "good.txt"
+    good.write_text("# fleet\n%s\n00:04:f2:00:0b:02\n" % A)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("%s\n\n00:04:f2:00:0b\n" % A)
+    ok = subprocess.run(["make", "-s", "--no-print-directory", "check-list",
+                         "LIST=%s" % good], cwd=TOP, capture_output=True,
+                        text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "%s: OK, 2 MACs" % good in ok.stdout
+    ko = subprocess.run(["make", "-s", "--no-print-directory", "check-list",
+                         "LIST=%s" % bad], cwd=TOP, capture_output=True,
+                        text=True)
+    assert ko.returncode != 0
+    assert "%s:3: '00:04:f2:00:0b' is not a MAC address" % bad in ko.stderr
+    gone = subprocess.run(["make", "-s", "--no-print-directory", "check-list",
+                           "LIST=%s" % (tmp_path / "nope.txt")], cwd=TOP,
+                          capture_output=True, text=True)
+    assert gone.returncode != 0 and "nope.txt" in gone.stderr

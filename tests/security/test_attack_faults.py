@@ -121,12 +121,21 @@ def test_after_the_faults_the_phone_is_served_again(faulty):
 def test_faults_while_reading_the_configuration_stop_configtest(faulty,
                                                                 kind):
     """Each file the directives name (CA, CRL, lists) is read at start-up;
-    a fault there stops `apachectl configtest` with the directive, the file
-    and the line, like an unreadable file would."""
-    failures = 0
+    a fault reading the CA or CRL stops `apachectl configtest` with the
+    directive, the file and the line, like an unreadable file would.  A
+    list is data: a fault reading one is a warning (PP029) naming the
+    directive, and configtest passes."""
+    failures = warned = 0
     for n in range(1, 200):
         rc, out = faulty.configtest_with({"PP_TEST_FAULT": "%s=%d" % (kind,
                                                                       n)})
+        if rc == 0 and "PP029:" in out:
+            assert re.search(r"PP029: PolyProv(Allow|Deny)List at \S+"
+                             r"httpd.conf:\d+: ", out), (n, out)
+            assert ("Input/output error" in out or "out of memory" in out
+                    or "Cannot allocate memory" in out), (n, out)
+            warned += 1
+            continue
         if rc == 0:
             break
         failures += 1
@@ -138,4 +147,5 @@ def test_faults_while_reading_the_configuration_stop_configtest(faulty,
                 or "Cannot allocate memory" in out), (n, out)
     else:
         raise AssertionError("configtest never passed")
-    assert failures >= 3, failures
+    assert failures >= 2, failures
+    assert warned >= 1, warned

@@ -91,6 +91,98 @@ START_TEST(ca_bundle)
 }
 END_TEST
 
+/* A DER copy of a PEM certificate of the test PKI, in a temporary
+ * directory; with extra bytes appended if trailing. */
+static const char *der_copy(const char *name, int trailing)
+{
+    static char path[4][512];
+    static int slot;
+    FILE *in = fopen(pki(name), "r"), *out;
+    X509 *x;
+
+    ck_assert_ptr_nonnull(in);
+    x = PEM_read_X509(in, NULL, NULL, NULL);
+    fclose(in);
+    ck_assert_ptr_nonnull(x);
+    slot = (slot + 1) % 4;
+    snprintf(path[slot], sizeof(path[slot]), "%s/%s.der", tmpdir(), name);
+    out = fopen(path[slot], "wb");
+    ck_assert_ptr_nonnull(out);
+    ck_assert_int_eq(i2d_X509_fp(out, x), 1);
+    if (trailing) {
+        fputs("junk", out);
+    }
+    fclose(out);
+    X509_free(x);
+    return path[slot];
+}
+
+START_TEST(ca_der_and_several_files)
+{
+    char err[512];
+    const char *files[4];
+    pp_ca_t *ca;
+    pp_cert_facts_t f;
+
+    /* one DER certificate per file, the root in any of them */
+    files[0] = der_copy("issuing1.crt", 0);
+    files[1] = der_copy("policy.crt", 0);
+    files[2] = der_copy("root.crt", 0);
+    ca = pp_ca_load_files(files, 3, err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    ck_assert_int_eq(pp_ca_count(ca), 3);
+    ck_assert_ptr_nonnull(strstr(pp_ca_path(ca), "issuing1.crt.der, "));
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.chain.pem", time(NULL), &f),
+                     PP_R_OK);
+    /* issuing CA 2 is not in it */
+    ck_assert_int_eq(examine(ca, NULL, "phone-c.chain.pem", time(NULL), &f),
+                     PP_R_UNTRUSTED);
+    pp_ca_free(ca);
+    /* PEM and DER mixed */
+    files[0] = pki("polycom-chain.pem");
+    files[1] = der_copy("root.crt", 0);
+    ca = pp_ca_load_files(files, 2, err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    pp_ca_free(ca);
+    /* a DER intermediate alone still needs its root */
+    files[0] = der_copy("issuing1.crt", 0);
+    ck_assert_ptr_null(pp_ca_load_files(files, 1, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "no self-signed root"));
+    /* a DER device certificate is no CA */
+    ck_assert_ptr_null(pp_ca_load(der_copy("phone-a.crt", 0), err,
+                                  sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "is not a CA"));
+    /* one certificate per DER file, and the message says how to convert */
+    ck_assert_ptr_null(pp_ca_load(der_copy("root.crt", 1), err,
+                                  sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "openssl x509 -inform DER"));
+    /* neither PEM nor DER */
+    ck_assert_ptr_null(pp_ca_load(write_tmp("x.der", "\x30\x03junk"), err,
+                                  sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "no PEM certificate and is not a DER"));
+}
+END_TEST
+
+START_TEST(ca_verify_depth)
+{
+    char err[512];
+    pp_ca_t *ca = chain();
+
+    /* device <- Issuing CA <- Policy CA <- Root CA: mod_ssl needs 3 */
+    ck_assert_int_eq(pp_ca_verify_depth(ca), 3);
+    pp_ca_free(ca);
+    ca = pp_ca_load(pki("polycom-root-only.pem"), err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    ck_assert_int_eq(pp_ca_verify_depth(ca), 1);
+    pp_ca_free(ca);
+    /* an unrelated expired root adds nothing */
+    ca = pp_ca_load(pki("with-expired-root.pem"), err, sizeof(err));
+    ck_assert_msg(ca != NULL, "%s", err);
+    ck_assert_int_eq(pp_ca_verify_depth(ca), 3);
+    pp_ca_free(ca);
+}
+END_TEST
+
 START_TEST(crl_files)
 {
     char err[512];
@@ -242,6 +334,63 @@ START_TEST(revocation)
     pp_crl_free(crl);
     pp_crl_free(stale);
     pp_crl_free(partial);
+    pp_ca_free(ca);
+}
+END_TEST
+
+START_TEST(crl_sets_and_coverage)
+{
+    char err[512], subj[256];
+    pp_ca_t *ca = chain();
+    pp_crl_t *all = pp_crl_load(pki("crl-all.pem"), err, sizeof(err));
+    pp_crl_t *ic1 = pp_crl_load(pki("crl-issuing1.der"), err, sizeof(err));
+    pp_crl_t *both, *again;
+    pp_cert_facts_t f;
+    time_t now = time(NULL), nu;
+    int i, covered = 0;
+
+    ck_assert_ptr_nonnull(all);
+    ck_assert_ptr_nonnull(ic1);
+    /* the bundle is root, policy, issuing 1, issuing 2: one CRL each */
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(pp_crl_covers(ca, i, all, subj, sizeof(subj)), 1);
+    }
+    ck_assert_int_eq(pp_crl_covers(ca, 4, all, subj, sizeof(subj)), -1);
+    /* issuing CA 1's CRL alone covers issuing CA 1 only */
+    for (i = 0; i < 4; i++) {
+        int rc = pp_crl_covers(ca, i, ic1, subj, sizeof(subj));
+        ck_assert_int_eq(rc, !strcmp(subj, "/CN=Polycom Equipment Issuing "
+                                            "CA 1"));
+        covered += rc;
+    }
+    ck_assert_int_eq(covered, 1);
+    ck_assert_int_eq(pp_crl_covers(ca, 0, NULL, subj, sizeof(subj)), 0);
+    /* sets add up: a new identity, both files named, every CRL used */
+    both = pp_crl_union(ic1, all, err, sizeof(err));
+    ck_assert_msg(both != NULL, "%s", err);
+    ck_assert_int_eq(pp_crl_count(both), 5);
+    ck_assert_ptr_nonnull(strstr(pp_crl_path(both), "crl-issuing1.der, "));
+    ck_assert_ptr_nonnull(strstr(pp_crl_path(both), "crl-all.pem"));
+    ck_assert_int_eq(examine(ca, ic1, "phone-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(examine(ca, both, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(examine(ca, both, "phone-revoked.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "revoked"));
+    /* the union holds references: freeing the parts leaves it whole */
+    again = pp_crl_union(both, ic1, err, sizeof(err));
+    pp_crl_free(both);
+    pp_crl_free(ic1);
+    ck_assert_int_eq(pp_crl_count(again), 6);
+    ck_assert_int_eq(pp_crl_info(again, 0, subj, sizeof(subj), &nu), 1);
+    ck_assert_str_eq(subj, "/CN=Polycom Equipment Issuing CA 1");
+    ck_assert(nu > now);
+    ck_assert_int_eq(pp_crl_info(again, 6, subj, sizeof(subj), &nu), 0);
+    for (i = 0; i < 4; i++) {
+        ck_assert_int_eq(pp_crl_covers(ca, i, again, subj, sizeof(subj)), 1);
+    }
+    pp_crl_free(again);
+    pp_crl_free(all);
     pp_ca_free(ca);
 }
 END_TEST
@@ -412,10 +561,13 @@ Suite *suite_cert(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, ca_bundle);
     tcase_add_test(tc, crl_files);
+    tcase_add_test(tc, ca_der_and_several_files);
+    tcase_add_test(tc, ca_verify_depth);
     tcase_add_test(tc, fingerprints);
     tcase_add_test(tc, genuine_devices);
     tcase_add_test(tc, lookalikes);
     tcase_add_test(tc, revocation);
+    tcase_add_test(tc, crl_sets_and_coverage);
     tcase_add_test(tc, cache);
     tcase_add_test(tc, cache_bounded);
     tcase_add_test(tc, bad_input);

@@ -191,6 +191,8 @@ START_TEST(set_lookup)
 }
 END_TEST
 
+/* A list is data: a file that cannot be read or is broken is registered
+ * all the same, and says why (it used to fail the configuration). */
 START_TEST(set_add_errors)
 {
     pp_listset_t *set = pp_listset_new();
@@ -198,16 +200,182 @@ START_TEST(set_add_errors)
     const char *bad = write_tmp("bad.txt", "0004f2000a01\nfoo\n");
 
     ck_assert_int_eq(pp_listset_add(set, "/nonexistent/allow", err,
-                                     sizeof(err)), -1);
+                                     sizeof(err)), 0);
     ck_assert_ptr_nonnull(strstr(err, "cannot read '/nonexistent/allow'"));
-    ck_assert_int_eq(pp_listset_add(set, bad, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(pp_listset_problem(set, 0),
+                                 "cannot read '/nonexistent/allow'"));
+    ck_assert_int_eq(pp_listset_add(set, bad, err, sizeof(err)), 1);
     ck_assert_ptr_nonnull(strstr(err, "bad.txt:2: 'foo'"));
-    ck_assert_int_eq(pp_listset_add(set, "/tmp", err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(pp_listset_problem(set, 1),
+                                 "bad.txt:2: 'foo'"));
+    ck_assert_int_eq(pp_listset_add(set, "/tmp", err, sizeof(err)), 2);
     ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
     ck_assert_int_eq(pp_listset_add(set, write_tmp("e", ""), err,
-                                     sizeof(err)), -1);
+                                     sizeof(err)), 3);
     ck_assert_ptr_nonnull(strstr(err, "empty"));
+    /* a good one has no problem */
+    ck_assert_int_eq(pp_listset_add(set, write_tmp("g", "0004f2000a01\n"),
+                                     err, sizeof(err)), 4);
+    ck_assert_ptr_null(pp_listset_problem(set, 4));
+    ck_assert_str_eq(err, "");
+    ck_assert_ptr_null(pp_listset_problem(set, 9));
     pp_listset_free(set);
+}
+END_TEST
+
+/* A list that has never loaded refuses (PP_LIST_UNAVAILABLE, not an
+ * error), is tried again each interval, and is used once it loads. */
+START_TEST(never_loaded_is_unavailable_until_fixed)
+{
+    fixture_t fx;
+    char err[512];
+    int64_t t = now_us();
+    uint64_t count = 99;
+    int logged;
+
+    capture_logs();
+    snprintf(fx.dir, sizeof(fx.dir), "%s", tmpdir());
+    snprintf(fx.state, sizeof(fx.state), "%s/state", fx.dir);
+    snprintf(fx.path, sizeof(fx.path), "%s/allow.txt", fx.dir);
+    write_aged(fx.path, "0004f2000a01\nnot-a-mac\n", 10);
+    fx.set = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(fx.set, fx.path, err, sizeof(err)), 0);
+    ck_assert(pp_listset_start(fx.set, fx.state, 0, -1, -1, err,
+                               sizeof(err)));
+    ck_assert_int_eq(pp_listset_origin(fx.set, 0, &count), PP_LIST_NONE);
+    ck_assert_uint_eq(count, 0);
+    ck_assert_int_eq(pp_listset_map_current(fx.set), 0);
+    /* A is in the broken file, but nothing of it is in force */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t, 5),
+                     PP_LIST_UNAVAILABLE);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 6000000, 5),
+                     PP_LIST_UNAVAILABLE);
+    logged = captured_count();
+    /* the same broken version is not logged again at the next interval */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 12000000, 5),
+                     PP_LIST_UNAVAILABLE);
+    ck_assert_int_eq(captured_count(), logged);
+    /* still broken, differently: logged, saying it never loaded */
+    write_aged(fx.path, "bad\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 18000000, 5),
+                     PP_LIST_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP032: list "));
+    ck_assert_ptr_nonnull(strstr(captured(), "allow.txt:1: 'bad'"));
+    ck_assert_ptr_nonnull(strstr(captured(), "never loaded"));
+    /* fixed: picked up at the next interval */
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 24000000, 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 24000000, 5), 0);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP033: list "));
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+/* A missing list with PolyProvReloadInterval 0 is tried again all the same
+ * (every PP_LIST_RETRY_S): there is nothing in force to keep. */
+START_TEST(never_loaded_retried_with_interval_zero)
+{
+    fixture_t fx;
+    char err[512];
+    int64_t t = now_us();
+
+    capture_logs();
+    snprintf(fx.dir, sizeof(fx.dir), "%s", tmpdir());
+    snprintf(fx.state, sizeof(fx.state), "%s/state", fx.dir);
+    snprintf(fx.path, sizeof(fx.path), "%s/deny.txt", fx.dir);
+    fx.set = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(fx.set, fx.path, err, sizeof(err)), 0);
+    ck_assert(pp_listset_start(fx.set, fx.state, 0, -1, -1, err,
+                               sizeof(err)));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t, 0),
+                     PP_LIST_UNAVAILABLE);
+    write_aged(fx.path, "0004f2000a01\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 1000000, 0),
+                     PP_LIST_UNAVAILABLE);       /* not yet */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A,
+                                        t + (PP_LIST_RETRY_S + 1) * 1000000LL,
+                                        0), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+/* A graceful restart (a new generation in the same state directory) with
+ * a broken or unreadable list keeps the last good version the previous
+ * generation had, the one reloaded at run time included. */
+START_TEST(kept_across_generations)
+{
+    fixture_t fx;
+    char err[512], other[700];
+    pp_listset_t *g2, *g3;
+    uint64_t count = 0;
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");            /* generation 1 */
+    ck_assert_int_eq(pp_listset_origin(fx.set, 0, &count), PP_LIST_READ);
+    ck_assert_uint_eq(count, 1);
+    write_aged(fx.path, "0004f2000a01\n0004f2000b02\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, now_us() + 6000000, 5),
+                     1);                        /* version 2 of gen 1 */
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    write_aged(fx.path, "garbage\n", 3);
+    /* generation 2: another list first, so the index differs */
+    snprintf(other, sizeof(other), "%s/other.txt", fx.dir);
+    write_aged(other, "0004f2000c03\n", 3);
+    g2 = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(g2, other, err, sizeof(err)), 0);
+    ck_assert_int_eq(pp_listset_add(g2, fx.path, err, sizeof(err)), 1);
+    ck_assert_ptr_nonnull(strstr(err, "allow.txt:1: 'garbage'"));
+    ck_assert(pp_listset_start(g2, fx.state, 2, -1, -1, err, sizeof(err)));
+    ck_assert_int_eq(pp_listset_origin(g2, 1, &count), PP_LIST_KEPT);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_int_eq(pp_listset_origin(g2, 0, NULL), PP_LIST_READ);
+    ck_assert_int_eq(pp_listset_lookup(g2, 1, B, now_us(), 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(g2, 1, C, now_us(), 5), 0);
+    ck_assert_int_eq(pp_listset_lookup(g2, 0, C, now_us(), 5), 1);
+    /* the broken version is known: not logged again by a lookup */
+    ck_assert_int_eq(pp_listset_lookup(g2, 1, B, now_us() + 6000000, 5), 1);
+    ck_assert_ptr_null(strstr(captured(), "garbage"));
+    /* generation 3, unreadable this time: kept again, from generation 2 */
+    unlink(fx.path);
+    g3 = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(g3, fx.path, err, sizeof(err)), 0);
+    ck_assert(pp_listset_start(g3, fx.state, 3, -1, -1, err, sizeof(err)));
+    ck_assert_int_eq(pp_listset_origin(g3, 0, &count), PP_LIST_KEPT);
+    ck_assert_uint_eq(count, 2);
+    ck_assert_int_eq(pp_listset_lookup(g3, 0, B, now_us(), 5), 1);
+    /* a generation with no predecessor keeps nothing */
+    pp_listset_free(g3);
+    g3 = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(g3, fx.path, err, sizeof(err)), 0);
+    ck_assert(pp_listset_start(g3, fx.state, 9, -1, -1, err, sizeof(err)));
+    ck_assert_int_eq(pp_listset_origin(g3, 0, NULL), PP_LIST_NONE);
+    ck_assert_int_eq(pp_listset_lookup(g3, 0, B, now_us(), 5),
+                     PP_LIST_UNAVAILABLE);
+    pp_listset_free(fx.set);
+    pp_listset_free(g2);
+    pp_listset_free(g3);
+    pp_statedir_remove(fx.state);
+    ck_assert_int_eq(access(fx.state, F_OK), -1);  /* manifests gone too */
+}
+END_TEST
+
+START_TEST(validate_for_pipelines)
+{
+    char err[512];
+    size_t n = 0;
+
+    ck_assert_int_eq(pp_list_validate(write_tmp("ok.txt", "# fleet\n"
+        "0004f2000a01\n00:04:f2:00:0a:01\n0004.f200.0b02\n"), &n, err,
+        sizeof(err)), 1);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(pp_list_validate(write_tmp("bad.txt", "0004f2000a01\n"
+        "\n0004f2000b0\n"), &n, err, sizeof(err)), 0);
+    ck_assert_ptr_nonnull(strstr(err, "bad.txt:3: '0004f2000b0'"));
+    ck_assert_int_eq(pp_list_validate("/nonexistent/x", &n, err,
+                                      sizeof(err)), -1);
 }
 END_TEST
 
@@ -477,6 +645,10 @@ Suite *suite_list(void)
     suite_add_tcase(s, tc);
     tcase_add_test(ts, set_lookup);
     tcase_add_test(ts, set_add_errors);
+    tcase_add_test(ts, never_loaded_is_unavailable_until_fixed);
+    tcase_add_test(ts, never_loaded_retried_with_interval_zero);
+    tcase_add_test(ts, kept_across_generations);
+    tcase_add_test(tc, validate_for_pipelines);
     tcase_add_test(ts, reload_on_change);
     tcase_add_test(ts, broken_version_keeps_last_good);
     tcase_add_test(ts, truncated_deleted_unreadable);

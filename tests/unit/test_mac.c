@@ -92,6 +92,8 @@ START_TEST(reasons)
     ck_assert_str_eq(pp_reason_name(PP_R_ALLOW_LIST), "allow-list");
     ck_assert_str_eq(pp_reason_name(PP_R_DIRECTORY), "directory");
     ck_assert_str_eq(pp_reason_name(PP_R_NOT_OWNER), "not-owner");
+    ck_assert_str_eq(pp_reason_name(PP_R_LIST_UNAVAILABLE),
+                     "list-unavailable");
     ck_assert_str_eq(pp_reason_name(PP_R_SHARED_READONLY), "shared-readonly");
     ck_assert_str_eq(pp_reason_name(PP_R_NOT_SHARED), "not-shared");
     ck_assert_str_eq(pp_reason_name(PP_R_INTERNAL), "internal");

@@ -105,12 +105,16 @@ int main(void)
         perror("mkdtemp");
         return EXIT_FAILURE;
     }
+    /* searchable, so that tests may give a directory below to another
+     * user (the httpd child user) */
+    chmod(top, 0755);
     sr = srunner_create(suite_mac());
     srunner_add_suite(sr, suite_path());
     srunner_add_suite(sr, suite_decide());
     srunner_add_suite(sr, suite_cn());
     srunner_add_suite(sr, suite_cert());
     srunner_add_suite(sr, suite_list());
+    srunner_add_suite(sr, suite_util());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -12,6 +12,7 @@ Suite *suite_cn(void);
 Suite *suite_cert(void);
 Suite *suite_list(void);
 Suite *suite_decide(void);
+Suite *suite_util(void);
 
 /* $PP_PKI/name: the generated test PKI (tests/pphttpd/pki.py). */
 const char *pki(const char *name);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * make check-list LIST=path: the strict check of allow and deny list files
+ * for deployment pipelines, with the server's own parser
+ * (pp_list_validate, which polyprov-check will share).
+ *
+ * Exit 0 when every file is a good list; 1 when one is broken (the
+ * message names file:line); 2 when one cannot be read.
+ */
+#include "pp_core.h"
+
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    int i, worst = 0;
+
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s LIST-FILE...\n", argv[0]);
+        return 2;
+    }
+    for (i = 1; i < argc; i++) {
+        char err[1024];
+        size_t n = 0;
+        int rc = pp_list_validate(argv[i], &n, err, sizeof(err));
+
+        if (rc == 1) {
+            printf("%s: OK, %zu MACs\n", argv[i], n);
+        }
+        else {
+            fprintf(stderr, "%s\n", err);
+            if (worst < (rc == 0 ? 1 : 2)) {
+                worst = rc == 0 ? 1 : 2;
+            }
+        }
+    }
+    return worst;
+}
