@@ -330,6 +330,32 @@ START_TEST(step11_method)
 }
 END_TEST
 
+START_TEST(lists_never_loaded)
+{
+    char err[256], state[512];
+    pp_listset_t *set = pp_listset_new();
+    int idx = pp_listset_add(set, write_tmp("broken", "not-a-mac\n"), err,
+                             sizeof(err));
+
+    /* a broken list is registered (lists are data), and refuses with a
+     * reason of its own until it loads */
+    ck_assert_int_ge(idx, 0);
+    snprintf(state, sizeof(state), "%s/state", tmpdir());
+    ck_assert_msg(pp_listset_start(set, state, 1, -1, -1, err, sizeof(err)),
+                  "%s", err);
+    fx.scope.lists = set;
+    fx.scope.deny_idx = idx;
+    fx.scope.allow_idx = -1;
+    EXPECT(PP_R_LIST_UNAVAILABLE, 6);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "never loaded"));
+    fx.scope.deny_idx = -1;
+    fx.scope.allow_idx = idx;
+    EXPECT(PP_R_LIST_UNAVAILABLE, 7);
+    fx.scope.lists = fx.set;
+    pp_listset_free(set);
+}
+END_TEST
+
 /* The first failing step gives the reason: each pair fails two steps. */
 START_TEST(order_of_steps)
 {
@@ -417,6 +443,7 @@ Suite *suite_decide(void)
     tcase_add_test(tc, step10_ownership);
     tcase_add_test(tc, step10_destination);
     tcase_add_test(tc, step11_method);
+    tcase_add_test(tc, lists_never_loaded);
     tcase_add_test(tc, order_of_steps);
     tcase_add_test(tc, shared_only_mode);
     suite_add_tcase(s, tc);
