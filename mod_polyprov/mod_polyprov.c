@@ -840,15 +840,19 @@ static void pp_insert_guard(request_rec *r)
 
 static server_rec *log_server;
 
-static void log_sink(void *baton, int level, const char *msg)
+/* The core's messages, in httpd's log at their own level and with the
+ * core's file and line (as mod_md's md_log_perror does). */
+static void log_sink(void *baton, const char *file, int line, int level,
+                     const char *msg)
 {
     static const int map[] = { APLOG_ERR, APLOG_WARNING, APLOG_NOTICE,
-                               APLOG_DEBUG };
+                               APLOG_INFO, APLOG_DEBUG };
 
     (void)baton;
-    ap_log_error(APLOG_MARK, map[level & 3], 0, log_server, "%s", msg);
+    ap_log_error_(file, line, APLOG_MODULE_INDEX,
+                  map[level >= 0 && level <= PP_LOG_DEBUG ? level : 0], 0,
+                  log_server, "%s", msg);
 }
-
 static int pp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
@@ -1038,7 +1042,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                  "is a TEST BUILD without its subrequest guard: do not use it");
 #endif
 #ifdef PP_TESTING_FAULTS
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP013: this mod_polyprov "
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP018: this mod_polyprov "
                  "is a TEST BUILD with fault injection: do not use it");
 #endif
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "PP012: mod_polyprov %s "

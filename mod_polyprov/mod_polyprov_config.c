@@ -76,7 +76,7 @@ int pp_config_pre(apr_pool_t *pconf)
 
     if (!glue(pconf, &err)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                     "PP010: %s", err);
+                     "PP008: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -136,7 +136,7 @@ static const char *where(cmd_parms *cmd)
 
 static const char *fail(cmd_parms *cmd, const char *msg)
 {
-    return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
+    return apr_psprintf(cmd->pool, "PP004: %s: %s", cmd->cmd->name, msg);
 }
 
 /* An absolute path for a file argument, or an error. */
@@ -781,7 +781,7 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
                                    s->defn_line_number)
                     : "the main server";
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                             "PolyProv On at %s: no PolyProvTrustedCA is "
+                             "PP005: PolyProv On at %s: no PolyProvTrustedCA is "
                              "configured anywhere in %s; the module would "
                              "have no trust anchor and refuse every request",
                              dc->enabled_where ? dc->enabled_where : "?",

@@ -116,7 +116,8 @@ static int ca_add(pp_ca_t *ca, X509 *x, const char *path, int *roots,
         (*roots)++;
     }
     if (asn1_to_time(X509_get0_notAfter(x)) < time(NULL)) {
-        pp_log(PP_LOG_WARN, "PolyProvTrustedCA '%s': certificate #%d (%s)"
+        pp_log(PP_LOG_WARN, "PP009: PolyProvTrustedCA '%s': certificate #%d "
+               "(%s)"
                " has expired; devices under it will be refused",
                path, ca->count, subj);
     }

@@ -861,13 +861,15 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     src_state_t now_src, after;
     pp_maclist_t list;
     char err[1024], kept[128];
-    const char *tag = seq ? "" : "PP032: ";
+    /* PP032 while the list has never loaded; else the cause's own number */
+    const char *tag = seq ? NULL : "PP032";
     int rc;
 
     if (stat(e->path, &st) != 0) {
         int en = errno;
         if (r->bad != BAD_STAT || r->bad_errno != en) {
-            pp_log(PP_LOG_ERR, "%slist %s: cannot stat: %s; %s", tag,
+            pp_log(PP_LOG_ERR, "%s: list %s: cannot stat: %s; %s",
+                   tag ? tag : "PP034",
                    e->path, strerror(en),
                    in_force(r, seq, kept, sizeof(kept)));
             r->bad = BAD_STAT;
@@ -894,7 +896,8 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
          * again; logged once per cause */
         int en = errno;
         if (r->bad != BAD_READ || r->bad_errno != en) {
-            pp_log(PP_LOG_ERR, "%slist %s: %s; %s, will try again", tag,
+            pp_log(PP_LOG_ERR, "%s: list %s: %s; %s, will try again",
+                   tag ? tag : "PP035",
                    e->path, err, in_force(r, seq, kept, sizeof(kept)));
             r->bad = BAD_READ;
             r->bad_errno = en;
@@ -903,8 +906,8 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     }
     if (rc == 0) {
         /* each broken version is logged once: its state is recorded */
-        pp_log(PP_LOG_ERR, "%slist %s: %s; %s", tag, e->path, err,
-               in_force(r, seq, kept, sizeof(kept)));
+        pp_log(PP_LOG_ERR, "%s: list %s: %s; %s", tag ? tag : "PP036",
+               e->path, err, in_force(r, seq, kept, sizeof(kept)));
         r->bad = BAD_PARSE;
         r->bad_errno = 0;
         r->src = now_src;
@@ -917,8 +920,8 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     }
     if (!snap_write(set, idx, seq + 1, &list, err, sizeof(err))) {
         if (r->bad != BAD_PUBLISH) {
-            pp_log(PP_LOG_ERR, "%slist %s: %s; %s", tag, e->path, err,
-                   in_force(r, seq, kept, sizeof(kept)));
+            pp_log(PP_LOG_ERR, "%s: list %s: %s; %s", tag ? tag : "PP037",
+                   e->path, err, in_force(r, seq, kept, sizeof(kept)));
         }
         r->bad = BAD_PUBLISH;
         pp_free(list.macs);
@@ -930,12 +933,13 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     __atomic_store_n(&r->count, (uint64_t)list.count, __ATOMIC_RELAXED);
     __atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELEASE);
     if (seq == 0) {
-        pp_log(PP_LOG_INFO, "PP033: list %s loaded: %zu MACs (version 1); "
+        pp_log(PP_LOG_NOTICE, "PP033: list %s loaded: %zu MACs (version 1); "
                "requests in scopes using it are decided again", e->path,
                list.count);
     }
     else {
-        pp_log(PP_LOG_INFO, "list %s reloaded: %zu MACs (version %llu)",
+        pp_log(PP_LOG_NOTICE, "PP038: list %s reloaded: %zu MACs (version "
+               "%llu)",
                e->path, list.count, (unsigned long long)(seq + 1));
     }
     pp_free(list.macs);
@@ -999,7 +1003,7 @@ static snapmap_t *acquire(pp_listset_t *set, int idx)
             break;
         }
         /* a newer version may have replaced it meanwhile: look again */
-        pp_log(PP_LOG_WARN, "list %s: cannot map version %llu of its "
+        pp_log(PP_LOG_WARN, "PP039: list %s: cannot map version %llu of its "
                "snapshot (%s); trying again", e->path,
                (unsigned long long)seq, strerror(errno));
     }
@@ -1021,7 +1025,8 @@ int pp_listset_map_current(pp_listset_t *set)
         }
         m = acquire(set, i);
         if (!m) {
-            pp_log(PP_LOG_ERR, "list %s: cannot map its snapshot in %s (%s)",
+            pp_log(PP_LOG_ERR, "PP040: list %s: cannot map its snapshot in %s "
+                   "(%s)",
                    set->e[i].path, set->dir, strerror(errno));
             failed++;
             continue;
@@ -1040,7 +1045,7 @@ int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
     int found;
 
     if (!set || idx < 0 || idx >= set->n || !set->shm) {
-        pp_log(PP_LOG_ERR, "list #%d is not available", idx);
+        pp_log(PP_LOG_ERR, "PP041: list #%d is not available", idx);
         return -1;
     }
     if (interval_s > 0) {
@@ -1057,7 +1062,8 @@ int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
     }
     m = acquire(set, idx);
     if (!m) {
-        pp_log(PP_LOG_ERR, "list %s: cannot map its snapshot in %s (%s)",
+        pp_log(PP_LOG_ERR, "PP040: list %s: cannot map its snapshot in %s "
+                   "(%s)",
                set->e[idx].path, set->dir, strerror(errno));
         return -1;
     }

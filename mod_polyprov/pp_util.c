@@ -61,11 +61,16 @@ const char *pp_cert_source_name(pp_cert_source_t s)
 
 /* ------------------------------------------------------------------ */
 
-static void stderr_sink(void *baton, int level, const char *msg)
+static void stderr_sink(void *baton, const char *file, int line, int level,
+                        const char *msg)
 {
-    static const char *const lv[] = { "error", "warn", "info", "debug" };
+    static const char *const lv[] = { "error", "warn", "notice", "info",
+                                      "debug" };
     (void)baton;
-    fprintf(stderr, "polyprov[%s]: %s\n", lv[level & 3], msg);
+    (void)file;
+    (void)line;
+    fprintf(stderr, "polyprov[%s]: %s\n",
+            lv[level >= 0 && level <= PP_LOG_DEBUG ? level : 0], msg);
 }
 
 static pp_log_fn *log_fn = stderr_sink;
@@ -77,7 +82,7 @@ void pp_set_logger(pp_log_fn *fn, void *baton)
     log_baton = baton;
 }
 
-void pp_log(int level, const char *fmt, ...)
+void pp_log_at(const char *file, int line, int level, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
@@ -85,7 +90,7 @@ void pp_log(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    log_fn(log_baton, level, buf);
+    log_fn(log_baton, file, line, level, buf);
 }
 
 void pp_err(char *err, size_t errlen, const char *fmt, ...)

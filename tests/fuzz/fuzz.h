@@ -24,9 +24,12 @@
         }                                                                 \
     } while (0)
 
-static void fuzz_no_log(void *baton, int level, const char *msg)
+static void fuzz_no_log(void *baton, const char *file, int line, int level,
+                        const char *msg)
 {
     (void)baton;
+    (void)file;
+    (void)line;
     (void)level;
     (void)msg;
 }

@@ -291,3 +291,50 @@ def test_risky_scope_warning(servers, pki):
                in l for l in warned), warned
     h.start()
     assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+
+
+def test_every_log_number_is_documented_once():
+    """The README's table of log lines and the code agree: every number
+    the code writes is there, and no number is used for two messages."""
+    code = set()
+    for name in os.listdir(os.path.join(TOP, "mod_polyprov")):
+        if name.endswith(".c"):
+            with open(os.path.join(TOP, "mod_polyprov", name)) as f:
+                code |= set(re.findall(r"\bPP0\d\d\b", f.read()))
+    with open(os.path.join(TOP, "README.md")) as f:
+        rows = re.findall(r"^\| `(PP0\d\d)` \|", f.read(), re.M)
+    assert len(rows) == len(set(rows)), sorted(rows)
+    assert code == set(rows), (sorted(code - set(rows)),
+                               sorted(set(rows) - code))
+
+
+def test_core_lines_name_the_core_and_their_level(servers, pki):
+    """A core message goes to httpd's log at its own level (a reload at
+    notice, shown even at LogLevel warn) with the core's file and line."""
+    h = servers()
+    populate(h)
+    allow = h.list_file("allow.txt", "%s\n" % A)
+    h.write(vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvAllowList {a}
+        PolyProvReloadInterval 1
+    </Directory>""".format(d=h.docroot, p=pki, a=allow),
+        loglevel="warn", server='ErrorLogFormat "[%-m:%l] %F: %M"')
+    h.start()
+    assert h.curl("/%s.cfg" % B, phone="phone-b").status == 403
+    h.mark()
+    h.list_file("allow.txt", "%s\n%s\n" % (A, B))
+    import time
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if h.curl("/%s.cfg" % B, phone="phone-b").status == 200:
+            break
+        time.sleep(0.3)
+    lines = [l for l in h.new_log().splitlines() if "PP038" in l]
+    assert lines, h.new_log()
+    assert lines[0].startswith("[polyprov:notice] "), lines[0]
+    # (ErrorLogFormat's %F: where the line was logged)
+    assert re.search(r"\] mod_polyprov/pp_list\.c\(\d+\): PP038", lines[0]), \
+        lines[0]

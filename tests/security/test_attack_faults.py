@@ -53,7 +53,7 @@ def faulty(pki):
         PolyProvReloadInterval 1
     </Directory>
 """.format(d=h.docroot, p=pki, allow=allow, deny=deny))
-        h.expect_log("PP013")
+        h.expect_log("PP018")
     yield from serve(module, pki, configure)
 
 
@@ -139,7 +139,7 @@ def test_faults_while_reading_the_configuration_stop_configtest(faulty,
         if rc == 0:
             break
         failures += 1
-        if "PP010: mod_polyprov: out of memory while initialising" in out:
+        if "PP008: mod_polyprov: out of memory while initialising" in out:
             continue               # before any directive was read
         assert re.search(r"PolyProv\w+", out), (n, out)
         assert "httpd.conf" in out, (n, out)

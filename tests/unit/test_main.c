@@ -25,11 +25,14 @@ const char *pki(const char *name)
 static char logbuf[65536];
 static int logcount;
 
-static void sink(void *baton, int level, const char *msg)
+static void sink(void *baton, const char *file, int line, int level,
+                 const char *msg)
 {
     size_t len = strlen(logbuf);
 
     (void)baton;
+    (void)file;
+    (void)line;
     (void)level;
     snprintf(logbuf + len, sizeof(logbuf) - len, "%s\n", msg);
     logcount++;
