@@ -17,6 +17,7 @@
  *    already decided for the same URI, file and method.
  */
 #include "mod_polyprov.h"
+#include "polyprov_testing.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +55,19 @@ typedef struct {
     const pp_pattern_t *pattern;   /* the CN pattern last applied ... */
     pp_reason_t pattern_rv;        /* ... and its result */
     pp_mac_t pattern_mac;
-} pp_conn_t;
+} polyprov_conn_t;
 
 /* Per request: what was decided, and for which target. */
 typedef struct {
-    const pp_dir_conf_t *dc;
+    const polyprov_dir_conf_t *dc;
     const char *uri, *filename, *path_info;
     int method_number;
     pp_reason_t reason;
     pp_mac_t mac;                  /* the requester's, when mac_known */
     int mac_known;
-} pp_req_t;
+} polyprov_req_t;
 
-static void conn_lock(pp_conn_t *cs)
+static void conn_lock(polyprov_conn_t *cs)
 {
 #if APR_HAS_THREADS
     apr_thread_mutex_lock(cs->mu);
@@ -75,7 +76,7 @@ static void conn_lock(pp_conn_t *cs)
 #endif
 }
 
-static void conn_unlock(pp_conn_t *cs)
+static void conn_unlock(polyprov_conn_t *cs)
 {
 #if APR_HAS_THREADS
     apr_thread_mutex_unlock(cs->mu);
@@ -84,9 +85,9 @@ static void conn_unlock(pp_conn_t *cs)
 #endif
 }
 
-static int pp_pre_connection(conn_rec *c, void *csd)
+static int polyprov_pre_connection(conn_rec *c, void *csd)
 {
-    pp_conn_t *cs;
+    polyprov_conn_t *cs;
 
     (void)csd;
     if (c->master || !ap_ssl_conn_is_ssl(c)) {
@@ -103,7 +104,7 @@ static int pp_pre_connection(conn_rec *c, void *csd)
     return DECLINED;
 }
 
-static pp_conn_t *conn_state(conn_rec *c)
+static polyprov_conn_t *conn_state(conn_rec *c)
 {
     while (c->master) {
         c = c->master;
@@ -116,9 +117,9 @@ typedef struct {
     pp_cert_facts_t facts;
     pp_reason_t pattern_rv;        /* step 5, for the scope's pattern */
     pp_mac_t mac;
-} pp_cert_view_t;
+} polyprov_cert_view_t;
 
-static void apply_pattern(const pp_pattern_t *pat, pp_cert_view_t *v)
+static void apply_pattern(const pp_pattern_t *pat, polyprov_cert_view_t *v)
 {
     v->mac = 0;
     v->pattern_rv = v->facts.cn_usable
@@ -132,11 +133,11 @@ static void apply_pattern(const pp_pattern_t *pat, pp_cert_view_t *v)
  * throughout, so parallel HTTP/2 streams of one connection wait for the
  * first check instead of repeating it.  Returns PP_R_NO_CERT or PP_R_OK
  * (the verdict is then in v->facts). */
-static pp_reason_t cert_view(request_rec *r, const pp_dir_conf_t *dc,
-                             const pp_pattern_t *pat, pp_cert_view_t *v)
+static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
+                             const pp_pattern_t *pat, polyprov_cert_view_t *v)
 {
     conn_rec *c = r->connection;
-    pp_conn_t *cs = conn_state(c);
+    polyprov_conn_t *cs = conn_state(c);
     time_t now = (time_t)apr_time_sec(r->request_time);
     const char *pem;
     pp_reason_t rv = PP_R_OK;
@@ -210,12 +211,12 @@ static int read_only(const request_rec *r)
 /* The nearest request that r serves (the parent of a subrequest, the
  * request an internal redirect replaced, and so on up) which the module
  * decided, or NULL. */
-static const pp_req_t *decided_ancestor(const request_rec *r)
+static const polyprov_req_t *decided_ancestor(const request_rec *r)
 {
     const request_rec *q;
 
     for (q = r->main ? r->main : r->prev; q; q = q->main ? q->main : q->prev) {
-        const pp_req_t *rec = ap_get_module_config(q->request_config,
+        const polyprov_req_t *rec = ap_get_module_config(q->request_config,
                                                    &polyprov_module);
         if (rec) {
             return rec;
@@ -224,7 +225,7 @@ static const pp_req_t *decided_ancestor(const request_rec *r)
     return NULL;
 }
 
-static int scope_active(const pp_dir_conf_t *dc)
+static int scope_active(const polyprov_dir_conf_t *dc)
 {
     return dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY);
 }
@@ -234,11 +235,11 @@ static int scope_active(const pp_dir_conf_t *dc)
  * subrequest or internal redirect of it, which may have left the scope:
  * a file subrequest has no URI for <Location> to match), that request's.
  * NULL: r is not the module's to judge. */
-static const pp_dir_conf_t *judging_conf(const request_rec *r)
+static const polyprov_dir_conf_t *judging_conf(const request_rec *r)
 {
-    const pp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+    const polyprov_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                    &polyprov_module);
-    const pp_req_t *up;
+    const polyprov_req_t *up;
 
     if (scope_active(dc)) {
         return dc;
@@ -309,10 +310,10 @@ typedef struct {
     const char *cn;
     const char *source;          /* where the certificate verdict came from */
     const char *file;            /* the file judged, below the root */
-} pp_why_t;
+} polyprov_why_t;
 
 /* The scope's settings for the core, from the merged directives. */
-static void scope_of(const pp_dir_conf_t *dc, pp_scope_t *s)
+static void scope_of(const polyprov_dir_conf_t *dc, pp_scope_t *s)
 {
     s->mode = dc->enabled == PP_SHARED_ONLY ? PP_MODE_SHARED_ONLY
                                             : PP_MODE_ON;
@@ -320,25 +321,25 @@ static void scope_of(const pp_dir_conf_t *dc, pp_scope_t *s)
     s->enabled_where = dc->enabled_where;
     s->pins = dc->pins ? (const unsigned char *)dc->pins->elts : NULL;
     s->npins = dc->pins ? dc->pins->nelts : 0;
-    s->pattern = dc->pattern ? dc->pattern : pp_glue->default_pattern;
-    s->lists = pp_glue->lists;
+    s->pattern = dc->pattern ? dc->pattern : polyprov_glue->default_pattern;
+    s->lists = polyprov_glue->lists;
     s->deny_idx = dc->deny_idx == PP_UNSET ? -1 : dc->deny_idx;
     s->allow_idx = dc->allow_idx == PP_UNSET ? -1 : dc->allow_idx;
     s->reload_s = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
-    s->shared = dc->shared ? dc->shared : pp_glue->default_shared;
+    s->shared = dc->shared ? dc->shared : polyprov_glue->default_shared;
 }
 
 /* Gather the request's facts, let the core decide, keep what the log
  * line needs.  The certificate is looked at only where PolyProv is On. */
-static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
-                          pp_why_t *why)
+static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
+                          polyprov_why_t *why)
 {
     pp_scope_t scope;
     pp_request_t q;
     pp_verdict_t *v;
-    pp_cert_view_t *view = NULL;
+    polyprov_cert_view_t *view = NULL;
 
-    if (!pp_glue) {
+    if (!polyprov_glue) {
         why->detail = "module state missing";
         return PP_R_INTERNAL;
     }
@@ -381,46 +382,17 @@ static pp_reason_t decide(request_rec *r, const pp_dir_conf_t *dc,
     return v->reason;
 }
 
-#ifdef PP_TESTING_FAULTS
-/* A test-only build (make faults): a request carrying
- * "X-PolyProv-Fault: <alloc|ssl|io>=N" makes the Nth such operation of
- * the core fail during its decision ("=N+": that one and every later
- * one), after the caches were emptied and the lists marked for a re-read,
- * so that verification and reloads run.  PP014 says whether the fault
- * fired.  Never install it. */
-static int test_fault_arm(request_rec *r, pp_fault_kind_t *kind)
+/* The test-only builds' hook: forget the connection's verdict. */
+void polyprov_conn_forget(conn_rec *c)
 {
-    const char *h = apr_table_get(r->headers_in, "X-PolyProv-Fault");
-    pp_conn_t *cs = conn_state(r->connection);
-    int k;
+    polyprov_conn_t *cs = conn_state(c);
 
-    if (!h || r->main || r->prev) {
-        return 0;
-    }
     if (cs) {
         conn_lock(cs);
         cs->have = 0;
         conn_unlock(cs);
     }
-    pp_cert_cache_clear();
-    pp_listset_recheck(pp_glue->lists);
-    k = pp_fault_arm_spec(h);        /* armed last: nothing above fails */
-    if (k < 0) {
-        return 0;
-    }
-    *kind = (pp_fault_kind_t)k;
-    return 1;
 }
-
-static void test_fault_report(request_rec *r, pp_fault_kind_t kind)
-{
-    unsigned long fired = pp_fault_fired(kind);
-
-    pp_fault_arm(kind, 0);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PP014: test fault %s "
-                  "fired=%lu", pp_fault_name(kind), fired);
-}
-#endif
 
 static int same_str(const char *a, const char *b)
 {
@@ -428,8 +400,8 @@ static int same_str(const char *a, const char *b)
 }
 
 /* Was rec decided for r's present target with these settings? */
-static int same_target(const pp_req_t *rec, const request_rec *r,
-                       const pp_dir_conf_t *dc)
+static int same_target(const polyprov_req_t *rec, const request_rec *r,
+                       const polyprov_dir_conf_t *dc)
 {
     return rec->dc == dc && rec->method_number == r->method_number
            && same_str(rec->uri, r->uri) && same_str(rec->filename, r->filename)
@@ -438,15 +410,15 @@ static int same_target(const pp_req_t *rec, const request_rec *r,
 
 /* Decide r with dc, record it, set the environment and log; DECLINED when
  * allowed, HTTP_FORBIDDEN when refused. */
-static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
+static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *phase)
 {
-    pp_req_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
+    polyprov_req_t *rec = apr_pcalloc(r->pool, sizeof(*rec));
     /* the environment may hold an earlier verdict: this request's own
      * (decided again after a re-target) or its parent's (subrequests
      * inherit the environment) */
     int stale = r->main || r->prev
                 || ap_get_module_config(r->request_config, &polyprov_module);
-    pp_why_t why;
+    polyprov_why_t why;
     char *mac = apr_palloc(r->pool, 13);
     const char *file;
 
@@ -456,18 +428,11 @@ static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
     rec->filename = r->filename;
     rec->path_info = r->path_info;
     rec->method_number = r->method_number;
-#ifdef PP_TESTING_FAULTS
     {
-        pp_fault_kind_t kind;
-        int armed = test_fault_arm(r, &kind);
+        int armed = polyprov_test_fault_arm(r);   /* test builds only */
         rec->reason = decide(r, dc, &why);
-        if (armed) {
-            test_fault_report(r, kind);
-        }
+        polyprov_test_fault_report(r, armed);
     }
-#else
-    rec->reason = decide(r, dc, &why);
-#endif
     rec->mac = why.mac;
     rec->mac_known = why.mac_known;
     ap_set_module_config(r->request_config, &polyprov_module, rec);
@@ -514,9 +479,9 @@ static int enforce(request_rec *r, const pp_dir_conf_t *dc, const char *phase)
     return HTTP_FORBIDDEN;
 }
 
-static int pp_access(request_rec *r)
+static int polyprov_access(request_rec *r)
 {
-    const pp_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+    const polyprov_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
                                                    &polyprov_module);
 
     if (!scope_active(dc)) {
@@ -549,10 +514,10 @@ static int speling_would_answer(request_rec *r)
 
 /* Every request, subrequest and internal redirect: decide anew unless
  * this very request was decided for the same target and settings. */
-static int pp_fixups(request_rec *r)
+static int polyprov_fixups(request_rec *r)
 {
-    const pp_dir_conf_t *dc = judging_conf(r);
-    const pp_req_t *rec;
+    const polyprov_dir_conf_t *dc = judging_conf(r);
+    const polyprov_req_t *rec;
     int rv;
 
     if (!dc) {
@@ -587,7 +552,7 @@ static ap_filter_rec_t *guard_filter_handle;   /* POLYPROV_GUARD, below */
  * (type maps, SSI, CGI, PHP-FPM's "proxy:" handler, send-as-is, ...) or a
  * resource-level output filter (INCLUDES), unless PolyProvDeviceHandlers
  * is On. */
-static void serve_as_data(request_rec *r, const pp_req_t *rec)
+static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
 {
     const char *file;
     ap_filter_t *f;
@@ -631,13 +596,13 @@ static void serve_as_data(request_rec *r, const pp_req_t *rec)
     }
 }
 
-static int pp_handler_guard(request_rec *r)
+static int polyprov_handler_guard(request_rec *r)
 {
-    const pp_dir_conf_t *own = ap_get_module_config(r->per_dir_config,
+    const polyprov_dir_conf_t *own = ap_get_module_config(r->per_dir_config,
                                                     &polyprov_module);
-    const pp_req_t *rec = ap_get_module_config(r->request_config,
+    const polyprov_req_t *rec = ap_get_module_config(r->request_config,
                                                &polyprov_module);
-    const pp_dir_conf_t *dc;
+    const polyprov_dir_conf_t *dc;
 
     if (!rec) {
         dc = judging_conf(r);
@@ -686,7 +651,7 @@ typedef struct {
     pp_mac_t mac;                /* the requester's, or PP_MAC_NONE */
     int started;
     apr_bucket_brigade *held;
-} pp_guard_t;
+} polyprov_guard_t;
 
 
 static const char *header_naming_other(request_rec *r, pp_mac_t mac)
@@ -704,7 +669,7 @@ static const char *header_naming_other(request_rec *r, pp_mac_t mac)
     return NULL;
 }
 
-static apr_status_t guard_refuse(ap_filter_t *f, pp_guard_t *g,
+static apr_status_t guard_refuse(ap_filter_t *f, polyprov_guard_t *g,
                                  const char *what)
 {
     static const char body[] =
@@ -757,7 +722,7 @@ static apr_status_t guard_refuse(ap_filter_t *f, pp_guard_t *g,
 static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    pp_guard_t *g = f->ctx;
+    polyprov_guard_t *g = f->ctx;
     const char *h;
     apr_bucket *e;
     apr_off_t len = 0;
@@ -809,11 +774,11 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 /* For a main request the module decided, or that serves one (an
  * ErrorDocument's redirect), the guard goes into the response's chain:
  * at the handler (insert_filter) and for an error response. */
-static void pp_insert_guard(request_rec *r)
+static void polyprov_insert_guard(request_rec *r)
 {
-    const pp_req_t *rec;
+    const polyprov_req_t *rec;
     ap_filter_t *f;
-    pp_guard_t *g;
+    polyprov_guard_t *g;
 
     if (r->main) {
         return;
@@ -853,19 +818,15 @@ static void log_sink(void *baton, const char *file, int line, int level,
                   map[level >= 0 && level <= PP_LOG_DEBUG ? level : 0], 0,
                   log_server, "%s", msg);
 }
-static int pp_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+static int polyprov_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
     (void)plog;
     (void)ptemp;
     log_server = NULL;
     pp_set_logger(log_sink, NULL);
-#ifdef PP_TESTING_FAULTS
-    /* the test-only build: PP_TEST_FAULT=<kind>=N[+] while the
-     * configuration is read */
-    pp_fault_arm_spec(getenv("PP_TEST_FAULT"));
-#endif
-    return pp_config_pre(pconf);
+    polyprov_test_fault_startup();              /* test builds only */
+    return polyprov_config_pre(pconf);
 }
 
 /* What in a scope lets another module act on a device's file: the
@@ -922,7 +883,7 @@ static void warn_risky_scopes(apr_pool_t *ptemp, server_rec *s)
                                                     ap_conf_vector_t *);
                 core_dir_config *cd = ap_get_core_module_config(v);
                 ap_conf_vector_t *m = s->lookup_defaults;
-                const pp_dir_conf_t *dc;
+                const polyprov_dir_conf_t *dc;
                 const char *what;
 
                 /* a <Directory> inherits from those that contain it */
@@ -958,12 +919,12 @@ static void warn_risky_scopes(apr_pool_t *ptemp, server_rec *s)
     }
 }
 
-static int pp_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+static int polyprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
     warn_risky_scopes(ptemp, s);
-    return pp_config_check(pconf, s);
+    return polyprov_config_check(pconf, s);
 }
 
 /* The directory of the list snapshots, removed when httpd exits.  The
@@ -974,11 +935,11 @@ static int pp_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 typedef struct {
     const char *dir;
     pid_t owner;
-} pp_state_t;
+} polyprov_state_t;
 
 static apr_status_t remove_state_dir(void *data)
 {
-    pp_state_t *st = data;
+    polyprov_state_t *st = data;
 
     if (getpid() == st->owner
         && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING) {
@@ -987,7 +948,7 @@ static apr_status_t remove_state_dir(void *data)
     return APR_SUCCESS;
 }
 
-static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+static int polyprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
     char err[1024];
@@ -998,7 +959,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* the server description (start-up notice, mod_info, mod_status, and
      * the Server header under ServerTokens Full) names the module */
     ap_add_version_component(pconf, "mod_polyprov/" PP_VERSION);
-    if (pp_config_post(pconf, ptemp, s) != OK) {
+    if (polyprov_config_post(pconf, ptemp, s) != OK) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -1010,11 +971,11 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "loaded: every request where PolyProv is On will be "
                      "refused (no-tls)");
     }
-    if (!pp_glue) {
+    if (!polyprov_glue) {
         return OK;
     }
-    if (pp_listset_count(pp_glue->lists) > 0) {
-        pp_state_t *st = apr_palloc(pconf, sizeof(*st));
+    if (pp_listset_count(polyprov_glue->lists) > 0) {
+        polyprov_state_t *st = apr_palloc(pconf, sizeof(*st));
 
         st->owner = getpid();
         st->dir = ap_runtime_dir_relative(pconf,
@@ -1023,7 +984,7 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             uid = (long)ap_unixd_config.user_id;
             gid = (long)ap_unixd_config.group_id;
         }
-        if (!pp_listset_start(pp_glue->lists, st->dir,
+        if (!pp_listset_start(polyprov_glue->lists, st->dir,
                               (unsigned)ap_state_query(AP_SQ_CONFIG_GEN),
                               uid, gid, err, sizeof(err))) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
@@ -1032,32 +993,25 @@ static int pp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         apr_pool_cleanup_register(pconf, st, remove_state_dir,
                                   apr_pool_cleanup_null);
-        pp_config_lists_report(s);
+        polyprov_config_lists_report(s);
         /* mapped in the parent: every child inherits the mappings */
-        pp_listset_map_current(pp_glue->lists);
+        pp_listset_map_current(polyprov_glue->lists);
     }
     (void)pconf;
-#ifdef PP_TESTING_ACCESS_HOOK_ONLY
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP013: this mod_polyprov "
-                 "is a TEST BUILD without its subrequest guard: do not use it");
-#endif
-#ifdef PP_TESTING_FAULTS
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP018: this mod_polyprov "
-                 "is a TEST BUILD with fault injection: do not use it");
-#endif
+    polyprov_test_announce(s);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "PP012: mod_polyprov %s "
                  "ready, %d list file(s)", PP_VERSION,
-                 pp_listset_count(pp_glue->lists));
+                 pp_listset_count(polyprov_glue->lists));
     return OK;
 }
 
 /* A child started after a reload maps the versions then current. */
-static void pp_child_init(apr_pool_t *p, server_rec *s)
+static void polyprov_child_init(apr_pool_t *p, server_rec *s)
 {
     (void)p;
     (void)s;
-    if (pp_glue && pp_glue->lists) {
-        pp_listset_map_current(pp_glue->lists);
+    if (polyprov_glue && polyprov_glue->lists) {
+        pp_listset_map_current(polyprov_glue->lists);
     }
 }
 
@@ -1066,39 +1020,37 @@ static void register_hooks(apr_pool_t *p)
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
     (void)p;
-    ap_hook_pre_config(pp_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_check_config(pp_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(pp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(pp_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_pre_connection(pp_pre_connection, after_ssl, NULL,
+    ap_hook_pre_config(polyprov_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(polyprov_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(polyprov_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(polyprov_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_connection(polyprov_pre_connection, after_ssl, NULL,
                            APR_HOOK_MIDDLE);
-    ap_hook_check_access(pp_access, after_ssl, NULL, APR_HOOK_MIDDLE,
+    ap_hook_check_access(polyprov_access, after_ssl, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_URI);
-#ifndef PP_TESTING_ACCESS_HOOK_ONLY
-    ap_hook_fixups(pp_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_handler(pp_handler_guard, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_insert_filter(pp_insert_guard, NULL, NULL, APR_HOOK_LAST);
-    ap_hook_insert_error_filter(pp_insert_guard, NULL, NULL, APR_HOOK_LAST);
-    guard_filter_handle = ap_register_output_filter("POLYPROV_GUARD",
-        guard_filter, NULL, AP_FTYPE_CONTENT_SET - 1);
-#else
-    /* A test-only build (make weak): without the fixups guard, to show that
-     * the subrequest and redirect tests fail against a plain access hook.
-     * Never install it. */
-    (void)pp_fixups;
-    (void)pp_handler_guard;
-    (void)pp_insert_guard;
-    (void)guard_filter;
-#endif
+    /* the guards that follow a request past its access check (a test
+     * build, make weak, goes without them to show that the tests of
+     * subrequests and redirects catch a plain access hook) */
+    if (POLYPROV_TEST_GUARDS) {
+        ap_hook_fixups(polyprov_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
+        ap_hook_handler(polyprov_handler_guard, NULL, NULL,
+                        APR_HOOK_REALLY_FIRST);
+        ap_hook_insert_filter(polyprov_insert_guard, NULL, NULL,
+                              APR_HOOK_LAST);
+        ap_hook_insert_error_filter(polyprov_insert_guard, NULL, NULL,
+                                    APR_HOOK_LAST);
+        guard_filter_handle = ap_register_output_filter("POLYPROV_GUARD",
+            guard_filter, NULL, AP_FTYPE_CONTENT_SET - 1);
+    }
 }
 
 module AP_MODULE_DECLARE_DATA PP_EXPORT polyprov_module = {
     STANDARD20_MODULE_STUFF,
-    pp_create_dir_conf,
-    pp_merge_dir_conf,
+    polyprov_create_dir_conf,
+    polyprov_merge_dir_conf,
     NULL,
     NULL,
-    pp_cmds,
+    polyprov_cmds,
     register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
     AP_MODULE_FLAG_ALWAYS_MERGE

@@ -34,10 +34,8 @@ typedef struct {
                                      * PP_SHARED_ONLY */
     const char *enabled_where;      /* "file:line" of PolyProv On */
     const pp_ca_t *ca;
-    int ca_set;
     const char *ca_where;           /* "file:line" of PolyProvTrustedCA */
     const pp_crl_t *crl;
-    int crl_set;
     const char *crl_where;          /* "file:line" of each PolyProvCRL */
     apr_array_header_t *pins;       /* unsigned char[32] */
     const pp_pattern_t *pattern;    /* NULL: default */
@@ -46,7 +44,7 @@ typedef struct {
     const pp_shared_t *shared;      /* NULL: default "*" */
     int reload;                     /* seconds, PP_UNSET */
     int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
-} pp_dir_conf_t;
+} polyprov_dir_conf_t;
 
 /* Module-wide state of one configuration generation. */
 typedef struct {
@@ -57,20 +55,20 @@ typedef struct {
     apr_hash_t *list_where;         /* list path -> "Directive at file:line" */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;
-} pp_glue_t;
+} polyprov_glue_t;
 
-extern pp_glue_t *pp_glue;
-extern const command_rec pp_cmds[];
+extern polyprov_glue_t *polyprov_glue;
+extern const command_rec polyprov_cmds[];
 
-void *pp_create_dir_conf(apr_pool_t *p, char *dir);
-void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
-int pp_config_pre(apr_pool_t *pconf);
-int pp_config_check(apr_pool_t *pconf, server_rec *s);
+void *polyprov_create_dir_conf(apr_pool_t *p, char *dir);
+void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+int polyprov_config_pre(apr_pool_t *pconf);
+int polyprov_config_check(apr_pool_t *pconf, server_rec *s);
 /* post_config, at every start and restart (and the first pass of a
  * start, AP_SQ_MS_CREATE_PRE_CONFIG): checks that need the server as it
  * will run; not OK stops it. */
-int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+int polyprov_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* post_config, after pp_listset_start: lists kept or not loaded. */
-void pp_config_lists_report(server_rec *s);
+void polyprov_config_lists_report(server_rec *s);
 
 #endif /* MOD_POLYPROV_H */

@@ -27,30 +27,30 @@
 /* cmd->info of the two list directives */
 static char allow_list_tag, deny_list_tag;
 
-pp_glue_t *pp_glue;
+polyprov_glue_t *polyprov_glue;
 
 static apr_status_t glue_cleanup(void *data)
 {
-    pp_glue_t *g = data;
+    polyprov_glue_t *g = data;
 
     pp_listset_free(g->lists);
     pp_pattern_free(g->default_pattern);
     pp_shared_free(g->default_shared);
-    if (pp_glue == g) {
-        pp_glue = NULL;
+    if (polyprov_glue == g) {
+        polyprov_glue = NULL;
     }
     return APR_SUCCESS;
 }
 
 /* The state of the configuration being parsed, made on first use. */
-static pp_glue_t *glue(apr_pool_t *pconf, const char **errp)
+static polyprov_glue_t *glue(apr_pool_t *pconf, const char **errp)
 {
     static const char *const star[] = { "*" };
     char err[ERRLEN];
-    pp_glue_t *g;
+    polyprov_glue_t *g;
 
-    if (pp_glue) {
-        return pp_glue;
+    if (polyprov_glue) {
+        return polyprov_glue;
     }
     g = apr_pcalloc(pconf, sizeof(*g));
     g->pool = pconf;
@@ -66,11 +66,11 @@ static pp_glue_t *glue(apr_pool_t *pconf, const char **errp)
         *errp = "mod_polyprov: out of memory while initialising";
         return NULL;
     }
-    pp_glue = g;
+    polyprov_glue = g;
     return g;
 }
 
-int pp_config_pre(apr_pool_t *pconf)
+int polyprov_config_pre(apr_pool_t *pconf)
 {
     const char *err = NULL;
 
@@ -84,9 +84,9 @@ int pp_config_pre(apr_pool_t *pconf)
 
 /* ------------------------------------------------------------------ */
 
-void *pp_create_dir_conf(apr_pool_t *p, char *dir)
+void *polyprov_create_dir_conf(apr_pool_t *p, char *dir)
 {
-    pp_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    polyprov_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     (void)dir;
     c->enabled = PP_UNSET;
@@ -97,21 +97,20 @@ void *pp_create_dir_conf(apr_pool_t *p, char *dir)
     return c;
 }
 
-void *pp_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    pp_dir_conf_t *base = basev, *add = addv;
-    pp_dir_conf_t *c = apr_palloc(p, sizeof(*c));
+    polyprov_dir_conf_t *base = basev, *add = addv;
+    polyprov_dir_conf_t *c = apr_palloc(p, sizeof(*c));
 
 #define PICK(f, unset) c->f = (add->f != (unset)) ? add->f : base->f
     PICK(enabled, PP_UNSET);
     c->enabled_where = (add->enabled != PP_UNSET) ? add->enabled_where
                                                   : base->enabled_where;
-    c->ca_set = add->ca_set || base->ca_set;
-    c->ca = add->ca_set ? add->ca : base->ca;
-    c->ca_where = add->ca_set ? add->ca_where : base->ca_where;
-    c->crl_set = add->crl_set || base->crl_set;
-    c->crl = add->crl_set ? add->crl : base->crl;
-    c->crl_where = add->crl_set ? add->crl_where : base->crl_where;
+    /* a scope that names a CA (or CRLs) replaces the outer one whole */
+    c->ca = add->ca ? add->ca : base->ca;
+    c->ca_where = add->ca ? add->ca_where : base->ca_where;
+    c->crl = add->crl ? add->crl : base->crl;
+    c->crl_where = add->crl ? add->crl_where : base->crl_where;
     PICK(pins, NULL);
     PICK(pattern, NULL);
     PICK(allow_idx, PP_UNSET);
@@ -155,7 +154,7 @@ static const char *file_arg(cmd_parms *cmd, const char *arg, const char **path)
 
 static const char *set_enabled(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
 
     if (!ap_cstr_casecmp(arg, "On")) {
         dc->enabled = PP_ON;
@@ -176,7 +175,7 @@ static const char *set_enabled(cmd_parms *cmd, void *dcv, const char *arg)
 
 static const char *set_device_handlers(cmd_parms *cmd, void *dcv, int on)
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
 
     (void)cmd;
     dc->device_handlers = on ? 1 : 0;
@@ -195,13 +194,56 @@ static apr_status_t crl_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* CA and CRL files are read once per configuration, however many scopes
+ * name them: the object loaded for key, from the cache or by load(arg). */
+typedef void *(*loader_fn)(const void *arg, char *err, size_t errlen);
+
+static const char *load_once(cmd_parms *cmd, apr_hash_t *cache,
+                             const char *key, loader_fn load,
+                             const void *arg,
+                             apr_status_t (*cleanup)(void *), void **out)
+{
+    char err[ERRLEN];
+    void *obj = apr_hash_get(cache, key, APR_HASH_KEY_STRING);
+
+    if (!obj) {
+        obj = load(arg, err, sizeof(err));
+        if (!obj) {
+            return fail(cmd, err);
+        }
+        apr_pool_cleanup_register(cmd->pool, obj, cleanup,
+                                  apr_pool_cleanup_null);
+        apr_hash_set(cache, key, APR_HASH_KEY_STRING, obj);
+    }
+    *out = obj;
+    return NULL;
+}
+
+typedef struct {
+    const char **paths;
+    int n;
+} ca_files_t;
+
+static void *load_ca(const void *arg, char *err, size_t errlen)
+{
+    const ca_files_t *f = arg;
+
+    return pp_ca_load_files(f->paths, f->n, err, errlen);
+}
+
+static void *load_crl(const void *arg, char *err, size_t errlen)
+{
+    return pp_crl_load(arg, err, errlen);
+}
+
 static const char *set_ca(cmd_parms *cmd, void *dcv, int argc,
                           char *const argv[])
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
     const char *e = NULL, **paths, *key = "";
-    pp_glue_t *g = glue(cmd->pool, &e);
-    char err[ERRLEN];
+    polyprov_glue_t *g = glue(cmd->pool, &e);
+    ca_files_t files;
+    void *obj = NULL;
     pp_ca_t *ca;
     int i;
 
@@ -218,18 +260,14 @@ static const char *set_ca(cmd_parms *cmd, void *dcv, int argc,
         }
         key = apr_pstrcat(cmd->pool, key, i ? "\n" : "", paths[i], NULL);
     }
-    ca = apr_hash_get(g->cas, key, APR_HASH_KEY_STRING);
-    if (!ca) {
-        ca = pp_ca_load_files(paths, argc, err, sizeof(err));
-        if (!ca) {
-            return fail(cmd, err);
-        }
-        apr_pool_cleanup_register(cmd->pool, ca, ca_cleanup,
-                                  apr_pool_cleanup_null);
-        apr_hash_set(g->cas, key, APR_HASH_KEY_STRING, ca);
+    files.paths = paths;
+    files.n = argc;
+    if ((e = load_once(cmd, g->cas, key, load_ca, &files, ca_cleanup,
+                       &obj))) {
+        return e;
     }
+    ca = obj;
     dc->ca = ca;
-    dc->ca_set = 1;
     dc->ca_where = where(cmd);
     return NULL;
 }
@@ -238,10 +276,11 @@ static const char *set_ca(cmd_parms *cmd, void *dcv, int argc,
  * replaces the outer set (the merge takes the inner one whole). */
 static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
     const char *path, *e = NULL;
-    pp_glue_t *g = glue(cmd->pool, &e);
+    polyprov_glue_t *g = glue(cmd->pool, &e);
     char err[ERRLEN];
+    void *obj = NULL;
     pp_crl_t *crl;
 
     if (!g) {
@@ -250,17 +289,12 @@ static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
     if ((e = file_arg(cmd, arg, &path))) {
         return e;
     }
-    crl = apr_hash_get(g->crls, path, APR_HASH_KEY_STRING);
-    if (!crl) {
-        crl = pp_crl_load(path, err, sizeof(err));
-        if (!crl) {
-            return fail(cmd, err);
-        }
-        apr_pool_cleanup_register(cmd->pool, crl, crl_cleanup,
-                                  apr_pool_cleanup_null);
-        apr_hash_set(g->crls, path, APR_HASH_KEY_STRING, crl);
+    if ((e = load_once(cmd, g->crls, path, load_crl, path, crl_cleanup,
+                       &obj))) {
+        return e;
     }
-    if (dc->crl_set && dc->crl) {
+    crl = obj;
+    if (dc->crl) {
         /* this scope named CRLs already: the set grows */
         pp_crl_t *both = pp_crl_union(dc->crl, crl, err, sizeof(err));
         if (!both) {
@@ -274,14 +308,13 @@ static const char *set_crl(cmd_parms *cmd, void *dcv, const char *arg)
         return NULL;
     }
     dc->crl = crl;
-    dc->crl_set = 1;
     dc->crl_where = where(cmd);
     return NULL;
 }
 
 static const char *add_pin(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
     unsigned char fp[32];
     char err[ERRLEN];
 
@@ -303,7 +336,7 @@ static apr_status_t pattern_cleanup(void *data)
 
 static const char *set_pattern(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
     char err[ERRLEN];
     pp_pattern_t *p = pp_pattern_compile(arg, err, sizeof(err));
 
@@ -318,9 +351,9 @@ static const char *set_pattern(cmd_parms *cmd, void *dcv, const char *arg)
 
 static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
     const char *path, *e = NULL;
-    pp_glue_t *g = glue(cmd->pool, &e);
+    polyprov_glue_t *g = glue(cmd->pool, &e);
     char err[ERRLEN];
     int idx;
 
@@ -360,7 +393,7 @@ static apr_status_t shared_cleanup(void *data)
 static const char *set_shared(cmd_parms *cmd, void *dcv, int argc,
                               char *const argv[])
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
     char err[ERRLEN];
     pp_shared_t *s = pp_shared_new((const char *const *)argv, argc, err,
                                    sizeof(err));
@@ -376,7 +409,7 @@ static const char *set_shared(cmd_parms *cmd, void *dcv, int argc,
 
 static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
 {
-    pp_dir_conf_t *dc = dcv;
+    polyprov_dir_conf_t *dc = dcv;
     char *end;
     long v;
 
@@ -390,34 +423,36 @@ static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
-#define WHERE (RSRC_CONF | ACCESS_CONF)
+/* Every directive: server config, virtual host, <Directory>, <Location>,
+ * <Files>, <If>; never .htaccess (no AllowOverride class). */
+#define CONTEXT (RSRC_CONF | ACCESS_CONF)
 
-const command_rec pp_cmds[] = {
-    AP_INIT_TAKE1("PolyProv", set_enabled, NULL, WHERE,
+const command_rec polyprov_cmds[] = {
+    AP_INIT_TAKE1("PolyProv", set_enabled, NULL, CONTEXT,
         "On to enforce Poly device certificate checks in this scope; "
         "SharedOnly to serve only files that name no device (a bootROM "
         "host); Off"),
-    AP_INIT_FLAG("PolyProvDeviceHandlers", set_device_handlers, NULL, WHERE,
+    AP_INIT_FLAG("PolyProvDeviceHandlers", set_device_handlers, NULL, CONTEXT,
         "On to let handlers and content filters other than the default "
         "handler's and mod_dav's process files named after a device"),
-    AP_INIT_TAKE_ARGV("PolyProvTrustedCA", set_ca, NULL, WHERE,
+    AP_INIT_TAKE_ARGV("PolyProvTrustedCA", set_ca, NULL, CONTEXT,
         "the Polycom root and intermediate CAs: PEM bundles, or DER files "
         "of one certificate each"),
-    AP_INIT_TAKE1("PolyProvCRL", set_crl, NULL, WHERE,
+    AP_INIT_TAKE1("PolyProvCRL", set_crl, NULL, CONTEXT,
         "PEM or DER CRLs (several add up); revocation is then checked for "
         "the whole chain, so every CA needs its CRL"),
-    AP_INIT_ITERATE("PolyProvIssuerFingerprint", add_pin, NULL, WHERE,
+    AP_INIT_ITERATE("PolyProvIssuerFingerprint", add_pin, NULL, CONTEXT,
         "sha256:HEX fingerprints allowed for the device's direct issuer"),
-    AP_INIT_TAKE1("PolyProvCNPattern", set_pattern, NULL, WHERE,
+    AP_INIT_TAKE1("PolyProvCNPattern", set_pattern, NULL, CONTEXT,
         "regex taking the MAC from the CN (first capture group)"),
-    AP_INIT_TAKE1("PolyProvAllowList", set_list, &allow_list_tag, WHERE,
+    AP_INIT_TAKE1("PolyProvAllowList", set_list, &allow_list_tag, CONTEXT,
         "file of MACs that may be served"),
-    AP_INIT_TAKE1("PolyProvDenyList", set_list, &deny_list_tag, WHERE,
+    AP_INIT_TAKE1("PolyProvDenyList", set_list, &deny_list_tag, CONTEXT,
         "file of MACs that are never served"),
-    AP_INIT_TAKE_ARGV("PolyProvSharedFiles", set_shared, NULL, WHERE,
+    AP_INIT_TAKE_ARGV("PolyProvSharedFiles", set_shared, NULL, CONTEXT,
         "wildcards of MAC-less files any verified device may read, "
         "'*' or 'none'"),
-    AP_INIT_TAKE1("PolyProvReloadInterval", set_reload, NULL, WHERE,
+    AP_INIT_TAKE1("PolyProvReloadInterval", set_reload, NULL, CONTEXT,
         "seconds between checks of list files for changes; 0 = never"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
@@ -458,8 +493,8 @@ static void collect(walk_t *w, ap_conf_vector_t *v)
 /* With CRLs configured, OpenSSL checks every certificate of the chain
  * against a CRL of its issuer and refuses when there is none: a CA of the
  * bundle without a CRL refuses every device under it.  Name each one. */
-static int crl_gaps(apr_pool_t *p, apr_hash_t *seen, const pp_dir_conf_t *ca,
-                    const pp_dir_conf_t *crl)
+static int crl_gaps(apr_pool_t *p, apr_hash_t *seen, const polyprov_dir_conf_t *ca,
+                    const polyprov_dir_conf_t *crl)
 {
     const char *key = apr_psprintf(p, "%pp/%pp", (const void *)ca->ca,
                                    (const void *)crl->crl);
@@ -494,20 +529,20 @@ static int crl_gaps(apr_pool_t *p, apr_hash_t *seen, const pp_dir_conf_t *ca,
 static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
                       walk_t *w)
 {
-    const pp_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
+    const polyprov_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
                                                     &polyprov_module);
     int i, j, gaps = 0;
 
     for (i = 0; i < w->confs->nelts; i++) {
-        const pp_dir_conf_t *dc = ap_get_module_config(
+        const polyprov_dir_conf_t *dc = ap_get_module_config(
             APR_ARRAY_IDX(w->confs, i, ap_conf_vector_t *), &polyprov_module);
-        const pp_dir_conf_t *crl, *ca;
+        const polyprov_dir_conf_t *crl, *ca;
 
         if (!dc) {
             continue;
         }
-        crl = dc->crl_set ? dc : (def && def->crl_set) ? def : NULL;
-        ca = dc->ca_set ? dc : (def && def->ca_set) ? def : NULL;
+        crl = dc->crl ? dc : (def && def->crl) ? def : NULL;
+        ca = dc->ca ? dc : (def && def->ca) ? def : NULL;
         if (!crl || !crl->crl) {
             continue;
         }
@@ -517,10 +552,10 @@ static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
         }
         /* the CA comes from an enclosing section: any of this host's */
         for (j = 0; j < w->confs->nelts; j++) {
-            const pp_dir_conf_t *other = ap_get_module_config(
+            const polyprov_dir_conf_t *other = ap_get_module_config(
                 APR_ARRAY_IDX(w->confs, j, ap_conf_vector_t *),
                 &polyprov_module);
-            if (other && other->ca_set && other->ca) {
+            if (other && other->ca) {
                 gaps += crl_gaps(p, seen, other, crl);
             }
         }
@@ -603,7 +638,7 @@ static int needed_depth(apr_pool_t *p, apr_array_header_t *cas,
             key = apr_pstrcat(p, key, n++ ? "\n" : "", path ? path : w,
                               NULL);
         }
-        ca = apr_hash_get(pp_glue->cas, key, APR_HASH_KEY_STRING);
+        ca = apr_hash_get(polyprov_glue->cas, key, APR_HASH_KEY_STRING);
         if (ca && pp_ca_verify_depth(ca) > need) {
             need = pp_ca_verify_depth(ca);
             *which = d;
@@ -670,7 +705,7 @@ static void check_ssl_settings(apr_pool_t *p, server_rec *s)
                                                 sizeof(ap_directive_t *));
     int i;
 
-    if (!ap_conftree || !pp_glue) {
+    if (!ap_conftree || !polyprov_glue) {
         return;
     }
     memset(&top, 0, sizeof(top));
@@ -709,7 +744,7 @@ static void check_ssl_settings(apr_pool_t *p, server_rec *s)
 
 static const char *list_directive(const char *path)
 {
-    const char *w = apr_hash_get(pp_glue->list_where, path,
+    const char *w = apr_hash_get(polyprov_glue->list_where, path,
                                  APR_HASH_KEY_STRING);
 
     return w ? w : "a list directive";
@@ -718,12 +753,12 @@ static const char *list_directive(const char *path)
 /* configtest: a list that does not load now is reported, not fatal. */
 static void list_problems(apr_pool_t *p, server_rec *s)
 {
-    int i, n = pp_listset_count(pp_glue ? pp_glue->lists : NULL);
+    int i, n = pp_listset_count(polyprov_glue ? polyprov_glue->lists : NULL);
 
     (void)p;
     for (i = 0; i < n; i++) {
-        const char *why = pp_listset_problem(pp_glue->lists, i);
-        const char *path = pp_listset_path(pp_glue->lists, i);
+        const char *why = pp_listset_problem(polyprov_glue->lists, i);
+        const char *path = pp_listset_path(polyprov_glue->lists, i);
 
         if (why) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP029: %s: %s; "
@@ -737,7 +772,7 @@ static void list_problems(apr_pool_t *p, server_rec *s)
     }
 }
 
-int pp_config_check(apr_pool_t *pconf, server_rec *s)
+int polyprov_config_check(apr_pool_t *pconf, server_rec *s)
 {
     server_rec *s0 = s;
     apr_hash_t *crl_pairs = apr_hash_make(pconf);
@@ -757,7 +792,7 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
             collect(&w, APR_ARRAY_IDX(sc->sec_url, i, ap_conf_vector_t *));
         }
         for (i = 0; i < w.confs->nelts; i++) {
-            pp_dir_conf_t *dc = ap_get_module_config(
+            polyprov_dir_conf_t *dc = ap_get_module_config(
                 APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
                 &polyprov_module);
             if (dc && dc->ca) {
@@ -771,7 +806,7 @@ int pp_config_check(apr_pool_t *pconf, server_rec *s)
             continue;
         }
         for (i = 0; i < w.confs->nelts; i++) {
-            pp_dir_conf_t *dc = ap_get_module_config(
+            polyprov_dir_conf_t *dc = ap_get_module_config(
                 APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
                 &polyprov_module);
             if (dc && dc->enabled == PP_ON) {
@@ -810,7 +845,7 @@ static void expired_crls(apr_pool_t *ptemp, server_rec *s)
     apr_hash_index_t *hi;
     time_t now = time(NULL);
 
-    for (hi = apr_hash_first(ptemp, pp_glue->crls); hi;
+    for (hi = apr_hash_first(ptemp, polyprov_glue->crls); hi;
          hi = apr_hash_next(hi)) {
         const void *key;
         void *val;
@@ -854,15 +889,15 @@ static int child_access(apr_pool_t *p, server_rec *s, int warn)
     if (geteuid() != 0 || ap_unixd_config.user_id == 0) {
         return OK;               /* the children read what the parent can */
     }
-    nlists = pp_listset_count(pp_glue->lists);
+    nlists = pp_listset_count(polyprov_glue->lists);
     for (i = 0; i < nlists; i++) {
-        const char *path = pp_listset_path(pp_glue->lists, i);
-        const char *w = apr_hash_get(pp_glue->list_where, path,
+        const char *path = pp_listset_path(polyprov_glue->lists, i);
+        const char *w = apr_hash_get(polyprov_glue->list_where, path,
                                      APR_HASH_KEY_STRING);
         APR_ARRAY_PUSH(paths, const char *) = path;
         APR_ARRAY_PUSH(what, const char *) = w ? w : "a list directive";
     }
-    for (hi = apr_hash_first(p, pp_glue->cas); hi; hi = apr_hash_next(hi)) {
+    for (hi = apr_hash_first(p, polyprov_glue->cas); hi; hi = apr_hash_next(hi)) {
         const void *key;
         char *files, *f, *last;
 
@@ -874,7 +909,7 @@ static int child_access(apr_pool_t *p, server_rec *s, int warn)
             APR_ARRAY_PUSH(what, const char *) = "PolyProvTrustedCA";
         }
     }
-    for (hi = apr_hash_first(p, pp_glue->crls); hi; hi = apr_hash_next(hi)) {
+    for (hi = apr_hash_first(p, polyprov_glue->crls); hi; hi = apr_hash_next(hi)) {
         const void *key;
 
         apr_hash_this(hi, &key, NULL, NULL);
@@ -942,13 +977,13 @@ static int child_access(apr_pool_t *p, server_rec *s, int warn)
     return refuse ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
-int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+int polyprov_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     int first_pass = ap_state_query(AP_SQ_MAIN_STATE)
                      == AP_SQ_MS_CREATE_PRE_CONFIG;
 
     (void)pconf;
-    if (!pp_glue) {
+    if (!polyprov_glue) {
         return OK;
     }
     /* a refusal in the first pass of a start stops `apachectl start`
@@ -963,15 +998,15 @@ int pp_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 
 /* After the lists were published: where each one's version in force came
  * from, when it is not the file as it stands. */
-void pp_config_lists_report(server_rec *s)
+void polyprov_config_lists_report(server_rec *s)
 {
-    int i, n = pp_listset_count(pp_glue ? pp_glue->lists : NULL);
+    int i, n = pp_listset_count(polyprov_glue ? polyprov_glue->lists : NULL);
 
     for (i = 0; i < n; i++) {
-        const char *path = pp_listset_path(pp_glue->lists, i);
-        const char *why = pp_listset_problem(pp_glue->lists, i);
+        const char *path = pp_listset_path(polyprov_glue->lists, i);
+        const char *why = pp_listset_problem(polyprov_glue->lists, i);
         uint64_t count = 0;
-        int origin = pp_listset_origin(pp_glue->lists, i, &count);
+        int origin = pp_listset_origin(polyprov_glue->lists, i, &count);
 
         if (origin == PP_LIST_KEPT) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP030: %s: %s; "

@@ -5,7 +5,7 @@
  * results keyed by the certificate's SHA-256.
  */
 #define _GNU_SOURCE                /* memmem */
-#include "pp_core.h"
+#include "pp_fault.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -62,6 +62,24 @@ static time_t asn1_to_time(const ASN1_TIME *t)
 static void subject_of(X509 *x, char *buf, size_t len)
 {
     X509_NAME_oneline(X509_get_subject_name(x), buf, (int)len);
+}
+
+/* After a loop of PEM_read_bio_*: 1 when it ended at the end of the
+ * file (OpenSSL's "no start line"), 0 at a broken PEM block, with the
+ * reason in buf; the error queue is emptied either way. */
+static const char *ossl_reason(char *buf, size_t len);
+
+static int pem_ended_cleanly(char *buf, size_t len)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM
+               && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+        ossl_reason(buf, len);
+        return 0;
+    }
+    ERR_clear_error();
+    return 1;
 }
 
 /* The last OpenSSL error as text, and the queue emptied. */
@@ -160,15 +178,10 @@ static int ca_add_file(pp_ca_t *ca, const char *path, int *roots,
     }
     ok = 0;
     /* The loop ends at the end of the file, or at a broken PEM block. */
-    {
-        unsigned long e = ERR_peek_last_error();
-        if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM
-                   && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-            pp_err(err, errlen, "'%s': unreadable PEM after certificate #%d:"
-                   " %s", path, ca->count, ossl_reason(why, sizeof(why)));
-            goto done;
-        }
-        ERR_clear_error();
+    if (!pem_ended_cleanly(why, sizeof(why))) {
+        pp_err(err, errlen, "'%s': unreadable PEM after certificate #%d: %s",
+               path, ca->count, why);
+        goto done;
     }
     if (ca->count == before) {
         /* no PEM block at all: one DER certificate, and nothing after it */
@@ -370,16 +383,9 @@ pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen)
             goto fail;
         }
     }
-    {
-        unsigned long e = ERR_peek_last_error();
-        int no_start = ERR_GET_LIB(e) == ERR_LIB_PEM
-                       && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
-        if (e && !no_start) {
-            pp_err(err, errlen, "'%s': unreadable PEM CRL: %s", path,
-                   ossl_reason(why, sizeof(why)));
-            goto fail;
-        }
-        ERR_clear_error();
+    if (!pem_ended_cleanly(why, sizeof(why))) {
+        pp_err(err, errlen, "'%s': unreadable PEM CRL: %s", path, why);
+        goto fail;
     }
     if (sk_X509_CRL_num(c->crls) == 0) {
         /* not PEM: try one DER CRL */

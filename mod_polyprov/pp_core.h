@@ -73,35 +73,8 @@ void *pp_realloc(void *p, size_t n);
 char *pp_strndup(const char *s, size_t n);
 void pp_free(void *p);
 
-/* Test seam.  The core asks pp_fault(kind) before each allocation, each
- * OpenSSL call that can fail on its own (not on bad input), and each
- * open/mmap of a file; when it returns 1 the operation fails as if the
- * system had refused it.  pp_fault_arm(kind, n) makes the Nth such
- * operation from now fail, once (0 disarms); pp_fault_arm_from makes it
- * and every later one fail.  Nothing in the module arms
- * it except the test-only build (make faults). */
-typedef enum {
-    PP_FAULT_ALLOC = 0,
-    PP_FAULT_SSL,
-    PP_FAULT_IO,
-    PP_FAULT_KINDS
-} pp_fault_kind_t;
-
-void pp_fault_arm(pp_fault_kind_t kind, unsigned long n);
-/* The same, and with sticky set every later operation fails too. */
-void pp_fault_arm_from(pp_fault_kind_t kind, unsigned long n, int sticky);
-int pp_fault(pp_fault_kind_t kind);
-unsigned long pp_fault_fired(pp_fault_kind_t kind);  /* since last arm */
-const char *pp_fault_name(pp_fault_kind_t kind);
-/* The same as pp_fault_arm(PP_FAULT_ALLOC, n). */
-void pp_fault_alloc_after(unsigned long n);
-/* "alloc=N", "ssl=N+", ...: arms that kind; returns it, or -1. */
-int pp_fault_arm_spec(const char *spec);
-/* open(2), fopen(3) and mmap(2) (at no fixed address), subject to
- * PP_FAULT_IO (errno EIO). */
-int pp_open(const char *path, int flags, unsigned int mode);
-FILE *pp_fopen(const char *path, const char *mode);
-void *pp_mmap(size_t len, int prot, int flags, int fd);
+/* The test seam for faults (allocation, OpenSSL, file operations) is
+ * declared in pp_fault.h: the core's own files and the tests include it. */
 
 /* Whether user (uid, gid, and the user's supplementary groups) can open
  * each path for reading: asked in a forked process that takes that

@@ -22,7 +22,7 @@
  * all processes use the same list, idle ones included, and none ever sees
  * a half-written list.
  */
-#include "pp_core.h"
+#include "pp_fault.h"
 
 #include <dirent.h>
 #include <errno.h>

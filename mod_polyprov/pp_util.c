@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mod_polyprov core: reasons, logging sink, allocation (with a test seam). */
 #define _GNU_SOURCE                /* initgroups */
-#include "pp_core.h"
+#include "pp_fault.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include "pp_core.h"
+#include "pp_fault.h"   /* the tests arm the fault seam */
 
 Suite *suite_mac(void);
 Suite *suite_path(void);
