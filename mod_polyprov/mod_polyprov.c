@@ -359,7 +359,7 @@ static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
             }
         }
     }
-    q.now_us = r->request_time;
+    q.now_us = pp_monotonic_us();
     q.uri = r->uri;
     q.path_info = r->path_info;
     q.file = why->file = file_below_root(r);

@@ -343,8 +343,12 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
 int pp_listset_map_current(pp_listset_t *set);
 /* Lookup: 1 present, 0 absent, -1 error (logged; the caller refuses),
  * PP_LIST_UNAVAILABLE when the list has never loaded (the caller refuses).
- * now_us: wall clock in microseconds; interval_s: 0 = never re-check. */
+ * now_us: pp_monotonic_us(); interval_s: 0 = never re-check. */
 #define PP_LIST_UNAVAILABLE (-2)
+/* now_us for pp_listset_lookup: a monotonic clock (CLOCK_MONOTONIC, the
+ * same in every process), so that a step of the wall clock neither stalls
+ * nor hurries list reloads. */
+int64_t pp_monotonic_us(void);
 int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
                       int64_t now_us, int interval_s);
 /* The sequence number of the snapshot this process uses (tests, logs). */

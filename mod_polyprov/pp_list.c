@@ -372,11 +372,20 @@ void pp_listset_free(pp_listset_t *set)
     pp_free(set);
 }
 
+/* The wall clock: only to compare with a file's modification time. */
 static int64_t wall_us(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+int64_t pp_monotonic_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
@@ -789,7 +798,7 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
         shrec_t *r = &set->shm[i];
         int old;
 
-        r->last_check_us = wall_us();    /* just read: next check later */
+        r->last_check_us = pp_monotonic_us();  /* just read: check later */
         e->origin = PP_LIST_READ;
         if (e->initial_rc != 1) {
             /* not loadable now: the last good version of the previous
@@ -882,12 +891,21 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     if (src_same(&now_src, &r->src)) {
         return;
     }
-    if (now_us - mtime_us(&st) < SETTLE_US) {
-        /* still being written, perhaps: look again when it has settled */
-        int64_t again = mtime_us(&st) + SETTLE_US
-                        - (int64_t)interval_s * 1000000LL;
-        __atomic_store_n(&r->last_check_us, again, __ATOMIC_RELEASE);
-        return;
+    {
+        /* A file changed less than a second ago may still be being
+         * written: look again when it has settled.  The file's time is
+         * the wall clock's (now_us on the monotonic clock, taken to the
+         * wall clock); the rounds are counted on the monotonic clock.  A time in the future (the wall clock was stepped back
+         * after the file was written) counts as settled: waiting for the
+         * clock to catch up would stall reloads for as long as the step. */
+        int64_t wall_now = wall_us() + (now_us - pp_monotonic_us());
+        int64_t age = wall_now - mtime_us(&st);
+        if (age >= 0 && age < SETTLE_US) {
+            int64_t again = now_us + (SETTLE_US - age)
+                            - (int64_t)interval_s * 1000000LL;
+            __atomic_store_n(&r->last_check_us, again, __ATOMIC_RELEASE);
+            return;
+        }
     }
     rc = load_file(e->path, &list, &st2, err, sizeof(err));
     if (rc < 0) {

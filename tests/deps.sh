@@ -7,7 +7,8 @@
 #   sh tests/deps.sh build     compile the module
 #   sh tests/deps.sh demo      build + what make demo runs (httpd, curl, Python)
 #   sh tests/deps.sh test      demo + the test tools of make check
-#                              (Check, pytest, clang/libFuzzer, Valgrind)
+#                              (Check, pytest, clang/libFuzzer, Valgrind,
+#                              PHP-FPM for the neighbouring-modules tests)
 #   sh tests/deps.sh package   demo + what make check-package runs
 #                              (debhelper, lintian, rpm, pytest)
 #   sh tests/deps.sh ci        all of the above, and autoconf (.ci/run)
@@ -18,7 +19,7 @@ BUILD="gcc make libc6-dev pkg-config apache2 apache2-dev libssl-dev
 libpcre2-dev"
 DEMO="$BUILD curl openssl python3 python3-cryptography procps"
 TEST="$DEMO check libsubunit-dev python3-pytest util-linux clang
-libclang-rt-dev valgrind"
+libclang-rt-dev valgrind php-fpm"
 PACKAGE="$DEMO python3-pytest debhelper lintian rpm git"
 
 case "${1:-test}" in

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.pphttpd.fixtures import FILES, populate
+from tests.pphttpd.fixtures import FILES, need_root, populate
 from tests.pphttpd.httpd import HTTPD
 from tests.pphttpd.expect import (A, B, C, expect_allowed, expect_refused,
                                   handshake_refused)
@@ -705,8 +705,12 @@ def test_warns_when_sslverifydepth_is_below_the_chain(servers, pki, depth):
 
 # -- files the children (User www-data) cannot read ----------------------------
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0,
-                                reason="the children run as www-data as root")
+@pytest.fixture
+def needs_root_fixture():
+    need_root("the children run as www-data only when httpd starts as root")
+
+
+needs_root = pytest.mark.usefixtures("needs_root_fixture")
 
 
 @needs_root

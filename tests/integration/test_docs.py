@@ -116,8 +116,14 @@ def test_conf_d_files_valid_as_installed(servers, module):
     assert rc == 0, out
     h.start()
     assert h.curl("/x", phone="phone-a").status == 404
-    with open(os.path.join(h.root, "logs", "pp.log")) as f:
-        assert "mac=- reason=-" in f.read()
+    # httpd writes the access-log line after the response: wait for it
+    import time
+    deadline, log = time.time() + 10, ""
+    while "mac=- reason=-" not in log and time.time() < deadline:
+        time.sleep(0.05)
+        with open(os.path.join(h.root, "logs", "pp.log")) as f:
+            log = f.read()
+    assert "mac=- reason=-" in log, log
 
 
 def test_state_directory_comes_and_goes(servers, pki):

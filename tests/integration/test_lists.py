@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.pphttpd.fixtures import lists_guard, populate
+from tests.pphttpd.fixtures import lists_guard, need_root, populate
 from tests.pphttpd.expect import A, B, C, expect_refused
 
 INTERVAL = 1
@@ -96,8 +96,7 @@ def test_vanishing_list_keeps_last_good(servers, pki, change):
         os.unlink(h.allow)
         expect = "cannot stat"
     else:
-        if os.geteuid() != 0:
-            pytest.skip("needs root: the children run as another user")
+        need_root("the children run as another user")
         os.chmod(h.allow, 0o600)             # root's, children are www-data
         os.utime(h.allow)
         expect = "Permission denied"

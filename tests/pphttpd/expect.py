@@ -14,9 +14,9 @@ def refusal_lines(h, uri=None):
     return lines
 
 
-def access_entry(h, path, timeout=3.0):
-    """The access-log line of the last request for path (logged after the
-    response, so wait for it)."""
+def access_entry(h, path, timeout=10.0):
+    """The access-log line of the last request for path (httpd writes it
+    after the response, so wait for it, up to timeout seconds)."""
     deadline = time.time() + timeout
     while True:
         hits = [l for l in h.access_lines() if ' %s HTTP/' % path in l]
@@ -38,8 +38,12 @@ def expect_refused(h, result, reason, path, mac=None, via=None):
         assert "mac=%s " % mac in line, line
     if via:
         assert "via=%s" % via in line, line
-    entry = access_entry(h, path)
-    if entry is not None and via is None:
+    if via is None:
+        # the request's own line in the access log (a subrequest or a
+        # redirect has none of its own)
+        entry = access_entry(h, path)
+        assert entry is not None, "no access-log line for %s:\n%s" % (
+            path, "\n".join(h.access_lines()[-5:]))
         assert "reason=%s" % reason in entry, entry
         # POLYPROV_MAC is the phone's whenever the module knew it (the log
         # line's mac=), "-" when it did not

@@ -25,7 +25,8 @@ import re
 import pytest
 
 from tests.pphttpd.expect import A
-from tests.pphttpd.fixtures import ONE_PROCESS, FILES, populate, serve
+from tests.pphttpd.fixtures import ONE_PROCESS, FILES, populate, serve, \
+    skip_or_fail
 
 
 
@@ -33,7 +34,8 @@ from tests.pphttpd.fixtures import ONE_PROCESS, FILES, populate, serve
 def faulty(pki):
     module = os.environ.get("PP_FAULT_MODULE")
     if not module or not os.path.exists(module):
-        pytest.skip("make faults builds the fault-injection variant")
+        skip_or_fail("make faults builds the fault-injection variant "
+                     "(PP_FAULT_MODULE)")
 
     def configure(h):
         populate(h)

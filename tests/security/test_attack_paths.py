@@ -130,8 +130,13 @@ def test_rewrite_onto_another_device(h):
 
 def test_multiviews_cannot_reach_another_device(h):
     r = h.curl("/mv/config", phone="phone-a")
-    assert r.status != 200, r
+    # B's variant is refused as a subrequest; with nothing else to offer
+    # negotiation finds no file at all
+    assert r.status == 404, r
     assert "secret of B" not in r.body
+    assert any('uri="/mv/config.%s.cfg"' % B in l and "via=subrequest" in l
+               and "reason=not-owner" in l for l in h.refusals()), \
+        h.new_log()
     # negotiation still works for the requester's own file
     r = h.curl("/mv/%s" % A, phone="phone-a")
     assert r.status == 200, r

@@ -518,16 +518,40 @@ START_TEST(bad_input)
                           == PP_R_UNTRUSTED, "case %zu", i);
         }
     }
-    /* trailing bytes after the certificate's DER are not ignored */
+    /* bytes appended after the certificate's DER are not ignored: the
+     * genuine certificate, its DER followed by three more bytes, in one
+     * PEM block (so the base64 stays valid) */
     {
-        size_t len;
-        char *pem = slurp(pki("phone-a.crt"), &len), *end;
-        end = strstr(pem, "\n-----END");
-        ck_assert_ptr_nonnull(end);
-        memcpy(end - 4, "AAAA", 4);          /* corrupt the last bytes */
-        ck_assert_int_eq(pp_cert_examine_pem(ca, NULL, pem, len, time(NULL),
-                                             &f), PP_R_UNTRUSTED);
+        FILE *in = fopen(pki("phone-a.crt"), "r");
+        X509 *x = PEM_read_X509(in, NULL, NULL, NULL);
+        unsigned char *der = NULL, *buf;
+        int derlen, b64len;
+        char *pem;
+
+        fclose(in);
+        ck_assert_ptr_nonnull(x);
+        derlen = i2d_X509(x, &der);
+        ck_assert_int_gt(derlen, 0);
+        buf = malloc((size_t)derlen + 3);
+        memcpy(buf, der, (size_t)derlen);
+        memcpy(buf + derlen, "\x05\x00\x00", 3);
+        pem = malloc(((size_t)derlen + 3) * 2 + 128);
+        strcpy(pem, "-----BEGIN CERTIFICATE-----\n");
+        b64len = EVP_EncodeBlock((unsigned char *)pem + strlen(pem), buf,
+                                 derlen + 3);
+        ck_assert_int_gt(b64len, 0);
+        strcat(pem, "\n-----END CERTIFICATE-----\n");
+        /* without the extra bytes it is phone A's good certificate */
+        ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", time(NULL), &f),
+                         PP_R_OK);
+        ck_assert_int_eq(pp_cert_examine_pem(ca, NULL, pem, strlen(pem),
+                                             time(NULL), &f), PP_R_UNTRUSTED);
+        ck_assert_msg(strstr(f.detail, "does not parse") != NULL, "%s",
+                      f.detail);
         free(pem);
+        free(buf);
+        OPENSSL_free(der);
+        X509_free(x);
     }
     pp_ca_free(ca);
 }
@@ -538,18 +562,34 @@ START_TEST(alloc_failure)
     char err[512];
     unsigned long n;
 
+    /* each of the first allocations fails in turn: the fault fires, and
+     * the load fails cleanly with a message; past the last allocation
+     * nothing fires and the load succeeds */
     for (n = 1; n <= 4; n++) {
         pp_ca_t *ca;
         pp_fault_alloc_after(n);
         ca = pp_ca_load(pki("polycom-chain.pem"), err, sizeof(err));
+        ck_assert_msg(pp_fault_fired(PP_FAULT_ALLOC) == 1,
+                      "allocation %lu: the fault did not fire", n);
         pp_fault_alloc_after(0);
-        if (ca) {
-            pp_ca_free(ca);
-        }
-        else {
-            ck_assert_ptr_nonnull(strstr(err, "out of memory"));
-        }
+        ck_assert_msg(ca == NULL, "allocation %lu failed, yet the CA loaded",
+                      n);
+        ck_assert_ptr_nonnull(strstr(err, "out of memory"));
     }
+    for (n = 1; n < 1000; n++) {
+        pp_ca_t *ca;
+        pp_fault_alloc_after(n);
+        ca = pp_ca_load(pki("polycom-chain.pem"), err, sizeof(err));
+        if (!pp_fault_fired(PP_FAULT_ALLOC)) {
+            pp_fault_alloc_after(0);
+            ck_assert_ptr_nonnull(ca);      /* no fault: loaded */
+            pp_ca_free(ca);
+            break;
+        }
+        pp_fault_alloc_after(0);
+        ck_assert_ptr_null(ca);
+    }
+    ck_assert_uint_lt(n, 1000);
 }
 END_TEST
 

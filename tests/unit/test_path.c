@@ -250,19 +250,28 @@ START_TEST(alloc_failure)
     char err[256];
     unsigned long n;
 
-    /* every allocation failing in turn: a clean error, never a crash */
-    for (n = 1; n <= 6; n++) {
+    /* every allocation failing in turn: the fault fires, and the result
+     * is a clean error, never a crash; past the last allocation nothing
+     * fires and the set is made */
+    for (n = 1; n < 100; n++) {
         pp_shared_t *s;
         pp_fault_alloc_after(n);
         s = pp_shared_new(v, 2, err, sizeof(err));
-        pp_fault_alloc_after(0);
-        if (s) {
+        if (!pp_fault_fired(PP_FAULT_ALLOC)) {
+            pp_fault_alloc_after(0);
+            ck_assert_ptr_nonnull(s);
+            ck_assert_str_eq(pp_shared_describe(s), "*.cfg *.ld");
             pp_shared_free(s);
+            break;
         }
-        else {
-            ck_assert_str_eq(err, "out of memory");
-        }
+        pp_fault_alloc_after(0);
+        ck_assert_msg(s == NULL, "allocation %lu failed, yet a set was made",
+                      n);
+        ck_assert_str_eq(err, "out of memory");
     }
+    /* the set takes several allocations, each of which was tried */
+    ck_assert_uint_gt(n, 3);
+    ck_assert_uint_lt(n, 100);
 }
 END_TEST
 
