@@ -19,6 +19,35 @@ static pp_reason_t done(pp_verdict_t *v, int step, pp_reason_t reason)
     return reason;
 }
 
+/* Steps 6 and 7: look the MAC up in list idx; refuse with `refusal` when
+ * it is on the list (refuse_if_listed) or not on it (the allow list).  A
+ * list that has never loaded, or cannot be looked at, refuses too. */
+static pp_reason_t list_step(const pp_scope_t *s, const pp_request_t *q,
+                             pp_verdict_t *v, int idx, const char *which,
+                             int refuse_if_listed, pp_reason_t refusal)
+{
+    const char *path = pp_listset_path(s->lists, idx);
+    int rc = pp_listset_lookup(s->lists, idx, v->mac, q->now_us,
+                               s->reload_s);
+
+    if (rc == PP_LIST_UNAVAILABLE) {
+        pp_err(v->detail, sizeof(v->detail), "the %s list %s has never "
+               "loaded", which, path);
+        return PP_R_LIST_UNAVAILABLE;
+    }
+    if (rc < 0) {
+        pp_err(v->detail, sizeof(v->detail), "the %s list %s is "
+               "unavailable", which, path);
+        return PP_R_INTERNAL;
+    }
+    if (!rc == !refuse_if_listed) {
+        pp_err(v->detail, sizeof(v->detail), "%s %s",
+               refuse_if_listed ? "listed in" : "not in", path);
+        return refusal;
+    }
+    return PP_R_OK;
+}
+
 /* A scope with PolyProv SharedOnly (no device certificates): only files
  * that name no device, read-only.  Steps 1 to 7 do not apply. */
 static pp_reason_t decide_shared_only(const pp_scope_t *s,
@@ -54,7 +83,7 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
     const pp_cert_facts_t *f = q->cert;
     pp_target_t t;
     pp_reason_t rv;
-    int rc, i;
+    int i;
 
     memset(v, 0, sizeof(*v));
     if (s->mode == PP_MODE_SHARED_ONLY) {
@@ -124,42 +153,16 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
     v->mac_known = 1;
     /* step 6: not on the deny list (it wins over the allow list) */
     if (s->deny_idx >= 0) {
-        rc = pp_listset_lookup(s->lists, s->deny_idx, v->mac, q->now_us,
-                               s->reload_s);
-        if (rc == PP_LIST_UNAVAILABLE) {
-            pp_err(v->detail, sizeof(v->detail), "the deny list %s has "
-                   "never loaded", pp_listset_path(s->lists, s->deny_idx));
-            return done(v, 6, PP_R_LIST_UNAVAILABLE);
-        }
-        if (rc < 0) {
-            pp_err(v->detail, sizeof(v->detail), "the deny list %s is "
-                   "unavailable", pp_listset_path(s->lists, s->deny_idx));
-            return done(v, 6, PP_R_INTERNAL);
-        }
-        if (rc) {
-            pp_err(v->detail, sizeof(v->detail), "listed in %s",
-                   pp_listset_path(s->lists, s->deny_idx));
-            return done(v, 6, PP_R_DENY_LIST);
+        rv = list_step(s, q, v, s->deny_idx, "deny", 1, PP_R_DENY_LIST);
+        if (rv != PP_R_OK) {
+            return done(v, 6, rv);
         }
     }
     /* step 7: on the allow list, if one is configured */
     if (s->allow_idx >= 0) {
-        rc = pp_listset_lookup(s->lists, s->allow_idx, v->mac, q->now_us,
-                               s->reload_s);
-        if (rc == PP_LIST_UNAVAILABLE) {
-            pp_err(v->detail, sizeof(v->detail), "the allow list %s has "
-                   "never loaded", pp_listset_path(s->lists, s->allow_idx));
-            return done(v, 7, PP_R_LIST_UNAVAILABLE);
-        }
-        if (rc < 0) {
-            pp_err(v->detail, sizeof(v->detail), "the allow list %s is "
-                   "unavailable", pp_listset_path(s->lists, s->allow_idx));
-            return done(v, 7, PP_R_INTERNAL);
-        }
-        if (!rc) {
-            pp_err(v->detail, sizeof(v->detail), "not in %s",
-                   pp_listset_path(s->lists, s->allow_idx));
-            return done(v, 7, PP_R_ALLOW_LIST);
+        rv = list_step(s, q, v, s->allow_idx, "allow", 0, PP_R_ALLOW_LIST);
+        if (rv != PP_R_OK) {
+            return done(v, 7, rv);
         }
     }
     /* step 8: not a directory */

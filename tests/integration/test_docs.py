@@ -3,7 +3,6 @@
 written, conf.d/ is valid as installed, the list state directory comes and
 goes with httpd, start-up warnings are given."""
 
-import hashlib
 import os
 import pwd
 import re
@@ -12,7 +11,8 @@ import sys
 
 from tests.pphttpd.fixtures import FILES, TOP, populate
 from tests.pphttpd.expect import A, B, C
-from tests.pphttpd.readme import example_config, readme_demo_sample
+from tests.pphttpd.readme import example_config, local_site, localise, \
+    readme_demo_sample
 
 
 def test_readme_demo_sample_is_what_make_demo_prints(module, pki):
@@ -198,30 +198,9 @@ def test_conf_d_examples_run(servers, pki):
     host serves no device's file."""
     h = servers()
     populate(h)
-    uploads = os.path.join(h.root, "uploads")
-    os.makedirs(uploads)
-    if os.geteuid() == 0:
-        os.chown(uploads, pwd.getpwnam("www-data").pw_uid,
-                 pwd.getpwnam("www-data").pw_gid)
-    digest = os.path.join(h.root, "provisioning.htdigest")
-    with open(digest, "w") as f:
-        f.write("bootrom:provisioning:%s\n"
-                % hashlib.md5(b"bootrom:provisioning:pw").hexdigest())
+    replacements, uploads = local_site(h, pki)
     tls, plain = conf_d_examples()
-    conf = tls + "\n" + plain
-    for old, new in [
-            ("*:80", "127.0.0.1:%d" % h.http_port),
-            ("*:443", "127.0.0.1:%d" % h.port),
-            ("/srv/provisioning-uploads", uploads),
-            ("/srv/provisioning", h.docroot),
-            ("/etc/apache2/provisioning.htdigest", digest),
-            ("/etc/ssl/certs/prov.example.com.pem", pki + "/server.crt"),
-            ("/etc/ssl/private/prov.example.com.key", pki + "/server.key"),
-            ("/etc/ssl/polycom/polycom-chain.pem",
-             pki + "/polycom-chain.pem"),
-            ("${APACHE_LOG_DIR}", os.path.join(h.root, "logs"))]:
-        assert old in conf, old
-        conf = conf.replace(old, new)
+    conf = localise(tls + "\n" + plain, replacements)
     with open(os.path.join(TOP, "conf.d", "polyprov.conf")) as f:
         logformat = [l for l in f if l.strip().startswith("LogFormat")][0]
     h.extra_modules += ["dav", "dav_fs", "auth_digest", "authn_file",

@@ -53,11 +53,11 @@ def colons(hexfp):
     return ":".join(hexfp[i:i + 2] for i in range(0, 64, 2)).upper()
 
 
-def example_config(h, pki, manifest, allowed):
-    """The complete example for the server h: its uploads directory, digest
-    file (user bootrom, password pw) and allow list (the MACs allowed) made
-    under h.root, every path, port and fingerprint replaced by a test one.
-    Returns the configuration text and the uploads directory."""
+def local_site(h, pki):
+    """For a configuration written for /srv/provisioning and /etc: the
+    uploads directory and digest file (user bootrom, password pw) made
+    under h.root, and the replacements of every path and port by a test
+    one.  Returns (replacements, uploads)."""
     uploads = os.path.join(h.root, "uploads")
     os.makedirs(uploads)
     if os.geteuid() == 0:
@@ -67,23 +67,36 @@ def example_config(h, pki, manifest, allowed):
     ha1 = hashlib.md5(b"bootrom:provisioning:pw").hexdigest()
     with open(digest, "w") as f:
         f.write("bootrom:provisioning:%s\n" % ha1)
+    return [
+        ("*:80", "127.0.0.1:%d" % h.http_port),
+        ("*:443", "127.0.0.1:%d" % h.port),
+        ("/srv/provisioning-uploads", uploads),
+        ("/srv/provisioning", h.docroot),
+        ("/etc/apache2/provisioning.htdigest", digest),
+        ("/etc/ssl/certs/prov.example.com.pem", pki + "/server.crt"),
+        ("/etc/ssl/private/prov.example.com.key", pki + "/server.key"),
+        ("/etc/ssl/polycom/polycom-chain.pem", pki + "/polycom-chain.pem"),
+        ("${APACHE_LOG_DIR}", os.path.join(h.root, "logs"))], uploads
+
+
+def localise(conf, replacements):
+    """Every replacement applied; each must occur."""
+    for old, new in replacements:
+        assert old in conf, old
+        conf = conf.replace(old, new)
+    return conf
+
+
+def example_config(h, pki, manifest, allowed):
+    """The complete example for the server h (see local_site), with an
+    allow list of the MACs allowed and the test CA fingerprints.  Returns
+    the configuration text and the uploads directory."""
+    replacements, uploads = local_site(h, pki)
     allow = h.list_file("allow.txt", "".join(m + "\n" for m in allowed))
     conf = readme_example()
     assert REAL_ISSUING_1 in conf and REAL_ISSUING_2 in conf
-    for old, new in [
-            ("*:80", "127.0.0.1:%d" % h.http_port),
-            ("*:443", "127.0.0.1:%d" % h.port),
-            ("/srv/provisioning-uploads", uploads),
-            ("/srv/provisioning", h.docroot),
-            ("/etc/apache2/provisioning.htdigest", digest),
-            ("/etc/ssl/certs/prov.example.com.pem", pki + "/server.crt"),
-            ("/etc/ssl/private/prov.example.com.key", pki + "/server.key"),
-            ("/etc/ssl/polycom/polycom-chain.pem",
-             pki + "/polycom-chain.pem"),
-            ("/etc/apache2/polyprov/allow.txt", allow),
-            ("${APACHE_LOG_DIR}", os.path.join(h.root, "logs")),
-            (REAL_ISSUING_1, colons(manifest["issuing1"]["sha256"])),
-            (REAL_ISSUING_2, colons(manifest["issuing2"]["sha256"]))]:
-        assert old in conf, old
-        conf = conf.replace(old, new)
+    conf = localise(conf, replacements + [
+        ("/etc/apache2/polyprov/allow.txt", allow),
+        (REAL_ISSUING_1, colons(manifest["issuing1"]["sha256"])),
+        (REAL_ISSUING_2, colons(manifest["issuing2"]["sha256"]))])
     return conf, uploads
