@@ -103,7 +103,7 @@ def h(server):
     yield from checked(server)
 
 
-# -- what the logs say ---------------------------------------------------------
+# -- what the logs say -------------------------------------------------------
 
 def tokened(path):
     return "%s?q=%d" % (path, next(_tokens))
@@ -165,7 +165,7 @@ def judged_as_held(path, status, entry):
         entry["cn"], entry["issuer"], want, got)
 
 
-# -- a certificate asked for by a directory -----------------------------------
+# -- a certificate asked for by a directory ----------------------------------
 
 @pytest.mark.parametrize("client", ["python", "curl"])
 @pytest.mark.parametrize("version", [TLS12, TLS13],
@@ -256,7 +256,7 @@ def test_http2_never_asks_after_the_handshake(h, version):
     assert tls_entries(h, paths[1], want=2)[-1]["reason"] == "not-owner"
 
 
-# -- a second certificate on the same connection -------------------------------
+# -- a second certificate on the same connection -----------------------------
 
 # (host, the first request, the certificate brought by the renegotiation,
 #  the request whose directory makes mod_ssl renegotiate, then more)
