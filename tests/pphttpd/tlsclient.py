@@ -1,20 +1,26 @@
 # SPDX-License-Identifier: Apache-2.0
 """A raw TLS client for what curl cannot do: a chosen SNI name apart from
 the Host header, session resumption across virtual hosts, HTTP/1.1
-pipelining (several requests written before any response is read), and a
-kept-alive connection the test acts between requests on."""
+pipelining (several requests written before any response is read), a
+kept-alive connection the test acts between requests on (or in the middle
+of a request), and a client that changes its certificate between two
+handshakes of one connection (a TLS 1.2 renegotiation or a TLS 1.3
+post-handshake authentication that the server asks for)."""
 
 import os
 import socket
 import ssl
 
 
-def context(pki, phone=None, version=ssl.TLSVersion.TLSv1_3):
+def context(pki, phone=None, version=ssl.TLSVersion.TLSv1_3, pha=False):
     """A client context trusting the test server CA.  Host names are not
     checked: the attacker picks SNI names the server certificate may not
-    carry."""
+    carry.  pha: offer TLS 1.3 post-handshake authentication (the
+    post_handshake_auth extension), without which a server cannot ask for
+    a certificate after the handshake."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ctx.maximum_version = version
+    ctx.post_handshake_auth = pha
     ctx.check_hostname = False
     ctx.load_verify_locations(os.path.join(pki, "server-ca.crt"))
     if phone:
@@ -119,8 +125,26 @@ class Connection:
         self.buf += chunk
 
     def get(self, path):
-        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n"
-                           % (path, self.sni)).encode())
+        self.send("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, self.sni))
+        return self.response()
+
+    def send(self, text):
+        """Write raw request bytes: a whole request, or part of one that a
+        later send() completes."""
+        self.sock.sendall(text.encode() if isinstance(text, str) else text)
+
+    def use_certificate(self, ctx):
+        """Present ctx's certificate and key from now on: in the next
+        handshake the server asks for on this connection (a renegotiation,
+        a post-handshake authentication).  Python's ``SSLSocket.context``
+        setter is OpenSSL's SSL_set_SSL_CTX, which replaces the connection's
+        certificate and key with the new context's and keeps the rest (the
+        session, the protocol version, the post_handshake_auth offer made
+        in the ClientHello)."""
+        self.sock.context = ctx
+
+    def response(self):
+        """Read one response (a Content-Length body)."""
         while b"\r\n\r\n" not in self.buf:
             self._fill()
         head = self.buf.split(b"\r\n\r\n", 1)[0]
