@@ -32,17 +32,21 @@
 #include "http_ssl.h"
 #include "unixd.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 /* ------------------------------------------------------------------ */
 /* Per TLS connection (the master connection under HTTP/2): the verdict */
 /* on its client certificate, so that later requests skip it.          */
 /*                                                                      */
-/* The verdict holds for the connection.  A certificate only reaches a  */
-/* connection through a handshake in which the client proved its key,   */
-/* and only a renegotiation that the server asks for can change it; the */
-/* identity verified first is one this client owns, so keeping it gives */
-/* nothing the client could not get on a new connection.  Lists,        */
-/* ownership and the certificates' expiry are still checked on every    */
-/* request.                                                             */
+/* The verdict holds for the connection's certificate: a certificate     */
+/* only reaches a connection through a handshake in which the client     */
+/* proved its key.  A renegotiation (asked for by a per-directory         */
+/* SSLVerifyClient or SSLCipherSuite) can bring another certificate: the  */
+/* cached verdict is used only while the connection still holds the very */
+/* certificate object it was given for (mod_ssl's SSL, below), and a new */
+/* one is judged as itself.  Lists, ownership and the certificates'      */
+/* expiry are still checked on every request.                            */
 
 typedef struct {
 #if APR_HAS_THREADS
@@ -55,6 +59,7 @@ typedef struct {
     const pp_pattern_t *pattern;   /* the CN pattern last applied ... */
     pp_reason_t pattern_rv;        /* ... and its result */
     pp_mac_t pattern_mac;
+    X509 *peer;                    /* the certificate judged (a reference) */
 } polyprov_conn_t;
 
 /* Per request: what was decided, and for which target. */
@@ -104,6 +109,65 @@ static int polyprov_pre_connection(conn_rec *c, void *csd)
     return DECLINED;
 }
 
+/* The connection's current client certificate, as mod_ssl holds it: its
+ * connection record (SSLConnRec, private to mod_ssl) starts with the SSL
+ * of the connection since httpd 2.0, and mod_ssl makes the connection the
+ * SSL's app data, which is checked.  NULL when that cannot be had: the
+ * caller then does not use the connection's verdict. */
+static module *ssl_module_rec;
+
+static X509 *current_peer(conn_rec *c)
+{
+    SSL *const *rec;
+    SSL *ssl;
+
+    if (!ssl_module_rec) {
+        return NULL;
+    }
+    rec = ap_get_module_config(c->conn_config, ssl_module_rec);
+    if (!rec || !(ssl = *rec) || SSL_get_app_data(ssl) != (void *)c) {
+        return NULL;
+    }
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    return SSL_get0_peer_certificate(ssl);
+#else
+    {
+        X509 *x = SSL_get_peer_certificate(ssl);
+        X509_free(x);                /* the session keeps its reference */
+        return x;
+    }
+#endif
+}
+
+static apr_status_t peer_release(void *data)
+{
+    polyprov_conn_t *cs = data;
+
+    X509_free(cs->peer);
+    cs->peer = NULL;
+    return APR_SUCCESS;
+}
+
+/* Remember the certificate the verdict is for, holding a reference so
+ * that its address cannot be taken by another certificate meanwhile. */
+static void keep_peer(conn_rec *c, polyprov_conn_t *cs, X509 *peer)
+{
+    if (cs->peer == peer) {
+        return;
+    }
+    if (cs->peer) {
+        X509_free(cs->peer);
+    }
+    else {
+        apr_pool_cleanup_register(c->pool, cs, peer_release,
+                                  apr_pool_cleanup_null);
+    }
+    cs->peer = peer;
+    if (peer) {
+        X509_up_ref(peer);
+    }
+}
+
 static polyprov_conn_t *conn_state(conn_rec *c)
 {
     while (c->master) {
@@ -142,10 +206,17 @@ static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
     const char *pem;
     pp_reason_t rv = PP_R_OK;
 
+    conn_rec *tls = c;
+    X509 *peer;
+
+    while (tls->master) {
+        tls = tls->master;
+    }
     if (cs) {
         conn_lock(cs);
+        peer = current_peer(tls);
         if (cs->have && cs->ca == dc->ca && cs->crl == dc->crl
-            && now < cs->facts.valid_until) {
+            && now < cs->facts.valid_until && peer && peer == cs->peer) {
             v->facts = cs->facts;
             v->facts.source = PP_CERT_CONNECTION;
             if (cs->pattern != pat) {
@@ -176,6 +247,9 @@ static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
                       pp_cert_source_name(v->facts.source));
     }
     if (cs && v->facts.verdict == PP_R_OK) {
+        /* kept for the certificate the connection holds now (when mod_ssl's
+         * SSL cannot be had, peer is NULL and the verdict is not reused) */
+        keep_peer(tls, cs, current_peer(tls));
         cs->have = 1;
         cs->ca = dc->ca;
         cs->crl = dc->crl;
@@ -966,6 +1040,7 @@ static int polyprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     speling_module = ap_find_linked_module("mod_speling.c");
+    ssl_module_rec = ap_find_linked_module("mod_ssl.c");
     if (!ap_find_linked_module("mod_ssl.c")) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP011: mod_ssl is not "
                      "loaded: every request where PolyProv is On will be "

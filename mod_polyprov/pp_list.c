@@ -319,6 +319,8 @@ typedef struct {
     int origin;                  /* PP_LIST_READ, _KEPT or _NONE */
     uint64_t origin_count;       /* MACs of the version kept */
     snapmap_t *cur;              /* this process's mapping */
+    uint64_t cur_for_seq;        /* when cur came from a newer generation:
+                                  * the version of this one it stands for */
 } entry_t;
 
 struct pp_listset {
@@ -553,7 +555,9 @@ static int snap_write(pp_listset_t *set, int idx, uint64_t seq,
     return 1;
 }
 
-static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
+/* Map snapshot seq of list idx of generation gen. */
+static snapmap_t *snap_map_gen(pp_listset_t *set, unsigned gen, int idx,
+                               uint64_t seq)
 {
     char name[4096];
     struct stat st;
@@ -562,8 +566,9 @@ static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
     void *addr;
     int fd;
 
-    fd = pp_open(snap_name(set, idx, seq, name, sizeof(name)),
-                 O_RDONLY | O_CLOEXEC, 0);
+    snprintf(name, sizeof(name), "%s/g%u-%d-%llu.snap", set->dir, gen, idx,
+             (unsigned long long)seq);
+    fd = pp_open(name, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         return NULL;
     }
@@ -594,6 +599,11 @@ static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
     m->seq = seq;
     m->refs = 1;                 /* the reference held as e->cur */
     return m;
+}
+
+static snapmap_t *snap_map(pp_listset_t *set, int idx, uint64_t seq)
+{
+    return snap_map_gen(set, set->gen, idx, seq);
 }
 
 /* Remove the snapshot files (and leftover temporary files) of generations
@@ -639,6 +649,15 @@ static int manifest_write(pp_listset_t *set, char *err, size_t errlen)
     fd = pp_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         pp_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        return 0;
+    }
+    /* the children read it too (an old one, finishing its requests, looks
+     * for a newer generation's version of a list it lost) */
+    if (set->uid >= 0 && geteuid() == 0
+        && fchown(fd, (uid_t)set->uid, (gid_t)set->gid) != 0) {
+        pp_err(err, errlen, "cannot chown '%s': %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
         return 0;
     }
     for (i = 0; i < set->n && ok; i++) {
@@ -1000,6 +1019,49 @@ static void maybe_check(pp_listset_t *set, int idx, int64_t now_us,
 }
 
 /* Take a reference on the newest snapshot, mapping it if need be. */
+/* A process of an older generation whose snapshot file was removed by a
+ * later restart (a restart keeps only its own generation's files and the
+ * one before: a process two restarts old, still finishing a kept-alive
+ * connection, loses its version when a sibling published one it had not
+ * mapped yet).  The newest version of the same list file that a newer
+ * generation published is mapped instead: the newest data there is. */
+static snapmap_t *map_from_newer_generation(pp_listset_t *set, int idx,
+                                            unsigned *from_gen)
+{
+    DIR *d = opendir(set->dir);
+    struct dirent *de;
+    unsigned best_gen = 0;
+    unsigned long long best_seq = 0;
+    int best_idx = -1;
+
+    if (!d) {
+        return NULL;
+    }
+    while ((de = readdir(d)) != NULL) {
+        unsigned g;
+        int i, at = 0;
+        unsigned long long seq;
+        if (sscanf(de->d_name, "g%u-%d-%llu.snap%n", &g, &i, &seq, &at) != 3
+            || at == 0 || de->d_name[at] != '\0' || g <= set->gen
+            || g < best_gen || (g == best_gen && seq <= best_seq)) {
+            continue;
+        }
+        if (manifest_find(set->dir, g, set->e[idx].path) != i) {
+            continue;                 /* another list of that generation */
+        }
+        best_gen = g;
+        best_seq = seq;
+        best_idx = i;
+    }
+    closedir(d);
+    if (best_idx < 0) {
+        errno = ENOENT;
+        return NULL;
+    }
+    *from_gen = best_gen;
+    return snap_map_gen(set, best_gen, best_idx, best_seq);
+}
+
 static snapmap_t *acquire(pp_listset_t *set, int idx)
 {
     shrec_t *r = &set->shm[idx];
@@ -1010,7 +1072,8 @@ static snapmap_t *acquire(pp_listset_t *set, int idx)
     pthread_mutex_lock(&set->mu);
     for (attempt = 0; attempt < 3; attempt++) {
         uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
-        if (e->cur && e->cur->seq == seq) {
+        if (e->cur && (e->cur->seq == seq || e->cur_for_seq == seq)) {
+            /* (or taken from a newer generation for this version) */
             m = e->cur;
             break;
         }
@@ -1018,12 +1081,28 @@ static snapmap_t *acquire(pp_listset_t *set, int idx)
         if (m) {
             snap_release(e->cur);
             e->cur = m;
+            e->cur_for_seq = 0;
             break;
         }
         /* a newer version may have replaced it meanwhile: look again */
         pp_log(PP_LOG_WARN, "PP039: list %s: cannot map version %llu of its "
                "snapshot (%s); trying again", e->path,
                (unsigned long long)seq, strerror(errno));
+    }
+    if (!m) {
+        uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+        unsigned from = 0;
+        m = map_from_newer_generation(set, idx, &from);
+        if (m) {
+            pp_log(PP_LOG_NOTICE, "PP050: list %s: version %llu of "
+                   "generation %u is gone (removed by a later restart); "
+                   "this process, finishing its last requests, uses "
+                   "generation %u's newest version", e->path,
+                   (unsigned long long)seq, set->gen, from);
+            snap_release(e->cur);
+            e->cur = m;
+            e->cur_for_seq = seq;
+        }
     }
     if (m) {
         m->refs++;

@@ -362,6 +362,49 @@ START_TEST(kept_across_generations)
 }
 END_TEST
 
+/* A process two restarts old, whose sibling published a version it had
+ * not mapped before those restarts removed its generation's files, uses
+ * the newest version a newer generation published (not `internal`). */
+START_TEST(old_generation_falls_forward)
+{
+    fixture_t fx;
+    pp_listset_t *g2, *g3;
+    char err[512];
+    pid_t pid;
+    int st = -1;
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");           /* generation 1 */
+    write_aged(fx.path, "0004f2000a01\n0004f2000c03\n", 3);
+    /* a sibling process publishes version 2; this one does not map it */
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        _exit(pp_listset_lookup(fx.set, 0, C, pp_monotonic_us() + 6000000, 5)
+              == 1 ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* two restarts: generation 3 removes generation 1's files */
+    g2 = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(g2, fx.path, err, sizeof(err)), 0);
+    ck_assert_msg(pp_listset_start(g2, fx.state, 2, -1, -1, err, sizeof(err)),
+                  "%s", err);
+    g3 = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(g3, fx.path, err, sizeof(err)), 0);
+    ck_assert_msg(pp_listset_start(g3, fx.state, 3, -1, -1, err, sizeof(err)),
+                  "%s", err);
+    /* the old process's next lookup (no reload of its own: interval 0) */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, C, pp_monotonic_us(), 0), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, pp_monotonic_us(), 0), 0);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP050"));
+    pp_listset_free(fx.set);
+    pp_listset_free(g2);
+    pp_listset_free(g3);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
 START_TEST(validate_for_pipelines)
 {
     char err[512];
@@ -715,6 +758,7 @@ Suite *suite_list(void)
     tcase_add_test(ts, broken_version_keeps_last_good);
     tcase_add_test(ts, truncated_deleted_unreadable);
     tcase_add_test(ts, wall_clock_steps);
+    tcase_add_test(ts, old_generation_falls_forward);
     tcase_add_test(ts, settles_before_reading);
     tcase_add_test(ts, interval_zero_never_rechecks);
     tcase_add_test(ts, processes_agree);
