@@ -14,13 +14,18 @@ def refusal_lines(h, uri=None):
     return lines
 
 
-def access_entry(h, path, timeout=10.0):
-    """The access-log line of the last request for path (httpd writes it
-    after the response, so wait for it, up to timeout seconds)."""
+def access_entry(h, path, timeout=10.0, want=None):
+    """The access-log line of the last request for path.  httpd writes it
+    after the response, so wait for it, up to timeout seconds; with want
+    (a predicate), wait for a last line that satisfies it (an earlier
+    request for the same path may have its line there already), and return
+    the last line for path when none does by then."""
     deadline = time.time() + timeout
     while True:
         hits = [l for l in h.access_lines() if ' %s HTTP/' % path in l]
-        if hits or time.time() > deadline:
+        if hits and (want is None or want(hits[-1])):
+            return hits[-1]
+        if time.time() > deadline:
             return hits[-1] if hits else None
         time.sleep(0.05)
 
@@ -41,7 +46,8 @@ def expect_refused(h, result, reason, path, mac=None, via=None):
     if via is None:
         # the request's own line in the access log (a subrequest or a
         # redirect has none of its own)
-        entry = access_entry(h, path)
+        entry = access_entry(h, path, want=lambda l: " 403 " in l
+                             and "reason=%s" % reason in l)
         assert entry is not None, "no access-log line for %s:\n%s" % (
             path, "\n".join(h.access_lines()[-5:]))
         assert "reason=%s" % reason in entry, entry
@@ -56,7 +62,8 @@ def expect_allowed(h, result, mac, path, body=None):
     assert result.status == 200, (result, h.new_log()[-2000:])
     if body is not None:
         assert result.body == body
-    entry = access_entry(h, path)
+    entry = access_entry(h, path, want=lambda l: " 200 " in l
+                         and "mac=%s" % mac in l)
     assert entry is not None
     assert "mac=%s" % mac in entry and "reason=-" in entry, entry
 
