@@ -58,6 +58,8 @@ B        ?= build
 MODULE   := $(B)/mod_polyprov.so
 CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
+TOOL     := $(B)/polyprov-check
+TOOLSRC  := tools/polyprov-check.c tools/pc_input.c
 PKI      := build/pki
 
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
@@ -67,7 +69,7 @@ PKI      := build/pki
 
 all: build
 
-build: need-apxs $(MODULE) $(CORELIB)
+build: need-apxs $(MODULE) $(CORELIB) $(TOOL)
 
 need-apxs:
 	@if [ -z "$(APXS)" ]; then \
@@ -96,6 +98,11 @@ $(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
 
 $(B)/check-list: tools/check_list.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
+
+# polyprov-check: the decision without a server, from the same core
+$(TOOL): $(TOOLSRC) tools/pc_input.h $(CORELIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS) -o $@ $(TOOLSRC) \
+	  $(CORELIB) -Wl,-z,relro,-z,now $(PKG_LIBS)
 
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
