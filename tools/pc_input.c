@@ -623,6 +623,11 @@ char *pc_request_path(const char *target, int *status, char *err,
             return NULL;
         }
     }
+    /* ap_parse_uri: a request target is a path, and a leading "//" is
+     * no authority there */
+    while (target[0] == '/' && target[1] == '/') {
+        target++;
+    }
     if (!split_uri(target, &p, &n, &q, &f)) {
         say(err, errlen, "'%s' is not a request path (\"/...\") or an "
             "absolute URI (\"https://host/...\")", target);
