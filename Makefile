@@ -260,7 +260,7 @@ check-asan: asan weak $(PKI)/.stamp
 # a crash, once fixed, is added to tests/fuzz/corpus/NAME as a regression.
 
 FUZZ_CC   ?= clang
-FUZZERS   ?= mac cn list_line list_file path fingerprint der_cn decide
+FUZZERS   ?= mac cn list_line list_file path fingerprint der_cn decide check_input
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=undefined -I$(SRC) -Wall -Wextra
@@ -268,6 +268,11 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(CORE:%=$(SRC)/%.c) $(HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE:%=$(SRC)/%.c) $(PKG_LIBS) -pthread
+
+# polyprov-check's own input parsing (tools/pc_input.c) as well
+build/fuzz/fuzz_check_input: tests/fuzz/fuzz_check_input.c tests/fuzz/fuzz.h tools/pc_input.c tools/pc_input.h $(CORE:%=$(SRC)/%.c) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Itools -o $@ $< tools/pc_input.c $(CORE:%=$(SRC)/%.c) $(PKG_LIBS) -pthread
 
 fuzz-build: $(FUZZERS:%=build/fuzz/fuzz_%)
 
