@@ -11,7 +11,8 @@
 #                   package; check the RPM spec (root; CI runs it)
 #   make install    install the module (apxs -i) and its configuration files
 #                   (DESTDIR=... for a staging directory; LAYOUT=debian,
-#                   redhat or none, guessed from apxs -q SYSCONFDIR)
+#                   redhat or none, guessed from apxs -q SYSCONFDIR), and
+#                   polyprov-check with its manual page (PREFIX=/usr/local)
 #   make uninstall  remove exactly what make install put there
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests, integration and security suites under ASan/UBSan
@@ -170,8 +171,17 @@ bench: build $(B)/listbench $(PKI)/.stamp
 #   redhat  /etc/httpd/conf.modules.d/10-polyprov.conf, /etc/httpd/conf.d/polyprov.conf
 #           (HTTPD_CONFROOT=/etc/httpd)
 #   none    the module only
+# polyprov-check goes to BINDIR and its manual page to MANDIR/man1
+# (PREFIX=/usr/local: BINDIR=/usr/local/bin, MANDIR=/usr/local/share/man),
+# whatever the LAYOUT.
 # make uninstall removes these files and nothing else; it refuses while
 # the module is enabled (Debian's mods-enabled/polyprov.load).
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PP_TOOLFILE := $(BINDIR)/polyprov-check
+PP_MANFILE  := $(MANDIR)/man1/polyprov-check.1
 
 ifeq ($(AP_SYSCONFDIR),/etc/apache2)
 LAYOUT ?= debian
@@ -206,6 +216,9 @@ ifneq ($(PP_LOADFILE),)
 	chmod 644 $(DESTDIR)$(PP_LOADFILE)
 	install -m 644 conf.d/polyprov.conf $(DESTDIR)$(PP_CONFFILE)
 endif
+	@mkdir -p $(dir $(DESTDIR)$(PP_TOOLFILE)) $(dir $(DESTDIR)$(PP_MANFILE))
+	install -m 755 $(TOOL) $(DESTDIR)$(PP_TOOLFILE)
+	install -m 644 docs/polyprov-check.1 $(DESTDIR)$(PP_MANFILE)
 ifeq ($(LAYOUT),debian)
 	@echo "installed; enable it with: a2enmod polyprov"
 endif
@@ -214,7 +227,8 @@ uninstall: need-apxs install-check-layout
 	@if [ -n "$(PP_ENABLED)" ] && [ -e $(DESTDIR)$(PP_ENABLED) -o -L $(DESTDIR)$(PP_ENABLED) ]; then \
 	  echo "polyprov is enabled ($(DESTDIR)$(PP_ENABLED)): run a2dismod polyprov first" >&2; \
 	  exit 1; fi
-	rm -f $(DESTDIR)$(PP_MODFILE) $(if $(PP_LOADFILE),$(DESTDIR)$(PP_LOADFILE) $(DESTDIR)$(PP_CONFFILE))
+	rm -f $(DESTDIR)$(PP_MODFILE) $(if $(PP_LOADFILE),$(DESTDIR)$(PP_LOADFILE) $(DESTDIR)$(PP_CONFFILE)) \
+	  $(DESTDIR)$(PP_TOOLFILE) $(DESTDIR)$(PP_MANFILE)
 
 # the strict check of list files for deployment pipelines (no apxs
 # needed): non-zero with file:line when a list is broken
