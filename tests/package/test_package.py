@@ -297,12 +297,19 @@ def test_install_enable_serve_purge(built, system_apache, pki, manifest):
         r = h.curl("/logs/%s-app.log" % A, phone="phone-a", method="PUT",
                    data="booted\n")
         assert r.status == 201, r
+        # the example's bootROM host (PolyProv SharedOnly): the shared
+        # files, never a phone's own
+        r = h.curl("/000000000000.cfg", tls=False,
+                   extra=["--digest", "-u", "bootrom:pw"])
+        assert r.status == 200, r
         r = h.curl("/%s.cfg" % A, tls=False,
                    extra=["--digest", "-u", "bootrom:pw"])
-        assert r.status == 200
+        assert r.status == 403, r
         refusals = h.refusals()
-        assert len(refusals) == 1 and "reason=not-owner" in refusals[0] \
+        assert len(refusals) == 2 and "reason=not-owner" in refusals[0] \
             and 'uri="/%s.cfg"' % B in refusals[0], refusals
+        assert "reason=device-file" in refusals[1] \
+            and 'uri="/%s.cfg"' % A in refusals[1], refusals
         h.stop()
         assert not h.bad_log_lines()
     finally:
