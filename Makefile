@@ -20,6 +20,7 @@
 #   make bench      print the performance figures of README's Performance section (not a test)
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
 #   make check-list LIST=path   the strict check of a list file (pipelines)
+#   make check-tool the tests of polyprov-check (build/polyprov-check)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes
 # config.mk; without it, apxs (or apxs2) is taken from PATH.
@@ -66,7 +67,8 @@ PKI      := build/pki
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
         check-valgrind \
         fuzz fuzz-build fuzz-ci \
-        install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list
+        install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list \
+        check-tool
 
 all: build
 
@@ -141,6 +143,14 @@ integration: build weak $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# polyprov-check's tests alone: on its own, and the decision matrix sent
+# to httpd and to the tool (README "The check tool")
+check-tool: build $(PKI)/.stamp
+	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/integration/test_check_tool.py \
+	  tests/integration/test_check_tool_matrix.py $(PYTEST_ARGS)
 
 # the attack suite (README "Security"), one file per attack class
 security: build weak faults $(PKI)/.stamp
@@ -260,6 +270,7 @@ check-asan: asan weak $(PKI)/.stamp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests
 	PP_ASAN=1 PP_MODULE=$(CURDIR)/build/asan/mod_polyprov.so PP_PKI=$(CURDIR)/$(PKI) \
+	  PP_CHECK_TOOL=$(CURDIR)/build/asan/polyprov-check \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  PP_FAULT_MODULE=$(CURDIR)/build/asan-faults/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security $(PYTEST_ARGS)

@@ -284,9 +284,16 @@ int pc_certs_parse(const char *name, const char *buf, size_t len,
         e = ERR_peek_last_error();
         if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM
                    && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-            say(err, errlen, "'%s': a PEM block after certificate #%d does "
-                "not decode (truncated or damaged?): %s", name, out->count,
-                ossl_why(why, sizeof(why)));
+            if (out->count == 0) {
+                say(err, errlen, "'%s': its first PEM certificate does not "
+                    "decode (truncated or damaged?): %s", name,
+                    ossl_why(why, sizeof(why)));
+            }
+            else {
+                say(err, errlen, "'%s': the PEM block after certificate #%d "
+                    "does not decode (truncated or damaged?): %s", name,
+                    out->count, ossl_why(why, sizeof(why)));
+            }
             goto done;
         }
         ERR_clear_error();

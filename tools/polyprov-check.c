@@ -137,6 +137,7 @@ static void error_msg(const char *fmt, ...)
 {
     va_list ap;
 
+    fflush(stdout);                /* in order, on a terminal or a pipe */
     fprintf(stderr, PROG ": error: ");
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -500,8 +501,9 @@ static int check_list_mode(int argc, char **argv, int first)
         }
         else {
             int code = rc == 0 ? 1 : 2;
-            fprintf(stderr, PROG ": %s\n", err);
             printf("%s: %s\n", argv[i], rc == 0 ? "BROKEN" : "UNREADABLE");
+            fflush(stdout);
+            fprintf(stderr, PROG ": %s\n", err);
             if (worst < code) {
                 worst = code;
             }
@@ -704,6 +706,7 @@ static int load_settings(const settings_t *s, int need_ca, loaded_t *l)
                 return 0;
             }
             if (pp_listset_problem(l->lists, *idx[i])) {
+                fflush(stdout);
                 fprintf(stderr, PROG ": warning: --%s-list %s does not load: "
                         "%s; the module would refuse every request that "
                         "needs it (list-unavailable) until it does\n",

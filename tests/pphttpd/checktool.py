@@ -42,7 +42,9 @@ def run(*args, cwd=None, timeout=60, env=None):
     assert p.returncode in (0, 1, 2), (p.returncode, p.stdout, p.stderr)
     assert not CRASH.search(p.stderr), p.stderr
     a = Answer(p.returncode, p.stdout, p.stderr)
-    if p.returncode in (0, 1):
+    modes = {"--check-list", "--show-ca", "--known-cas", "--help",
+             "--version"}
+    if p.returncode in (0, 1) and not modes & set(map(str, args)):
         # the last line carries the reason, and the status agrees with it
         assert a.reason, a
         assert (p.returncode == 0) == (a.reason == "ok"), a
