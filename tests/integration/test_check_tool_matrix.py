@@ -389,6 +389,13 @@ def test_every_reason_of_the_table_was_compared(env):
         len(OBSERVED), ", ".join(sorted(seen))))
 
 
+def test_readme_tells_the_case_count():
+    from tests.pphttpd.readme import readme
+    text = readme()
+    section = text[text.index("\n## The check tool\n"):]
+    assert "matrix (%d cases:" % len(CASES) in section.replace("\n", " ")
+
+
 # -- the comparison can fail ------------------------------------------------
 
 @pytest.mark.parametrize("c,wrong", [
