@@ -20,11 +20,12 @@ an encoded '/', '..' above the root) must be usage errors of the tool
 
 import os
 import re
+import time
 
 import pytest
 
 from tests.pphttpd import checktool
-from tests.pphttpd.expect import A, B, C, access_entry
+from tests.pphttpd.expect import A, B, C
 from tests.pphttpd.fixtures import FILES, populate, serve
 from tests.pphttpd.httpd import free_port
 
@@ -45,7 +46,10 @@ class Env:
                                  % (A, B))
         self.deny = h.list_file("deny.txt", "%s\n" % B.upper())
         self.broken = h.list_file("broken.txt", "%s\nnot a mac\n" % A)
+        # a third port, none of the server's two
         self.optional_port = free_port()
+        while self.optional_port in (h.port, h.http_port):
+            self.optional_port = free_port()
 
     def tool_options(self, scope):
         """The directives of a scope, as polyprov-check's options."""
@@ -322,15 +326,28 @@ def curl(env, host, phone, method, path, dest):
         h.port = saved
 
 
+def new_access_entry(h, before, method, path, timeout=5.0):
+    """This request's access-log line: among those written after `before`
+    lines (it is written after the response, so wait for it)."""
+    want = '"%s %s HTTP/' % (method, path)
+    deadline = time.time() + timeout
+    while True:
+        hits = [l for l in h.access_lines()[before:] if want in l]
+        if hits or time.time() > deadline:
+            return hits[-1] if hits else None
+        time.sleep(0.02)
+
+
 def module_answer(env, host, phone, method, path, dest):
     """The module's reason: its PP001 line and POLYPROV_REASON agree."""
     h = env.h
     h.mark()
+    before = len(h.access_lines())
     r = curl(env, host, phone, method, path, dest)
     assert r.status != 0, "no HTTP answer: %r" % r
     lines = [l for l in h.refusals() if "via=" not in l]
-    entry = access_entry(h, path)
-    assert entry is not None, "no access-log line for %s" % path
+    entry = new_access_entry(h, before, method, path)
+    assert entry is not None, "no access-log line for %s %s" % (method, path)
     env_reason = re.search(r" reason=(\S+)", entry).group(1)
     if lines:
         assert len(lines) == 1, lines
