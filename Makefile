@@ -11,7 +11,8 @@
 #                   package; check the RPM spec (root; CI runs it)
 #   make install    install the module (apxs -i) and its configuration files
 #                   (DESTDIR=... for a staging directory; LAYOUT=debian,
-#                   redhat or none, guessed from apxs -q SYSCONFDIR)
+#                   redhat or none, guessed from apxs -q SYSCONFDIR), and
+#                   polyprov-check with its manual page (PREFIX=/usr/local)
 #   make uninstall  remove exactly what make install put there
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests, integration and security suites under ASan/UBSan
@@ -19,6 +20,7 @@
 #   make bench      print the performance figures of README's Performance section (not a test)
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
 #   make check-list LIST=path   the strict check of a list file (pipelines)
+#   make check-tool the tests of polyprov-check (build/polyprov-check)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes
 # config.mk; without it, apxs (or apxs2) is taken from PATH.
@@ -58,16 +60,19 @@ B        ?= build
 MODULE   := $(B)/mod_polyprov.so
 CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
+TOOL     := $(B)/polyprov-check
+TOOLSRC  := tools/polyprov-check.c tools/pc_input.c
 PKI      := build/pki
 
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
         check-valgrind \
         fuzz fuzz-build fuzz-ci \
-        install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list
+        install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list \
+        check-tool
 
 all: build
 
-build: need-apxs $(MODULE) $(CORELIB)
+build: need-apxs $(MODULE) $(CORELIB) $(TOOL)
 
 need-apxs:
 	@if [ -z "$(APXS)" ]; then \
@@ -96,6 +101,11 @@ $(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
 
 $(B)/check-list: tools/check_list.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
+
+# polyprov-check: the decision without a server, from the same core
+$(TOOL): $(TOOLSRC) tools/pc_input.h $(CORELIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS) -o $@ $(TOOLSRC) \
+	  $(CORELIB) -Wl,-z,relro,-z,now $(PKG_LIBS)
 
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
@@ -134,6 +144,14 @@ integration: build weak $(PKI)/.stamp
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
+# polyprov-check's tests alone: on its own, and the decision matrix sent
+# to httpd and to the tool (README "The check tool")
+check-tool: build $(PKI)/.stamp
+	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/integration/test_check_tool.py \
+	  tests/integration/test_check_tool_matrix.py $(PYTEST_ARGS)
+
 # the attack suite (README "Security"), one file per attack class
 security: build weak faults $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
@@ -163,8 +181,17 @@ bench: build $(B)/listbench $(PKI)/.stamp
 #   redhat  /etc/httpd/conf.modules.d/10-polyprov.conf, /etc/httpd/conf.d/polyprov.conf
 #           (HTTPD_CONFROOT=/etc/httpd)
 #   none    the module only
+# polyprov-check goes to BINDIR and its manual page to MANDIR/man1
+# (PREFIX=/usr/local: BINDIR=/usr/local/bin, MANDIR=/usr/local/share/man),
+# whatever the LAYOUT.
 # make uninstall removes these files and nothing else; it refuses while
 # the module is enabled (Debian's mods-enabled/polyprov.load).
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PP_TOOLFILE := $(BINDIR)/polyprov-check
+PP_MANFILE  := $(MANDIR)/man1/polyprov-check.1
 
 ifeq ($(AP_SYSCONFDIR),/etc/apache2)
 LAYOUT ?= debian
@@ -199,6 +226,9 @@ ifneq ($(PP_LOADFILE),)
 	chmod 644 $(DESTDIR)$(PP_LOADFILE)
 	install -m 644 conf.d/polyprov.conf $(DESTDIR)$(PP_CONFFILE)
 endif
+	@mkdir -p $(dir $(DESTDIR)$(PP_TOOLFILE)) $(dir $(DESTDIR)$(PP_MANFILE))
+	install -m 755 $(TOOL) $(DESTDIR)$(PP_TOOLFILE)
+	install -m 644 docs/polyprov-check.1 $(DESTDIR)$(PP_MANFILE)
 ifeq ($(LAYOUT),debian)
 	@echo "installed; enable it with: a2enmod polyprov"
 endif
@@ -207,7 +237,8 @@ uninstall: need-apxs install-check-layout
 	@if [ -n "$(PP_ENABLED)" ] && [ -e $(DESTDIR)$(PP_ENABLED) -o -L $(DESTDIR)$(PP_ENABLED) ]; then \
 	  echo "polyprov is enabled ($(DESTDIR)$(PP_ENABLED)): run a2dismod polyprov first" >&2; \
 	  exit 1; fi
-	rm -f $(DESTDIR)$(PP_MODFILE) $(if $(PP_LOADFILE),$(DESTDIR)$(PP_LOADFILE) $(DESTDIR)$(PP_CONFFILE))
+	rm -f $(DESTDIR)$(PP_MODFILE) $(if $(PP_LOADFILE),$(DESTDIR)$(PP_LOADFILE) $(DESTDIR)$(PP_CONFFILE)) \
+	  $(DESTDIR)$(PP_TOOLFILE) $(DESTDIR)$(PP_MANFILE)
 
 # the strict check of list files for deployment pipelines (no apxs
 # needed): non-zero with file:line when a list is broken
@@ -239,6 +270,7 @@ check-asan: asan weak $(PKI)/.stamp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests
 	PP_ASAN=1 PP_MODULE=$(CURDIR)/build/asan/mod_polyprov.so PP_PKI=$(CURDIR)/$(PKI) \
+	  PP_CHECK_TOOL=$(CURDIR)/build/asan/polyprov-check \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  PP_FAULT_MODULE=$(CURDIR)/build/asan-faults/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security $(PYTEST_ARGS)
@@ -253,7 +285,7 @@ check-asan: asan weak $(PKI)/.stamp
 # a crash, once fixed, is added to tests/fuzz/corpus/NAME as a regression.
 
 FUZZ_CC   ?= clang
-FUZZERS   ?= mac cn list_line list_file path fingerprint der_cn decide
+FUZZERS   ?= mac cn list_line list_file path fingerprint der_cn decide check_input
 FUZZ_TIME ?= 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=undefined -I$(SRC) -Wall -Wextra
@@ -261,6 +293,11 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(CORE:%=$(SRC)/%.c) $(HEADERS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(CORE:%=$(SRC)/%.c) $(PKG_LIBS) -pthread
+
+# polyprov-check's own input parsing (tools/pc_input.c) as well
+build/fuzz/fuzz_check_input: tests/fuzz/fuzz_check_input.c tests/fuzz/fuzz.h tools/pc_input.c tools/pc_input.h $(CORE:%=$(SRC)/%.c) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Itools -o $@ $< tools/pc_input.c $(CORE:%=$(SRC)/%.c) $(PKG_LIBS) -pthread
 
 fuzz-build: $(FUZZERS:%=build/fuzz/fuzz_%)
 

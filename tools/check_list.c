@@ -2,7 +2,7 @@
 /*
  * make check-list LIST=path: the strict check of allow and deny list files
  * for deployment pipelines, with the server's own parser
- * (pp_list_validate, which polyprov-check will share).
+ * (pp_list_validate, which polyprov-check --check-list shares).
  *
  * Exit 0 when every file is a good list; 1 when one is broken (the
  * message names file:line); 2 when one cannot be read.

@@ -2,7 +2,7 @@
 """Write the seed corpus of the fuzzers (checked in under tests/fuzz/corpus;
 run again only to change the seeds):
 
-    /usr/bin/python3 -m tests.fuzz.seeds build/pki
+    /usr/bin/python3 -m tests.fuzz.seeds build/pki [NAME]
 """
 
 import hashlib
@@ -68,10 +68,20 @@ SEEDS = {
         records((1, b"0004F2000A01\0evil")),
         records((11, b"\xe9t\xe9")),
         records((15, b"0004F2000A01"))],
+    # polyprov-check's input: 0 request target, 1 Destination, 2 file
+    "check_input": [
+        b"\0/0004f2000a01.cfg", b"\0/x/../0004f2000a01.cfg?q=1#f",
+        b"\0//a/./b/%2e%2e/c", b"\0/%30004f2000a01%2fx", b"\0/../x",
+        b"\0https://prov.example.com:443/a/b%41c", b"\0/a%zz",
+        b"\1https://h/0004f2000a01-copy.cfg", b"\1/a/../../b//c",
+        b"\1/a%2fb", b"\1/a;b", b"\1//host/p", b"\1rel/x", b"\1/x?q",
+        b"\2", b"\2-----BEGIN CERTIFICATE-----\nMIIB\n",
+        b"\2-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        b"\2\x30\x82\x01\x00"],
 }
 
 
-def main(pki):
+def main(pki, only=None):
     for name in ("phone-a", "cn-bmp", "cn-universal", "cn-printable",
                  "two-cn", "cn-nul", "no-cn", "san-only", "cn-fullwidth",
                  "issuing1", "root"):
@@ -79,7 +89,16 @@ def main(pki):
             cert = x509.load_pem_x509_certificate(f.read())
         SEEDS["der_cn"].append(b"\0" + cert.public_bytes(
             serialization.Encoding.DER))
+    # certificate files as an operator has them: a chain in PEM, one DER
+    with open(os.path.join(pki, "phone-a.chain.pem"), "rb") as f:
+        chain = f.read()
+    SEEDS["check_input"] += [
+        b"\2" + chain, b"\2" + chain[:len(chain) // 2],
+        b"\2" + x509.load_pem_x509_certificate(chain).public_bytes(
+            serialization.Encoding.DER)]
     for name, seeds in SEEDS.items():
+        if only and name != only:
+            continue
         d = os.path.join(HERE, "corpus", name)
         os.makedirs(d, exist_ok=True)
         for s in seeds:
@@ -89,4 +108,5 @@ def main(pki):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    # python3 -m tests.fuzz.seeds PKI [NAME]: all corpora, or NAME's only
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)

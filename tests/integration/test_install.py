@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """make install and make uninstall into a staging directory (DESTDIR): the
-files the README's Installing section names, and nothing left after
+files the README's Installing section names (the module, its configuration
+files, polyprov-check and its manual page), and nothing left after
 uninstall."""
 
 import os
@@ -35,6 +36,10 @@ def files_under(root):
     return found
 
 
+# polyprov-check and its manual page, whatever the layout (PREFIX=/usr/local)
+TOOL_FILES = ["/usr/local/bin/polyprov-check",
+              "/usr/local/share/man/man1/polyprov-check.1"]
+
 LAYOUTS = {
     "debian": ["/etc/apache2/mods-available/polyprov.load",
                "/etc/apache2/mods-available/polyprov.conf"],
@@ -57,7 +62,14 @@ def test_install_and_uninstall(tmp_path, layout):
     p = make("install", "DESTDIR=" + dest, *args)
     assert p.returncode == 0, p.stdout + p.stderr
     modfile = libexec + "/mod_polyprov.so"
-    assert files_under(dest) == set([modfile] + expect)
+    assert files_under(dest) == set([modfile] + expect + TOOL_FILES)
+    for path, built, mode in [
+            (TOOL_FILES[0], "build/polyprov-check", 0o755),
+            (TOOL_FILES[1], "docs/polyprov-check.1", 0o644)]:
+        with open(dest + path, "rb") as a, \
+                open(os.path.join(TOP, built), "rb") as b:
+            assert a.read() == b.read(), path
+        assert os.stat(dest + path).st_mode & 0o777 == mode, path
 
     with open(dest + modfile, "rb") as a, \
             open(os.path.join(TOP, "build", "mod_polyprov.so"), "rb") as b:
@@ -72,6 +84,21 @@ def test_install_and_uninstall(tmp_path, layout):
             assert f.read() == g.read()
 
     p = make("uninstall", "DESTDIR=" + dest, *args)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert files_under(dest) == set()
+
+
+def test_tool_prefix_and_dirs(tmp_path):
+    """PREFIX, BINDIR and MANDIR move the tool and its manual page only."""
+    dest = str(tmp_path / "dest")
+    p = make("install", "DESTDIR=" + dest, "LAYOUT=none", "PREFIX=/usr",
+             "MANDIR=/opt/man")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert files_under(dest) == {
+        apxs_q("LIBEXECDIR") + "/mod_polyprov.so", "/usr/bin/polyprov-check",
+        "/opt/man/man1/polyprov-check.1"}
+    p = make("uninstall", "DESTDIR=" + dest, "LAYOUT=none", "PREFIX=/usr",
+             "MANDIR=/opt/man")
     assert p.returncode == 0, p.stdout + p.stderr
     assert files_under(dest) == set()
 

@@ -31,6 +31,8 @@ from tests.pphttpd.readme import example_config, readme_sh_block
 PKG = "libapache2-mod-polyprov"
 OUT = os.path.join(TOP, "build", "pkg")
 MODULE = "/usr/lib/apache2/modules/mod_polyprov.so"
+TOOL = "/usr/bin/polyprov-check"
+MANPAGE = "/usr/share/man/man1/polyprov-check.1.gz"
 ETC = "/etc/apache2"
 STATE = "/var/lib/apache2"
 POLICY = "/usr/sbin/policy-rc.d"
@@ -106,9 +108,11 @@ def test_deb_contents_and_dependencies(built):
     assert paths == [
         "/etc/apache2/mods-available/polyprov.conf",
         "/etc/apache2/mods-available/polyprov.load",
+        TOOL,
         MODULE,
         "/usr/share/doc/%s/changelog.gz" % PKG,
-        "/usr/share/doc/%s/copyright" % PKG]
+        "/usr/share/doc/%s/copyright" % PKG,
+        MANPAGE]
     depends = run(["dpkg-deb", "-f", built["deb"], "Depends"]).stdout
     # the Apache module ABI (dh_apache2), our httpd floor, the libraries
     for dep in ["apache2-api-20120211", "apache2-bin (>= 2.4.48)",
@@ -165,7 +169,7 @@ def system_apache():
     assert "installed" not in installed.stdout.split()[-1:], \
         "%s is installed already: dpkg --purge it first" % PKG
     for path in [MODULE, ETC + "/mods-available/polyprov.load",
-                 ETC + "/mods-available/polyprov.conf"]:
+                 ETC + "/mods-available/polyprov.conf", TOOL, MANPAGE]:
         assert not os.path.lexists(path), \
             "%s exists (make install?): the test would replace it" % path
     before = {"enabled": enabled(), "state": state(),
@@ -268,6 +272,18 @@ def test_install_enable_serve_purge(built, system_apache, pki, manifest):
     p = run(["apache2ctl", "configtest"])
     assert "Syntax OK" in p.stdout + p.stderr
 
+    # polyprov-check as installed: its manual page, and the same answers
+    # as the installed module gives below
+    p = run(["man", "--warnings", "-P", "cat", "polyprov-check"])
+    assert "polyprov-check" in p.stdout and not p.stderr.strip(), p.stderr
+    chain = os.path.join(pki, "polycom-chain.pem")
+    p = run([TOOL, "--trusted-ca", chain, "--cert",
+             os.path.join(pki, "phone-a.chain.pem"), "/%s.cfg" % A])
+    assert p.stdout.splitlines()[-1].startswith("allowed reason=ok ")
+    p = run([TOOL, "--trusted-ca", chain, "--cert",
+             os.path.join(pki, "phone-a.chain.pem"), "/%s.cfg" % B], ok=False)
+    assert p.returncode == 1 and "reason=not-owner" in p.stdout
+
     h, uploads = serve_readme_example(pki, manifest)
     try:
         rc, out = h.configtest()
@@ -314,7 +330,7 @@ def test_install_enable_serve_purge(built, system_apache, pki, manifest):
 
     listed = [os.path.normpath(p)
               for p in run(["dpkg", "-L", PKG]).stdout.split()]
-    assert MODULE in listed
+    assert MODULE in listed and TOOL in listed and MANPAGE in listed
     dirs = {p for p in listed if os.path.isdir(p) and not os.path.islink(p)}
 
     # remove: the module is disabled, its configuration files stay
@@ -354,7 +370,9 @@ def test_readme_rhel_block_from_a_fresh_copy(tmp_path):
     run(["make", "-s", "install", "DESTDIR=" + dest, "LAYOUT=redhat"],
         cwd=src, env=env)
     for path in [MODULE, "/etc/httpd/conf.modules.d/10-polyprov.conf",
-                 "/etc/httpd/conf.d/polyprov.conf"]:
+                 "/etc/httpd/conf.d/polyprov.conf",
+                 "/usr/local/bin/polyprov-check",
+                 "/usr/local/share/man/man1/polyprov-check.1"]:
         assert os.path.isfile(dest + path), path
 
 
@@ -367,6 +385,8 @@ def test_rpm_spec_and_source_rpm(tmp_path):
                  "/etc/httpd/conf.modules.d/10-polyprov.conf",
                  "/etc/httpd/conf.d/polyprov.conf",
                  "/httpd/modules/mod_polyprov.so",
+                 "/usr/bin/polyprov-check",
+                 "/usr/share/man/man1/polyprov-check.1",
                  "--with-apxs="]:
         assert line in parsed, line
     version = run(["rpmspec", "-q", "--srpm", "--qf", "%{version}", spec]
