@@ -146,9 +146,12 @@ static void error_msg(const char *fmt, ...)
 }
 
 /* The core's log lines (an expired CA or CRL, ...) as warnings. */
-static void log_sink(void *baton, int level, const char *msg)
+static void log_sink(void *baton, const char *file, int line, int level,
+                     const char *msg)
 {
     (void)baton;
+    (void)file;
+    (void)line;
     if (verbose_logs && level <= PP_LOG_WARN) {
         fprintf(stderr, PROG ": warning: %s\n", msg);
     }
