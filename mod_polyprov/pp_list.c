@@ -1094,7 +1094,7 @@ static snapmap_t *acquire(pp_listset_t *set, int idx)
         unsigned from = 0;
         m = map_from_newer_generation(set, idx, &from);
         if (m) {
-            pp_log(PP_LOG_NOTICE, "PP050: list %s: version %llu of "
+            pp_log(PP_LOG_NOTICE, "PP051: list %s: version %llu of "
                    "generation %u is gone (removed by a later restart); "
                    "this process, finishing its last requests, uses "
                    "generation %u's newest version", e->path,

@@ -6,6 +6,8 @@ Each row is checked for the status, the reason in the error-log line
 the access log.  The table runs on a vhost with ``SSLVerifyClient require``
 and on one with ``optional_no_ca``, where the module is the only judge."""
 
+import re
+
 import pytest
 
 from tests.pphttpd.fixtures import FILES, checked, populate, serve
@@ -150,13 +152,16 @@ def test_row5_pattern_takes_the_group(t):
 def test_row6_deny_list_wins(t):
     # B is on both lists
     r = t.curl("/listed/%s.cfg" % B, phone="phone-b")
-    expect_refused(t, r, "deny-list", "/listed/%s.cfg" % B, mac=B)
+    line = expect_refused(t, r, "deny-list", "/listed/%s.cfg" % B, mac=B)
     assert "secret" not in r.body
+    # the line says which list
+    assert re.search(r"detail=listed in \S+deny", line), line
 
 
 def test_row7_allow_list(t):
     r = t.curl("/listed/%s.cfg" % C, phone="phone-c")
-    expect_refused(t, r, "allow-list", "/listed/%s.cfg" % C, mac=C)
+    line = expect_refused(t, r, "allow-list", "/listed/%s.cfg" % C, mac=C)
+    assert re.search(r"detail=not in \S+allow", line), line
     r = t.curl("/listed/%s.cfg" % A, phone="phone-a")
     expect_allowed(t, r, A, "/listed/%s.cfg" % A)
     # the lists apply to shared files too

@@ -116,8 +116,10 @@ def test_directory_listing_and_index_refused(h):
 def test_alias_onto_another_device(h):
     # the URI names the requester, the file it maps to names B
     r = h.curl("/mine/%s.cfg" % A, phone="phone-a")
-    expect_refused(h, r, "not-owner", "/mine/%s.cfg" % A)
+    line = expect_refused(h, r, "not-owner", "/mine/%s.cfg" % A)
     assert "secret of B" not in r.body
+    # the log line names the file the URI mapped to
+    assert 'file="/%s.cfg"' % B in line, line
 
 
 def test_rewrite_onto_another_device(h):

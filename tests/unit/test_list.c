@@ -397,7 +397,7 @@ START_TEST(old_generation_falls_forward)
     /* the old process's next lookup (no reload of its own: interval 0) */
     ck_assert_int_eq(pp_listset_lookup(fx.set, 0, C, pp_monotonic_us(), 0), 1);
     ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, pp_monotonic_us(), 0), 0);
-    ck_assert_ptr_nonnull(strstr(captured(), "PP050"));
+    ck_assert_ptr_nonnull(strstr(captured(), "PP051"));
     pp_listset_free(fx.set);
     pp_listset_free(g2);
     pp_listset_free(g3);

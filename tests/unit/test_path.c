@@ -150,7 +150,8 @@ START_TEST(shared_files)
 }
 END_TEST
 
-/* Issue 7: file subrequests, whole file paths, writes, responses. */
+/* File subrequests, whole file paths, writes, responses (README, "How
+ * the module decides"). */
 START_TEST(file_paths_and_subrequests)
 {
     pp_shared_t *all = shared_of("*", NULL);
