@@ -55,6 +55,9 @@ typedef struct {
     const pp_pattern_t *pattern;   /* the CN pattern last applied ... */
     pp_reason_t pattern_rv;        /* ... and its result */
     pp_mac_t pattern_mac;
+    void *ssl;                     /* mod_ssl's SSL, where a virtual host
+                                    * lets expired certificates through
+                                    * (mod_polyprov_expired.c) */
 } polyprov_conn_t;
 
 /* Per request: what was decided, and for which target. */
@@ -85,23 +88,45 @@ static void conn_unlock(polyprov_conn_t *cs)
 #endif
 }
 
-static int polyprov_pre_connection(conn_rec *c, void *csd)
+/* The state of a TLS connection: made by mod_ssl's pre_handshake hook
+ * (which runs inside mod_ssl's pre_connection) or by ours, whichever comes
+ * first.  NULL if it cannot be made (no cache: every request verifies). */
+static polyprov_conn_t *conn_make(conn_rec *c)
 {
-    polyprov_conn_t *cs;
+    polyprov_conn_t *cs = ap_get_module_config(c->conn_config,
+                                               &polyprov_module);
 
-    (void)csd;
-    if (c->master || !ap_ssl_conn_is_ssl(c)) {
-        return DECLINED;
+    if (cs) {
+        return cs;
     }
     cs = apr_pcalloc(c->pool, sizeof(*cs));
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&cs->mu, APR_THREAD_MUTEX_DEFAULT, c->pool)
         != APR_SUCCESS) {
-        return DECLINED;           /* no cache: every request verifies */
+        return NULL;
     }
 #endif
     ap_set_module_config(c->conn_config, &polyprov_module, cs);
+    return cs;
+}
+
+static int polyprov_pre_connection(conn_rec *c, void *csd)
+{
+    (void)csd;
+    if (c->master || !ap_ssl_conn_is_ssl(c)) {
+        return DECLINED;
+    }
+    conn_make(c);
     return DECLINED;
+}
+
+void polyprov_conn_keep_ssl(conn_rec *c, void *ssl)
+{
+    polyprov_conn_t *cs = c->master ? NULL : conn_make(c);
+
+    if (cs) {
+        cs->ssl = ssl;
+    }
 }
 
 static polyprov_conn_t *conn_state(conn_rec *c)
@@ -110,6 +135,13 @@ static polyprov_conn_t *conn_state(conn_rec *c)
         c = c->master;
     }
     return ap_get_module_config(c->conn_config, &polyprov_module);
+}
+
+void *polyprov_conn_ssl(conn_rec *c)
+{
+    polyprov_conn_t *cs = conn_state(c);
+
+    return cs ? cs->ssl : NULL;
 }
 
 /* What this request needs to know of its client certificate. */
@@ -172,8 +204,13 @@ static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
         pp_fingerprint_format(v->facts.leaf_sha256, fp);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PP003: client "
                       "certificate sha256:%s checked for this connection: %s "
-                      "(%s)", fp, pp_reason_name(v->facts.verdict),
-                      pp_cert_source_name(v->facts.source));
+                      "(%s)%s%s", fp, pp_reason_name(v->facts.verdict),
+                      pp_cert_source_name(v->facts.source),
+                      v->facts.leaf_expired ? ", expired at " : "",
+                      v->facts.leaf_expired
+                          ? polyprov_expired_stamp(r->pool,
+                                                   v->facts.not_after)
+                          : "");
     }
     if (cs && v->facts.verdict == PP_R_OK) {
         cs->have = 1;
@@ -310,6 +347,7 @@ typedef struct {
     const char *cn;
     const char *source;          /* where the certificate verdict came from */
     const char *file;            /* the file judged, below the root */
+    const pp_cert_facts_t *cert; /* the client certificate's, if looked at */
 } polyprov_why_t;
 
 /* The scope's settings for the core, from the merged directives. */
@@ -327,6 +365,7 @@ static void scope_of(const polyprov_dir_conf_t *dc, pp_scope_t *s)
     s->allow_idx = dc->allow_idx == PP_UNSET ? -1 : dc->allow_idx;
     s->reload_s = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
     s->shared = dc->shared ? dc->shared : polyprov_glue->default_shared;
+    s->allow_expired = dc->allow_expired == 1;
 }
 
 /* Gather the request's facts, let the core decide, keep what the log
@@ -354,6 +393,7 @@ static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
             q.cn_rv = view->pattern_rv;
             q.cn_mac = view->mac;
             why->source = pp_cert_source_name(view->facts.source);
+            why->cert = &view->facts;
             if (view->facts.cn_len) {
                 why->cn = view->facts.cn;
             }
@@ -420,7 +460,7 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
                 || ap_get_module_config(r->request_config, &polyprov_module);
     polyprov_why_t why;
     char *mac = apr_palloc(r->pool, 13);
-    const char *file;
+    const char *file, *expired;
 
     memset(&why, 0, sizeof(why));
     rec->dc = dc;
@@ -445,15 +485,37 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
     else if (stale) {
         apr_table_unset(r->subprocess_env, "POLYPROV_MAC");
     }
+    /* POLYPROV_CERT_EXPIRED: the notAfter of a client certificate past
+     * it, allowed (PolyProvAllowExpired) or refused */
+    expired = why.cert && why.cert->verdict == PP_R_OK
+              && why.cert->leaf_expired
+              ? polyprov_expired_stamp(r->pool, why.cert->not_after) : NULL;
+    if (expired) {
+        apr_table_setn(r->subprocess_env, "POLYPROV_CERT_EXPIRED", expired);
+    }
+    else if (stale) {
+        apr_table_unset(r->subprocess_env, "POLYPROV_CERT_EXPIRED");
+    }
     if (rec->reason == PP_R_OK) {
         if (stale) {
             apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
-                      "certificate=%s", why.mac_known ? mac : "-", r->method,
-                      ap_escape_logitem(r->pool, r->uri), phase,
-                      why.source ? why.source : "none");
+                      "certificate=%s%s%s", why.mac_known ? mac : "-",
+                      r->method, ap_escape_logitem(r->pool, r->uri), phase,
+                      why.source ? why.source : "none",
+                      expired ? " expired=" : "", expired ? expired : "");
+        if (expired && polyprov_expired_first(why.cert->leaf_sha256)) {
+            char fp[96];
+            pp_fingerprint_format(why.cert->leaf_sha256, fp);
+            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PP042: accepted "
+                          "an expired certificate for mac=%s: it expired at "
+                          "%s, PolyProvAllowExpired On at %s (sha256:%s; "
+                          "logged once per certificate and process)", mac,
+                          expired, dc->allow_expired_where
+                                   ? dc->allow_expired_where : "?", fp);
+        }
         return DECLINED;
     }
     apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
@@ -476,6 +538,47 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
                   why.cn ? "\"" : "",
                   why.detail ? " detail=" : "",
                   why.detail ? ap_escape_logitem(r->pool, why.detail) : "");
+    return HTTP_FORBIDDEN;
+}
+
+/* A connection whose client certificate is past its notAfter got
+ * through mod_ssl's handshake only because a scope of its virtual host has
+ * PolyProvAllowExpired On, and mod_ssl calls it verified
+ * (SSL_CLIENT_VERIFY=SUCCESS, Require ssl-verify-client): on it, a request
+ * is served only where this module judges the certificate, that is where
+ * PolyProv On applies (its step 3 refuses an expired certificate unless
+ * PolyProvAllowExpired is On there).  Everywhere else (PolyProv Off,
+ * SharedOnly, no PolyProv at all) it is refused before any access,
+ * authentication or authorisation hook runs, and again in fixups (a
+ * per-directory SSLVerifyClient brings the certificate in mod_ssl's access
+ * hook), before any handler: nothing else on the host can be fooled into
+ * trusting it. */
+static int polyprov_expired_guard(request_rec *r)
+{
+    const polyprov_dir_conf_t *dc;
+    time_t not_after = 0;
+    const char *when;
+
+    if (!polyprov_expired_conn(r->connection, r->request_time, &not_after)) {
+        return DECLINED;
+    }
+    dc = judging_conf(r);
+    if (dc && dc->enabled == PP_ON) {
+        return DECLINED;          /* decided by the module, step 3 */
+    }
+    when = polyprov_expired_stamp(r->pool, not_after);
+    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
+                   pp_reason_name(PP_R_UNTRUSTED));
+    apr_table_setn(r->subprocess_env, "POLYPROV_CERT_EXPIRED", when);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PP046: refused "
+                  "reason=untrusted method=%s uri=\"%s\" client=%s%s "
+                  "detail=the connection's client certificate expired at %s "
+                  "and passed the handshake only for PolyProvAllowExpired; "
+                  "outside PolyProv On nothing may rely on it",
+                  r->method, ap_escape_logitem(r->pool, r->uri),
+                  r->useragent_ip,
+                  r->main ? " via=subrequest" : r->prev ? " via=redirect" : "",
+                  when);
     return HTTP_FORBIDDEN;
 }
 
@@ -1019,7 +1122,6 @@ static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
-    (void)p;
     ap_hook_pre_config(polyprov_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(polyprov_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(polyprov_post_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -1028,6 +1130,16 @@ static void register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
     ap_hook_check_access(polyprov_access, after_ssl, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_URI);
+    /* expired phone certificates: the handshake (mod_ssl's optional
+     * hooks) and, for every request, subrequest and redirect, the guard
+     * that keeps them out of scopes that do not judge them */
+    polyprov_expired_register(p);
+    ap_hook_post_perdir_config(polyprov_expired_guard, NULL, NULL,
+                               APR_HOOK_REALLY_FIRST);
+    /* again once mod_ssl's access hook may have brought a certificate (a
+     * per-directory SSLVerifyClient: renegotiation, TLS 1.3 post-handshake
+     * authentication), before any handler */
+    ap_hook_fixups(polyprov_expired_guard, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* the guards that follow a request past its access check (a test
      * build, make weak, goes without them to show that the tests of
      * subrequests and redirects catch a plain access hook) */

@@ -9,17 +9,22 @@ import socket
 import ssl
 
 
-def context(pki, phone=None, version=ssl.TLSVersion.TLSv1_3):
+def context(pki, phone=None, version=ssl.TLSVersion.TLSv1_3, chain=None,
+            pha=False):
     """A client context trusting the test server CA.  Host names are not
     checked: the attacker picks SNI names the server certificate may not
-    carry."""
+    carry.  chain: another file of the phone's certificates to send (its
+    ``.full.pem``, root included); pha: offer TLS 1.3 post-handshake
+    authentication (a per-directory SSLVerifyClient asks for it)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ctx.maximum_version = version
     ctx.check_hostname = False
     ctx.load_verify_locations(os.path.join(pki, "server-ca.crt"))
     if phone:
-        ctx.load_cert_chain(os.path.join(pki, phone + ".chain.pem"),
+        ctx.load_cert_chain(os.path.join(pki, chain or phone + ".chain.pem"),
                             os.path.join(pki, phone + ".key"))
+    if pha:
+        ctx.post_handshake_auth = True
     return ctx
 
 
