@@ -314,3 +314,16 @@ def test_sni_of_the_enabled_host_host_header_of_another(h, pki, path):
             assert "PP046:" in log, log
         else:
             assert "PolyProvAllowExpired is not On here" in log, log
+
+
+def test_http2_streams_of_an_expired_phone(h):
+    """Parallel streams on one h2 connection: the enabled scope serves, the
+    other scope and the neighbours refuse, stream by stream."""
+    paths = ["/ok/%s.cfg" % E, "/other/x.txt", "/%s.cfg" % E, "/env/x.txt",
+             "/ok/%s.cfg" % B] * 2
+    rs = h.curl(paths, phone="expired-day", http2=True, extra=["-Z"])
+    assert [r.meta.split()[2] for r in rs] == ["2"] * len(paths)
+    assert [r.status for r in rs] == [200, 403, 403, 403, 403] * 2, rs
+    assert all("neighbour" not in r.body and "secret of B" not in r.body
+               for r in rs)
+    assert len(re.findall(r"PP046:", h.new_log())) == 4, h.new_log()
