@@ -72,7 +72,9 @@ typedef struct {
 /* Whether any host of this configuration has a waiver: the others' SSL
  * objects are not even kept. */
 static int any_waiver;
-static int ctx_idx = -1;          /* SSL_CTX ex_data: its waiver_t */
+static int ctx_idx = -1;          /* SSL_CTX ex_data: its waiver_t, or
+                                   * &no_waiver for a host without one */
+static char no_waiver;
 static int store_idx = -1;        /* X509_STORE_CTX ex_data: verify_state_t */
 
 typedef struct {
@@ -192,6 +194,14 @@ static int cert_verify(X509_STORE_CTX *x, void *arg)
     return rc;
 }
 
+/* The waiver of the host this SSL_CTX belongs to, if it has one. */
+static const waiver_t *ctx_waiver(SSL_CTX *ctx)
+{
+    void *w = ctx && ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
+
+    return w == &no_waiver ? NULL : w;
+}
+
 /* ssl_init_server: for each SSL-enabled virtual host (and its proxy
  * side, which is none of the module's business). */
 static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
@@ -199,13 +209,10 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
 {
     polyprov_host_t h;
     waiver_t *w;
+    void *mark;
 
     if (is_proxy || !ctx) {
         return DECLINED;
-    }
-    polyprov_host_scan(p, s, &h);
-    if (!h.allow_expired || !h.polyprov_on || h.cas->nelts == 0) {
-        return DECLINED;        /* configtest says why, if it matters */
     }
     if (ctx_idx < 0) {
         ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
@@ -213,6 +220,24 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     if (store_idx < 0) {
         store_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL,
                                                     NULL);
+    }
+    polyprov_host_scan(p, s, &h);
+    mark = ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
+    if (!h.allow_expired || !h.polyprov_on || h.cas->nelts == 0) {
+        /* configtest says why, if it matters.  Marked, so that an SSL_CTX
+         * shared with a host that lets expired certificates through (mod_ssl
+         * makes one per host: it never is) would stop the start instead of
+         * loosening this host */
+        if (mark && mark != &no_waiver) {
+            goto shared;
+        }
+        if (ctx_idx >= 0) {
+            SSL_CTX_set_ex_data(ctx, ctx_idx, &no_waiver);
+        }
+        return DECLINED;
+    }
+    if (mark) {
+        goto shared;
     }
     w = apr_pcalloc(p, sizeof(*w));
     w->s = s;
@@ -238,6 +263,13 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                  "%s (PolyProvAllowExpired On at %s)", w->name,
                  h.allow_expired_where ? h.allow_expired_where : "?");
     return OK;
+shared:
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PP049: cannot install "
+                 "PolyProvAllowExpired into mod_ssl for %s:%d: its SSL "
+                 "context is shared with another virtual host, which would "
+                 "let expired certificates through both or neither",
+                 s->defn_name ? s->defn_name : "?", s->defn_line_number);
+    return HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static apr_status_t ssl_release(void *ssl)
@@ -269,8 +301,8 @@ int polyprov_expired_conn(conn_rec *c, apr_time_t now, time_t *not_after)
     struct tm tm;
     time_t t;
 
-    if (!any_waiver || ctx_idx < 0 || !(ssl = polyprov_conn_ssl(c))
-        || !SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx)
+    if (!any_waiver || !(ssl = polyprov_conn_ssl(c))
+        || !ctx_waiver(SSL_get_SSL_CTX(ssl))
         || !(peer = SSL_get0_peer_certificate(ssl))
         || !ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm)) {
         return 0;

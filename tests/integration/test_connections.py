@@ -319,3 +319,43 @@ def test_expired_phone_on_a_per_directory_sslverifyclient(servers, pki):
         ctx = tlsclient.context(pki, "phone-a", version, pha=True)
         ex = tlsclient.exchange(ctx, hh.port, ["/other/x.txt"])
         assert ex.statuses == [200], (version, ex)
+
+
+def test_expired_phone_only_on_the_sni_host_that_allows_it(servers, pki):
+    """Two name-based hosts on one port, the default one (first) without
+    the directive, the second with it: the SNI name picks the host, and
+    with it the handshake's rules; no SNI is the default host's."""
+    hh = servers()
+    files = {E + ".cfg": "secret of E\n"}
+    populate(hh, files)
+
+    def host(name, extra):
+        return """
+<VirtualHost 127.0.0.1:{port}>
+    ServerName {name}
+    SSLEngine on
+    SSLCertificateFile {p}/server.crt
+    SSLCertificateKeyFile {p}/server.key
+    SSLCACertificateFile {p}/ssl-client-ca.pem
+    SSLVerifyClient require
+    SSLVerifyDepth 5
+    DocumentRoot {d}
+    <Directory {d}>
+        Require all granted
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem{extra}
+    </Directory>
+</VirtualHost>
+""".format(port=hh.port, name=name, p=pki, d=hh.docroot, extra=extra)
+    hh.write(vhosts=host("plain.test", "")
+             + host("legacy.test", "\n        PolyProvAllowExpired On"))
+    hh.start()
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = tlsclient.context(pki, "expired-day", version)
+        ex = tlsclient.exchange(ctx, hh.port, ["/%s.cfg" % E],
+                                sni="legacy.test")
+        assert ex.statuses == [200], (version, ex)
+        for sni in ("plain.test", "unknown.test", None):
+            ex = tlsclient.exchange(ctx, hh.port, ["/%s.cfg" % E], sni=sni,
+                                    host="plain.test")
+            assert ex.error is not None and ex.statuses == [], (sni, ex)
