@@ -60,6 +60,9 @@ typedef struct {
     pp_reason_t pattern_rv;        /* ... and its result */
     pp_mac_t pattern_mac;
     X509 *peer;                    /* the certificate judged (a reference) */
+    void *ssl;                     /* mod_ssl's SSL, where a virtual host
+                                    * lets expired certificates through
+                                    * (mod_polyprov_expired.c) */
 } polyprov_conn_t;
 
 /* Per request: what was decided, and for which target. */
@@ -90,42 +93,47 @@ static void conn_unlock(polyprov_conn_t *cs)
 #endif
 }
 
-static int polyprov_pre_connection(conn_rec *c, void *csd)
+/* The state of a TLS connection: made by mod_ssl's pre_handshake hook
+ * (which runs inside mod_ssl's pre_connection) or by ours, whichever comes
+ * first.  NULL if it cannot be made (no cache: every request verifies). */
+static polyprov_conn_t *conn_make(conn_rec *c)
 {
-    polyprov_conn_t *cs;
+    polyprov_conn_t *cs = ap_get_module_config(c->conn_config,
+                                               &polyprov_module);
 
-    (void)csd;
-    if (c->master || !ap_ssl_conn_is_ssl(c)) {
-        return DECLINED;
+    if (cs) {
+        return cs;
     }
     cs = apr_pcalloc(c->pool, sizeof(*cs));
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&cs->mu, APR_THREAD_MUTEX_DEFAULT, c->pool)
         != APR_SUCCESS) {
-        return DECLINED;           /* no cache: every request verifies */
+        return NULL;
     }
 #endif
     ap_set_module_config(c->conn_config, &polyprov_module, cs);
+    return cs;
+}
+
+static int polyprov_pre_connection(conn_rec *c, void *csd)
+{
+    (void)csd;
+    if (c->master || !ap_ssl_conn_is_ssl(c)) {
+        return DECLINED;
+    }
+    conn_make(c);
     return DECLINED;
 }
 
-/* The connection's current client certificate, as mod_ssl holds it: its
- * connection record (SSLConnRec, private to mod_ssl) starts with the SSL
- * of the connection since httpd 2.0, and mod_ssl makes the connection the
- * SSL's app data, which is checked.  NULL when that cannot be had: the
- * caller then does not use the connection's verdict. */
-static module *ssl_module_rec;
-
-static X509 *current_peer(conn_rec *c)
+/* The connection's current client certificate, as mod_ssl holds it in
+ * the connection's SSL (kept from mod_ssl's ssl_pre_handshake hook, see
+ * mod_polyprov_expired.c).  NULL when there is none: the caller then
+ * does not reuse the connection's verdict. */
+static X509 *current_peer(polyprov_conn_t *cs)
 {
-    SSL *const *rec;
-    SSL *ssl;
+    SSL *ssl = cs ? cs->ssl : NULL;
 
-    if (!ssl_module_rec) {
-        return NULL;
-    }
-    rec = ap_get_module_config(c->conn_config, ssl_module_rec);
-    if (!rec || !(ssl = *rec) || SSL_get_app_data(ssl) != (void *)c) {
+    if (!ssl) {
         return NULL;
     }
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -168,12 +176,28 @@ static void keep_peer(conn_rec *c, polyprov_conn_t *cs, X509 *peer)
     }
 }
 
+void polyprov_conn_keep_ssl(conn_rec *c, void *ssl)
+{
+    polyprov_conn_t *cs = c->master ? NULL : conn_make(c);
+
+    if (cs) {
+        cs->ssl = ssl;
+    }
+}
+
 static polyprov_conn_t *conn_state(conn_rec *c)
 {
     while (c->master) {
         c = c->master;
     }
     return ap_get_module_config(c->conn_config, &polyprov_module);
+}
+
+void *polyprov_conn_ssl(conn_rec *c)
+{
+    polyprov_conn_t *cs = conn_state(c);
+
+    return cs ? cs->ssl : NULL;
 }
 
 /* What this request needs to know of its client certificate. */
@@ -214,7 +238,7 @@ static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
     }
     if (cs) {
         conn_lock(cs);
-        peer = current_peer(tls);
+        peer = current_peer(cs);
         if (cs->have && cs->ca == dc->ca && cs->crl == dc->crl
             && now < cs->facts.valid_until && peer && peer == cs->peer) {
             v->facts = cs->facts;
@@ -243,13 +267,18 @@ static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
         pp_fingerprint_format(v->facts.leaf_sha256, fp);
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "PP003: client "
                       "certificate sha256:%s checked for this connection: %s "
-                      "(%s)", fp, pp_reason_name(v->facts.verdict),
-                      pp_cert_source_name(v->facts.source));
+                      "(%s)%s%s", fp, pp_reason_name(v->facts.verdict),
+                      pp_cert_source_name(v->facts.source),
+                      v->facts.leaf_expired ? ", expired at " : "",
+                      v->facts.leaf_expired
+                          ? polyprov_expired_stamp(r->pool,
+                                                   v->facts.not_after)
+                          : "");
     }
     if (cs && v->facts.verdict == PP_R_OK) {
         /* kept for the certificate the connection holds now (when mod_ssl's
          * SSL cannot be had, peer is NULL and the verdict is not reused) */
-        keep_peer(tls, cs, current_peer(tls));
+        keep_peer(tls, cs, current_peer(cs));
         cs->have = 1;
         cs->ca = dc->ca;
         cs->crl = dc->crl;
@@ -384,6 +413,7 @@ typedef struct {
     const char *cn;
     const char *source;          /* where the certificate verdict came from */
     const char *file;            /* the file judged, below the root */
+    const pp_cert_facts_t *cert; /* the client certificate's, if looked at */
 } polyprov_why_t;
 
 /* The scope's settings for the core, from the merged directives. */
@@ -401,6 +431,7 @@ static void scope_of(const polyprov_dir_conf_t *dc, pp_scope_t *s)
     s->allow_idx = dc->allow_idx == PP_UNSET ? -1 : dc->allow_idx;
     s->reload_s = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
     s->shared = dc->shared ? dc->shared : polyprov_glue->default_shared;
+    s->allow_expired = dc->allow_expired == 1;
 }
 
 /* Gather the request's facts, let the core decide, keep what the log
@@ -428,6 +459,7 @@ static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
             q.cn_rv = view->pattern_rv;
             q.cn_mac = view->mac;
             why->source = pp_cert_source_name(view->facts.source);
+            why->cert = &view->facts;
             if (view->facts.cn_len) {
                 why->cn = view->facts.cn;
             }
@@ -494,7 +526,7 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
                 || ap_get_module_config(r->request_config, &polyprov_module);
     polyprov_why_t why;
     char *mac = apr_palloc(r->pool, 13);
-    const char *file;
+    const char *file, *expired;
 
     memset(&why, 0, sizeof(why));
     rec->dc = dc;
@@ -519,15 +551,37 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
     else if (stale) {
         apr_table_unset(r->subprocess_env, "POLYPROV_MAC");
     }
+    /* POLYPROV_CERT_EXPIRED: the notAfter of a client certificate past
+     * it, allowed (PolyProvAllowExpired) or refused */
+    expired = why.cert && why.cert->verdict == PP_R_OK
+              && why.cert->leaf_expired
+              ? polyprov_expired_stamp(r->pool, why.cert->not_after) : NULL;
+    if (expired) {
+        apr_table_setn(r->subprocess_env, "POLYPROV_CERT_EXPIRED", expired);
+    }
+    else if (stale) {
+        apr_table_unset(r->subprocess_env, "POLYPROV_CERT_EXPIRED");
+    }
     if (rec->reason == PP_R_OK) {
         if (stale) {
             apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
         }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
-                      "certificate=%s", why.mac_known ? mac : "-", r->method,
-                      ap_escape_logitem(r->pool, r->uri), phase,
-                      why.source ? why.source : "none");
+                      "certificate=%s%s%s", why.mac_known ? mac : "-",
+                      r->method, ap_escape_logitem(r->pool, r->uri), phase,
+                      why.source ? why.source : "none",
+                      expired ? " expired=" : "", expired ? expired : "");
+        if (expired && polyprov_expired_first(why.cert->leaf_sha256)) {
+            char fp[96];
+            pp_fingerprint_format(why.cert->leaf_sha256, fp);
+            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PP042: accepted "
+                          "an expired certificate for mac=%s: it expired at "
+                          "%s, PolyProvAllowExpired On at %s (sha256:%s; "
+                          "logged once per certificate and process)", mac,
+                          expired, dc->allow_expired_where
+                                   ? dc->allow_expired_where : "?", fp);
+        }
         return DECLINED;
     }
     apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
@@ -550,6 +604,47 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
                   why.cn ? "\"" : "",
                   why.detail ? " detail=" : "",
                   why.detail ? ap_escape_logitem(r->pool, why.detail) : "");
+    return HTTP_FORBIDDEN;
+}
+
+/* A connection whose client certificate is past its notAfter got
+ * through mod_ssl's handshake only because a scope of its virtual host has
+ * PolyProvAllowExpired On, and mod_ssl calls it verified
+ * (SSL_CLIENT_VERIFY=SUCCESS, Require ssl-verify-client): on it, a request
+ * is served only where this module judges the certificate, that is where
+ * PolyProv On applies (its step 3 refuses an expired certificate unless
+ * PolyProvAllowExpired is On there).  Everywhere else (PolyProv Off,
+ * SharedOnly, no PolyProv at all) it is refused before any access,
+ * authentication or authorisation hook runs, and again in fixups (a
+ * per-directory SSLVerifyClient brings the certificate in mod_ssl's access
+ * hook), before any handler: nothing else on the host can be fooled into
+ * trusting it. */
+static int polyprov_expired_guard(request_rec *r)
+{
+    const polyprov_dir_conf_t *dc;
+    time_t not_after = 0;
+    const char *when;
+
+    if (!polyprov_expired_conn(r->connection, r->request_time, &not_after)) {
+        return DECLINED;
+    }
+    dc = judging_conf(r);
+    if (dc && dc->enabled == PP_ON) {
+        return DECLINED;          /* decided by the module, step 3 */
+    }
+    when = polyprov_expired_stamp(r->pool, not_after);
+    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
+                   pp_reason_name(PP_R_UNTRUSTED));
+    apr_table_setn(r->subprocess_env, "POLYPROV_CERT_EXPIRED", when);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PP046: refused "
+                  "reason=untrusted method=%s uri=\"%s\" client=%s%s "
+                  "detail=the connection's client certificate expired at %s "
+                  "and passed the handshake only for PolyProvAllowExpired; "
+                  "outside PolyProv On nothing may rely on it",
+                  r->method, ap_escape_logitem(r->pool, r->uri),
+                  r->useragent_ip,
+                  r->main ? " via=subrequest" : r->prev ? " via=redirect" : "",
+                  when);
     return HTTP_FORBIDDEN;
 }
 
@@ -1040,7 +1135,6 @@ static int polyprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     speling_module = ap_find_linked_module("mod_speling.c");
-    ssl_module_rec = ap_find_linked_module("mod_ssl.c");
     if (!ap_find_linked_module("mod_ssl.c")) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP011: mod_ssl is not "
                      "loaded: every request where PolyProv is On will be "
@@ -1094,7 +1188,6 @@ static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
 
-    (void)p;
     ap_hook_pre_config(polyprov_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(polyprov_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(polyprov_post_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -1103,6 +1196,16 @@ static void register_hooks(apr_pool_t *p)
                            APR_HOOK_MIDDLE);
     ap_hook_check_access(polyprov_access, after_ssl, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_URI);
+    /* expired phone certificates: the handshake (mod_ssl's optional
+     * hooks) and, for every request, subrequest and redirect, the guard
+     * that keeps them out of scopes that do not judge them */
+    polyprov_expired_register(p);
+    ap_hook_post_perdir_config(polyprov_expired_guard, NULL, NULL,
+                               APR_HOOK_REALLY_FIRST);
+    /* again once mod_ssl's access hook may have brought a certificate (a
+     * per-directory SSLVerifyClient: renegotiation, TLS 1.3 post-handshake
+     * authentication), before any handler */
+    ap_hook_fixups(polyprov_expired_guard, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* the guards that follow a request past its access check (a test
      * build, make weak, goes without them to show that the tests of
      * subrequests and redirects catch a plain access hook) */

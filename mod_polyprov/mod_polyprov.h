@@ -44,6 +44,8 @@ typedef struct {
     const pp_shared_t *shared;      /* NULL: default "*" */
     int reload;                     /* seconds, PP_UNSET */
     int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
+    int allow_expired;              /* PolyProvAllowExpired, PP_UNSET */
+    const char *allow_expired_where;/* "file:line" of it */
 } polyprov_dir_conf_t;
 
 /* Module-wide state of one configuration generation. */
@@ -70,5 +72,37 @@ int polyprov_config_check(apr_pool_t *pconf, server_rec *s);
 int polyprov_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* post_config, after pp_listset_start: lists kept or not loaded. */
 void polyprov_config_lists_report(server_rec *s);
+
+/* What the scopes of one (virtual) server say, from its merged
+ * configuration: its defaults and every section (those of the main server
+ * included, as httpd merges them). */
+typedef struct {
+    int polyprov_on;                /* PolyProv On in some scope */
+    int allow_expired;              /* PolyProvAllowExpired On in some scope */
+    const char *allow_expired_where;
+    apr_array_header_t *cas;        /* const pp_ca_t *: every
+                                     * PolyProvTrustedCA of it, once each */
+} polyprov_host_t;
+void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h);
+
+/* mod_polyprov_expired.c: expired phone certificates through mod_ssl's
+ * handshake, on the virtual hosts whose scopes allow them. */
+void polyprov_expired_register(apr_pool_t *p);
+/* The connection's client certificate is past its notAfter at now, on a
+ * virtual host whose handshake lets expired certificates through (so
+ * mod_ssl calls it verified); *not_after receives its notAfter. */
+int polyprov_expired_conn(conn_rec *c, apr_time_t now, time_t *not_after);
+/* 1 the first time this process allows a request on this (expired)
+ * certificate, for the notice PP042. */
+int polyprov_expired_first(const unsigned char sha256[32]);
+/* "2026-12-01T13:53:54Z", for the environment (no spaces). */
+const char *polyprov_expired_stamp(apr_pool_t *p, time_t t);
+
+/* mod_polyprov.c: the connection's state, made by whichever comes first
+ * of mod_ssl's pre_handshake and the module's pre_connection, keeps
+ * mod_ssl's SSL for mod_polyprov_expired.c (which holds a reference to it
+ * until the connection's pool goes). */
+void polyprov_conn_keep_ssl(conn_rec *c, void *ssl);
+void *polyprov_conn_ssl(conn_rec *c);
 
 #endif /* MOD_POLYPROV_H */

@@ -94,6 +94,7 @@ void *polyprov_create_dir_conf(apr_pool_t *p, char *dir)
     c->deny_idx = PP_UNSET;
     c->reload = PP_UNSET;
     c->device_handlers = PP_UNSET;
+    c->allow_expired = PP_UNSET;
     return c;
 }
 
@@ -118,6 +119,9 @@ void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     PICK(shared, NULL);
     PICK(reload, PP_UNSET);
     PICK(device_handlers, PP_UNSET);
+    PICK(allow_expired, PP_UNSET);
+    c->allow_expired_where = (add->allow_expired != PP_UNSET)
+        ? add->allow_expired_where : base->allow_expired_where;
 #undef PICK
     return c;
 }
@@ -179,6 +183,15 @@ static const char *set_device_handlers(cmd_parms *cmd, void *dcv, int on)
 
     (void)cmd;
     dc->device_handlers = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_allow_expired(cmd_parms *cmd, void *dcv, int on)
+{
+    polyprov_dir_conf_t *dc = dcv;
+
+    dc->allow_expired = on ? 1 : 0;
+    dc->allow_expired_where = where(cmd);
     return NULL;
 }
 
@@ -454,6 +467,10 @@ const command_rec polyprov_cmds[] = {
         "'*' or 'none'"),
     AP_INIT_TAKE1("PolyProvReloadInterval", set_reload, NULL, CONTEXT,
         "seconds between checks of list files for changes; 0 = never"),
+    AP_INIT_FLAG("PolyProvAllowExpired", set_allow_expired, NULL, CONTEXT,
+        "On to serve devices whose certificate is past its notAfter and "
+        "valid in every other respect (the handshake lets them through on "
+        "this virtual host)"),
     { NULL, { NULL }, NULL, 0, 0, NULL }
 };
 
@@ -486,6 +503,55 @@ static void collect(walk_t *w, ap_conf_vector_t *v)
     if (cd->sec_if) {
         for (i = 0; i < cd->sec_if->nelts; i++) {
             collect(w, APR_ARRAY_IDX(cd->sec_if, i, ap_conf_vector_t *));
+        }
+    }
+}
+
+/* Every configuration vector of a server: its defaults and each section
+ * (the main server's sections are merged into every virtual host's). */
+static void server_confs(apr_pool_t *p, server_rec *s, walk_t *w)
+{
+    core_server_config *sc = ap_get_core_module_config(s->module_config);
+    int i;
+
+    w->confs = apr_array_make(p, 16, sizeof(ap_conf_vector_t *));
+    collect(w, s->lookup_defaults);
+    for (i = 0; sc->sec_dir && i < sc->sec_dir->nelts; i++) {
+        collect(w, APR_ARRAY_IDX(sc->sec_dir, i, ap_conf_vector_t *));
+    }
+    for (i = 0; sc->sec_url && i < sc->sec_url->nelts; i++) {
+        collect(w, APR_ARRAY_IDX(sc->sec_url, i, ap_conf_vector_t *));
+    }
+}
+
+void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h)
+{
+    walk_t w;
+    int i, j;
+
+    memset(h, 0, sizeof(*h));
+    h->cas = apr_array_make(p, 4, sizeof(const pp_ca_t *));
+    server_confs(p, s, &w);
+    for (i = 0; i < w.confs->nelts; i++) {
+        const polyprov_dir_conf_t *dc = ap_get_module_config(
+            APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *), &polyprov_module);
+        if (!dc) {
+            continue;
+        }
+        if (dc->enabled == PP_ON) {
+            h->polyprov_on = 1;
+        }
+        if (dc->allow_expired == 1 && !h->allow_expired) {
+            h->allow_expired = 1;
+            h->allow_expired_where = dc->allow_expired_where;
+        }
+        for (j = 0; dc->ca && j < h->cas->nelts; j++) {
+            if (APR_ARRAY_IDX(h->cas, j, const pp_ca_t *) == dc->ca) {
+                break;
+            }
+        }
+        if (dc->ca && j == h->cas->nelts) {
+            APR_ARRAY_PUSH(h->cas, const pp_ca_t *) = dc->ca;
         }
     }
 }
@@ -575,6 +641,11 @@ typedef struct {
     const ap_directive_t *engine, *verify, *depth;   /* at host level */
     const ap_directive_t *on;                         /* first PolyProv On */
     apr_array_header_t *cas;                          /* PolyProvTrustedCA */
+    const ap_directive_t *expired;   /* first PolyProvAllowExpired On */
+    int expired_inside;              /* ... in the host itself, not only at
+                                      * server level */
+    const ap_directive_t *expired_top;   /* the server-level one, if any */
+    const char *scope;               /* "the virtual host ... at file:line" */
 } host_ssl_t;
 
 static const char *first_word(apr_pool_t *p, const ap_directive_t *d)
@@ -612,6 +683,11 @@ static void scan_host(apr_pool_t *p, const ap_directive_t *d, int top,
         }
         else if (!strcasecmp(name, "PolyProvTrustedCA")) {
             APR_ARRAY_PUSH(h->cas, const ap_directive_t *) = d;
+        }
+        else if (!strcasecmp(name, "PolyProvAllowExpired")) {
+            if (!h->expired && !strcasecmp(first_word(p, d), "on")) {
+                h->expired = d;
+            }
         }
         if (d->first_child) {
             scan_host(p, d->first_child, 0, h, NULL);
@@ -698,28 +774,34 @@ static void check_host(apr_pool_t *p, server_rec *s, const char *scope,
     }
 }
 
-static void check_ssl_settings(apr_pool_t *p, server_rec *s)
+/* Each host as the configuration tree shows it: every <VirtualHost> with
+ * the server-level settings it inherits, or the main server when there is
+ * none. */
+static apr_array_header_t *scan_hosts(apr_pool_t *p)
 {
-    host_ssl_t top;
+    apr_array_header_t *hosts = apr_array_make(p, 8, sizeof(host_ssl_t));
     apr_array_header_t *vhosts = apr_array_make(p, 8,
                                                 sizeof(ap_directive_t *));
+    host_ssl_t top;
     int i;
 
-    if (!ap_conftree || !polyprov_glue) {
-        return;
+    if (!ap_conftree) {
+        return hosts;
     }
     memset(&top, 0, sizeof(top));
     top.cas = apr_array_make(p, 4, sizeof(ap_directive_t *));
     scan_host(p, ap_conftree, 1, &top, vhosts);
     if (vhosts->nelts == 0) {
-        if (top.on) {
-            check_host(p, s, "the main server", &top);
-        }
-        return;
+        top.scope = "the main server";
+        top.expired_inside = top.expired != NULL;
+        APR_ARRAY_PUSH(hosts, host_ssl_t) = top;
+        return hosts;
     }
     for (i = 0; i < vhosts->nelts; i++) {
         const ap_directive_t *v = APR_ARRAY_IDX(vhosts, i,
                                                 const ap_directive_t *);
+        const char *addr = apr_pstrdup(p, v->args ? v->args : "");
+        char *gt = strrchr(addr, '>');
         host_ssl_t h;
 
         memset(&h, 0, sizeof(h));
@@ -729,17 +811,112 @@ static void check_ssl_settings(apr_pool_t *p, server_rec *s)
         h.verify = h.verify ? h.verify : top.verify;
         h.depth = h.depth ? h.depth : top.depth;
         h.on = h.on ? h.on : top.on;
+        h.expired_inside = h.expired != NULL;
+        h.expired = h.expired ? h.expired : top.expired;
+        h.expired_top = top.expired;
         apr_array_cat(h.cas, top.cas);
-        if (h.on) {
-            const char *addr = apr_pstrdup(p, v->args ? v->args : "");
-            char *gt = strrchr(addr, '>');
-            if (gt) {
-                *gt = '\0';
-            }
-            check_host(p, s, apr_psprintf(p, "the virtual host %s at %s",
-                                          addr, at(p, v)), &h);
+        if (gt) {
+            *gt = '\0';
+        }
+        h.scope = apr_psprintf(p, "the virtual host %s at %s", addr,
+                               at(p, v));
+        APR_ARRAY_PUSH(hosts, host_ssl_t) = h;
+    }
+    return hosts;
+}
+
+static void check_ssl_settings(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *hosts;
+    int i;
+
+    if (!polyprov_glue) {
+        return;
+    }
+    hosts = scan_hosts(p);
+    for (i = 0; i < hosts->nelts; i++) {
+        const host_ssl_t *h = &APR_ARRAY_IDX(hosts, i, host_ssl_t);
+        if (h->on) {
+            check_host(p, s, h->scope, h);
+        }
+        /* PolyProvAllowExpired On in a host that no PolyProv On reaches
+         * (a server-level one reaches plain-HTTP hosts too: not named) */
+        if (h->expired && h->expired_inside && !h->on) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP045: "
+                         "PolyProvAllowExpired On at %s has no effect: no "
+                         "PolyProv On applies in %s", at(p, h->expired),
+                         h->scope);
         }
     }
+}
+
+/* PolyProvAllowExpired On needs what lets an expired phone through the
+ * handshake and what judges it after: mod_ssl with SSLEngine on in the
+ * host, and a PolyProvTrustedCA (the handshake lets through only chains
+ * that end at one of its CAs).  configtest and start-up stop
+ *  - for a host that has the directive in itself (or is the main server
+ *    with no virtual hosts) without mod_ssl or SSLEngine on (PP044);
+ *  - for a server-level directive that no host with SSLEngine on and
+ *    PolyProv On gets (a server-level one is not held against a
+ *    plain-HTTP bootROM host: nothing there can use it) (PP044);
+ *  - for a host where it applies (in the host, or from the server level
+ *    along with a PolyProv On) and no PolyProvTrustedCA is configured
+ *    (PP043).
+ * Returns the number of errors. */
+static int check_expired_hosts(apr_pool_t *p)
+{
+    apr_array_header_t *hosts = scan_hosts(p);
+    int have_ssl = ap_find_linked_module("mod_ssl.c") != NULL;
+    const ap_directive_t *top = NULL;
+    int i, bad = 0, top_used = 0;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        const host_ssl_t *h = &APR_ARRAY_IDX(hosts, i, host_ssl_t);
+        int tls = have_ssl && h->engine
+                  && !strcasecmp(first_word(p, h->engine), "on");
+
+        top = h->expired_top ? h->expired_top : top;
+        if (!h->expired || !(h->expired_inside || h->on)) {
+            continue;
+        }
+        if (tls && h->on) {
+            top_used = 1;
+        }
+        if (h->expired_inside && !tls) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "PP044: PolyProvAllowExpired On at %s applies to %s, "
+                         "%s: an expired phone certificate can only pass "
+                         "mod_ssl's handshake where this module installs "
+                         "itself into it; use it in a host with "
+                         "'SSLEngine on', or remove it", at(p, h->expired),
+                         h->scope, !have_ssl ? "but mod_ssl is not loaded"
+                         : apr_psprintf(p, "which has no 'SSLEngine on'%s%s%s",
+                                        h->engine ? " (" : "",
+                                        h->engine ? at(p, h->engine) : "",
+                                        h->engine ? ")" : ""));
+            bad++;
+        }
+        if (h->cas->nelts == 0) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "PP043: PolyProvAllowExpired On at %s applies to %s, "
+                         "where no PolyProvTrustedCA is configured: an "
+                         "expired certificate is let through the handshake "
+                         "only when its chain ends at a CA of "
+                         "PolyProvTrustedCA", at(p, h->expired), h->scope);
+            bad++;
+        }
+    }
+    if (top && !top_used) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PP044: PolyProvAllowExpired On at %s (server level) "
+                     "applies to no host with %s and PolyProv On: an expired "
+                     "phone certificate can only pass mod_ssl's handshake "
+                     "where this module installs itself into it; remove it",
+                     at(p, top), have_ssl ? "'SSLEngine on'"
+                                          : "mod_ssl (it is not loaded)");
+        bad++;
+    }
+    return bad;
 }
 
 static const char *list_directive(const char *path)
@@ -825,6 +1002,9 @@ int polyprov_config_check(apr_pool_t *pconf, server_rec *s)
                 break;
             }
         }
+    }
+    if (polyprov_glue && check_expired_hosts(pconf) > 0) {
+        bad = 1;
     }
     /* warnings: here for configtest; a start logs them in post_config,
      * once the error log is open */

@@ -21,6 +21,7 @@
 struct pp_ca {
     X509_STORE *store;
     STACK_OF(X509) *certs;       /* every certificate, in file order */
+    unsigned char (*sha256)[32]; /* their fingerprints, in the same order */
     unsigned long id;
     int count;
     int depth;                   /* SSLVerifyDepth a device under it needs */
@@ -287,6 +288,25 @@ pp_ca_t *pp_ca_load_files(const char *const *paths, int n, char *err,
             ca->depth = k + 1;
         }
     }
+    /* fingerprints, for the handshake's question "is this trust anchor
+     * one of PolyProvTrustedCA's?" */
+    ca->sha256 = pp_calloc((size_t)sk_X509_num(ca->certs) + 1,
+                           sizeof(*ca->sha256));
+    if (!ca->sha256) {
+        pp_err(err, errlen, "'%s': out of memory", ca->path);
+        goto fail;
+    }
+    for (i = 0; i < sk_X509_num(ca->certs); i++) {
+        unsigned int dlen = 0;
+        if (pp_fault(PP_FAULT_SSL)
+            || !X509_digest(sk_X509_value(ca->certs, i), EVP_sha256(),
+                            ca->sha256[i], &dlen) || dlen != 32) {
+            char why[256];
+            pp_err(err, errlen, "'%s': certificate #%d: digest failed: %s",
+                   ca->path, i + 1, ossl_reason(why, sizeof(why)));
+            goto fail;
+        }
+    }
     ca->id = new_id();
     return ca;
 fail:
@@ -306,6 +326,7 @@ void pp_ca_free(pp_ca_t *ca)
     }
     X509_STORE_free(ca->store);
     sk_X509_pop_free(ca->certs, X509_free);
+    pp_free(ca->sha256);
     pp_free(ca->path);
     pp_free(ca);
 }
@@ -323,6 +344,18 @@ const char *pp_ca_path(const pp_ca_t *ca)
 int pp_ca_verify_depth(const pp_ca_t *ca)
 {
     return ca ? ca->depth : 0;
+}
+
+int pp_ca_holds(const pp_ca_t *ca, const unsigned char sha256[32])
+{
+    int i;
+
+    for (i = 0; ca && ca->sha256 && i < sk_X509_num(ca->certs); i++) {
+        if (!memcmp(ca->sha256[i], sha256, 32)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -607,9 +640,30 @@ int pp_cert_subject_cn(const unsigned char *der, size_t len,
     return 1;
 }
 
+/* OpenSSL's verification, with one error tolerated: the client
+ * certificate itself (depth 0) past its notAfter.  Every other error,
+ * at any depth, still ends the verification; an expired CA is one. */
+typedef struct {
+    int leaf_expired;
+} verify_state_t;
+
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    verify_state_t *st = X509_STORE_CTX_get_app_data(ctx);
+
+    if (!ok && st && X509_STORE_CTX_get_error_depth(ctx) == 0
+        && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CERT_HAS_EXPIRED) {
+        st->leaf_expired = 1;
+        X509_STORE_CTX_set_error(ctx, X509_V_OK);
+        return 1;
+    }
+    return ok;
+}
+
 static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
                    time_t now, pp_cert_facts_t *f)
 {
+    verify_state_t st = { 0 };
     X509_STORE_CTX *ctx = pp_fault(PP_FAULT_SSL) ? NULL
                                                  : X509_STORE_CTX_new();
     X509_VERIFY_PARAM *vp;
@@ -626,6 +680,8 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
                  " %s", ossl_reason(why, sizeof(why)));
         goto done;
     }
+    X509_STORE_CTX_set_app_data(ctx, &st);
+    X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
     vp = X509_STORE_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_time(vp, now);
     if (crl) {
@@ -672,8 +728,12 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
                  ossl_reason(why, sizeof(why)));
         goto done;
     }
+    f->not_after = asn1_to_time(X509_get0_notAfter(x));
+    f->leaf_expired = st.leaf_expired;
+    /* a verdict holds until a certificate of the chain expires; an
+     * expired leaf's verdict (expired) holds until its CAs' do */
     f->valid_until = now + 3600;
-    for (i = 0; i < sk_X509_num(chain); i++) {
+    for (i = st.leaf_expired ? 1 : 0; i < sk_X509_num(chain); i++) {
         time_t na = asn1_to_time(X509_get0_notAfter(sk_X509_value(chain, i)));
         if (na && na < f->valid_until) {
             f->valid_until = na;
@@ -683,7 +743,15 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
         f->valid_until = crl->next_update;
     }
     f->verdict = PP_R_OK;
-    snprintf(f->detail, sizeof(f->detail), "verified");
+    if (st.leaf_expired) {
+        char when[64];
+        pp_time_format(f->not_after, when, sizeof(when));
+        snprintf(f->detail, sizeof(f->detail), "verified, but the "
+                 "certificate expired at %s (its notAfter)", when);
+    }
+    else {
+        snprintf(f->detail, sizeof(f->detail), "verified");
+    }
 done:
     X509_STORE_CTX_free(ctx);
 }

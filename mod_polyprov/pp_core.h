@@ -194,6 +194,9 @@ const char *pp_ca_path(const pp_ca_t *ca);   /* the files, ", " between */
  * 1 + the CAs from a device issuer up to, not counting, its root (3 for
  * Polycom: Issuing CA, Policy CA, Root CA). */
 int pp_ca_verify_depth(const pp_ca_t *ca);
+/* Whether a certificate of the bundle has this SHA-256 fingerprint (of
+ * its DER): 1 yes, 0 no. */
+int pp_ca_holds(const pp_ca_t *ca, const unsigned char sha256[32]);
 
 /* PolyProvCRL: PEM (one or more) or DER CRLs. */
 pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen);
@@ -246,6 +249,14 @@ typedef struct {
     char cn[PP_CN_MAX + 1];       /* UTF-8, NUL-terminated */
     time_t valid_until;           /* re-verify after this */
     pp_cert_source_t source;      /* where this verdict came from */
+    /* The client certificate's notAfter, and whether it had passed when
+     * the certificate was verified.  The verification tolerates exactly
+     * that, and only at depth 0: everything else of it (the chain to
+     * PolyProvTrustedCA, its CAs' own validity, signatures, purpose, the
+     * CRLs) still holds for an expired leaf.  Step 3 of the decision
+     * refuses it unless the scope allows expired certificates. */
+    int leaf_expired;
+    time_t not_after;
 } pp_cert_facts_t;
 
 /* The CN facts of a DER certificate, as the verification takes them: how
@@ -256,7 +267,9 @@ int pp_cert_subject_cn(const unsigned char *der, size_t len,
                        pp_cert_facts_t *f);
 
 /* Verify a PEM client certificate against ca (and crl if not NULL) at
- * time now, using and filling the process's bounded cache of results. */
+ * time now, using and filling the process's bounded cache of results.  A
+ * client certificate past its notAfter and otherwise valid is PP_R_OK with
+ * leaf_expired set (see above). */
 pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
                                 const char *pem, size_t pemlen, time_t now,
                                 pp_cert_facts_t *facts);
@@ -382,6 +395,9 @@ typedef struct {
     int deny_idx, allow_idx;       /* list indexes in lists, -1: none */
     int reload_s;                  /* PolyProvReloadInterval */
     const pp_shared_t *shared;     /* PolyProvSharedFiles (not NULL) */
+    int allow_expired;             /* PolyProvAllowExpired On: a client
+                                    * certificate past its notAfter passes
+                                    * step 3 (nothing else is loosened) */
 } pp_scope_t;
 
 /* What is known of a request when it is decided. */

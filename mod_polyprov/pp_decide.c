@@ -111,6 +111,16 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
         return done(v, 3, f->verdict == PP_R_INTERNAL ? PP_R_INTERNAL
                                                       : PP_R_UNTRUSTED);
     }
+    /* ... in which a client certificate past its notAfter (and valid in
+     * every other respect) passes only where PolyProvAllowExpired is On */
+    if (f->leaf_expired && !s->allow_expired) {
+        char when[64];
+        pp_time_format(f->not_after, when, sizeof(when));
+        pp_err(v->detail, sizeof(v->detail), "the certificate expired at %s"
+               " (its notAfter); PolyProvAllowExpired is not On here",
+               when);
+        return done(v, 3, PP_R_UNTRUSTED);
+    }
     /* step 4: the direct issuer is pinned, if pins are set */
     if (s->npins > 0) {
         int ok = 0;

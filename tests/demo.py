@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__),
 from tests.pphttpd.httpd import Httpd  # noqa: E402
 
 A, B, C = "0004f2000a01", "0004f2000b02", "0004f2000c03"
+E = "0004f2000f06"        # a phone whose certificate expired yesterday
 
 
 def main():
@@ -29,10 +30,12 @@ def main():
         B + ".cfg": "<!-- phone B: its SIP password -->\n",
         "000000000000.cfg": "<!-- shared master configuration -->\n",
         "3111-40250-001.sip.ld": "firmware\n",
+        E + ".cfg": "<!-- phone E: its SIP password -->\n",
+        "legacy/" + E + ".cfg": "<!-- phone E, legacy area -->\n",
     }
     for name, content in files.items():
         h.put(name, content)
-    allow = h.list_file("allow.txt", "# the fleet\n%s\n%s\n" % (A, B))
+    allow = h.list_file("allow.txt", "# the fleet\n%s\n%s\n%s\n" % (A, B, E))
     vhost = textwrap.dedent("""\
         <Directory {docroot}>
             PolyProv On
@@ -40,6 +43,10 @@ def main():
             PolyProvAllowList {allow}
             Dav On
             AcceptPathInfo On
+        </Directory>
+        # phones made around 2011: certificates past notAfter, here only
+        <Directory {docroot}/legacy>
+            PolyProvAllowExpired On
         </Directory>""").format(docroot=h.docroot, pki=h.pki, allow=allow)
     # the bootROM and updater's plain-HTTP host: the shared files only
     plain = textwrap.dedent("""\
@@ -82,6 +89,10 @@ def main():
          "GET", "/%s.cfg" % B, None, 403),
         ("genuine phone %s, not on the allow list" % C.upper(), "phone-c",
          "GET", "/000000000000.cfg", None, 403),
+        ("phone %s (certificate expired) in /legacy/" % E.upper(),
+         "expired-day", "GET", "/legacy/%s.cfg" % E, None, 200),
+        ("... the same phone outside /legacy/", "expired-day",
+         "GET", "/%s.cfg" % E, None, 403),
         ("the bootROM over plain HTTP fetches the master file", None,
          "GET", "/000000000000.cfg", None, 200),
         ("... and phone %s's file" % A.upper(), None,
@@ -125,12 +136,13 @@ def main():
             print("    %s %s%s" % (method, path, "" if tls else
                                     "   (plain HTTP, no certificate)"))
         time.sleep(0.3)
-        print("\nerror log (one line per refusal: reason, MAC, URI, client):")
+        print("\nerror log (one line per refusal: reason, MAC, URI, client;"
+              " an expired certificate served):")
         for line in h.new_log().splitlines():
-            if "PP001" in line:
+            if "PP001" in line or "PP042" in line:
                 print("  " + re.sub(r"^\[[^]]*\] ", "", line))
         print("\naccess log (LogFormat ... %{POLYPROV_MAC}e "
-              "%{POLYPROV_REASON}e):")
+              "%{POLYPROV_REASON}e %{POLYPROV_CERT_EXPIRED}e):")
         for line in h.access_lines():
             print("  " + re.sub(r" pid=\d+$", "", line))
     finally:

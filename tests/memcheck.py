@@ -22,6 +22,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 OUT = os.path.join(TOP, "build", "valgrind")
 ROUNDS = int(os.environ.get("PP_VALGRIND_ROUNDS", "4"))
 A, B = "0004f2000a01", "0004f2000b02"
+E = "0004f2000f06"      # its certificate expired a day ago
 
 VALGRIND = ["valgrind", "--tool=memcheck", "--leak-check=full",
             "--show-leak-kinds=definite,indirect,possible",
@@ -32,7 +33,10 @@ VALGRIND = ["valgrind", "--tool=memcheck", "--leak-check=full",
 def configure(h, pki):
     populate(h)
     h.put("%s-page.shtml" % A, '<!--#include virtual="/%s.cfg" -->\n' % B)
-    allow = h.list_file("allow.txt", "%s\n%s\n" % (A, B))
+    h.put("ok/%s.cfg" % E, "secret of E\n")
+    h.put("%s.cfg" % E, "secret of E\n")
+    h.put("other/x.txt", "neighbour\n")
+    allow = h.list_file("allow.txt", "%s\n%s\n%s\n" % (A, B, E))
     # mod_ssl's "builtin" seed mixes in uninitialised stack bytes on
     # purpose, and memcheck would then see every TLS byte as uninitialised
     h.write(random_seed="startup file:/dev/urandom 256",
@@ -54,6 +58,13 @@ MaxSpareThreads 4
         PolyProvAllowList {allow}
         PolyProvReloadInterval 1
     </Directory>
+    <Location /ok/>
+        PolyProvAllowExpired On
+    </Location>
+    <Location /other/>
+        PolyProv Off
+        Require ssl-verify-client
+    </Location>
 """.format(d=h.docroot, p=pki, allow=allow))
     return allow
 
@@ -92,15 +103,35 @@ def workload(h, pki, allow, rounds):
         again = tlsclient.exchange(ctx, h.port, ["/%s.cfg" % A],
                                    session=first.session)
         note("resumed", tuple(again.statuses))
+        # an expired phone: the handshake's waiver, the scopes, the guard,
+        # a resumed session; expired certificates of another CA and not
+        # yet valid ones end in the handshake
+        note("expired", h.curl("/ok/%s.cfg" % E, phone="expired-day").status)
+        for r in h.curl(["/ok/%s.cfg" % E, "/%s.cfg" % E, "/other/x.txt"],
+                        phone="expired-day", http2=True):
+            note("expired-h2", r.status)
+        note("expired-guard", h.curl("/other/x.txt",
+                                     phone="expired-day").status)
+        note("expired-elsewhere", h.curl("/%s.cfg" % E,
+                                         phone="expired-day").status)
+        note("expired-corp", h.curl("/ok/%s.cfg" % E,
+                                    phone="corp-expired").status)
+        note("notyet", h.curl("/ok/%s.cfg" % A, phone="notyet-a").status)
+        ectx = tlsclient.context(pki, "expired-day")
+        first = tlsclient.exchange(ectx, h.port, ["/ok/%s.cfg" % E])
+        again = tlsclient.exchange(ectx, h.port, ["/ok/%s.cfg" % E,
+                                                  "/other/x.txt"],
+                                   session=first.session)
+        note("expired-resumed", tuple(again.statuses))
         # a new list version (rename) and a broken one, every round
-        h.list_file("allow.txt", "%s\n%s\n# round %d\n" % (A, B, i))
+        h.list_file("allow.txt", "%s\n%s\n%s\n# round %d\n" % (A, B, E, i))
         time.sleep(1.2)
         note("after-reload", h.curl("/%s.cfg" % A, phone="phone-a").status)
         with open(allow, "w") as f:
             f.write("broken\n")
         time.sleep(1.2)
         note("broken-list", h.curl("/%s.cfg" % A, phone="phone-a").status)
-        h.list_file("allow.txt", "%s\n%s\n" % (A, B))
+        h.list_file("allow.txt", "%s\n%s\n%s\n" % (A, B, E))
     return seen
 
 
@@ -111,6 +142,9 @@ EXPECTED = {
     "directory": {403}, "keep-alive": {200, 403}, "h2": {200},
     "ssi": {200}, "put": {201, 204}, "resumed": {(200,)},
     "after-reload": {200}, "broken-list": {200},
+    "expired": {200}, "expired-h2": {200, 403}, "expired-guard": {403},
+    "expired-elsewhere": {403}, "expired-corp": {0}, "notyet": {0},
+    "expired-resumed": {(200, 403)},
 }
 
 

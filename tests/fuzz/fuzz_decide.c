@@ -5,8 +5,10 @@
  * which fuzz_path checks against its own reference; the dot-file rule,
  * the lists and the CN are written out here.
  *
- * Input: two flag bytes, six bytes of a MAC for the CN, then
- * "uri\0file\0destination" (each optional). */
+ * Input: three flag bytes, six bytes of a MAC for the CN, then
+ * "uri\0file\0destination" (each optional).  The third flag byte is the
+ * certificate's expiry (bit 0: past its notAfter) and the scope's
+ * PolyProvAllowExpired (bit 1). */
 #include "fuzz.h"
 
 #include <unistd.h>
@@ -108,6 +110,9 @@ static pp_reason_t ref_decide(const pp_scope_t *s, const pp_request_t *q,
     if (q->cert->verdict != PP_R_OK) {
         return q->cert->verdict;
     }
+    if (q->cert->leaf_expired && !s->allow_expired) {
+        return PP_R_UNTRUSTED;
+    }
     if (s->npins && memcmp(q->cert->issuer_sha256, PIN, 32)) {
         return PP_R_ISSUER;
     }
@@ -163,10 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 
     fuzz_init();
     setup();
-    if (n < 8) {
+    if (n < 9) {
         return 0;
     }
-    for (i = 2; i < 8; i++) {
+    for (i = 3; i < 9; i++) {
         mac = mac << 8 | d[i];
     }
     /* a CN of the phones the lists know, most of the time */
@@ -186,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     s.deny_idx = 0;
     s.allow_idx = 1;
     s.shared = shared;
+    s.allow_expired = (d[2] & 2) != 0;
 
     memset(&cert, 0, sizeof(cert));
     cert.verdict = (d[0] & 4) ? PP_R_OK
@@ -197,13 +203,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     cert.cn_usable = (d[0] & 32) != 0;
     snprintf(cert.cn, sizeof(cert.cn), "%012llX", (unsigned long long)mac);
     cert.cn_len = strlen(cert.cn);
+    cert.leaf_expired = d[2] & 1;
+    cert.not_after = 86400;
     cn_ok = mac != 0;
 
-    buf = malloc(n - 8 + 1);
-    memcpy(buf, d + 8, n - 8);
-    buf[n - 8] = '\0';
+    buf = malloc(n - 9 + 1);
+    memcpy(buf, d + 9, n - 9);
+    buf[n - 9] = '\0';
     for (i = 0, k = 0; k < 3; k++) {
-        if (i > n - 8) {
+        if (i > n - 9) {
             break;
         }
         parts[k] = buf + i;
@@ -225,15 +233,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     pp_decide(&s, &q, &v);
     want = ref_decide(&s, &q, mac, cn_ok);
     FUZZ_CHECK(v.reason == want, "core %s (step %d), reference %s; uri '%s' "
-               "file '%s' dest '%s' mac %012llx flags %02x %02x",
+               "file '%s' dest '%s' mac %012llx flags %02x %02x %02x",
                pp_reason_name(v.reason), v.step, pp_reason_name(want),
                q.uri ? q.uri : "(none)", q.file ? q.file : "(none)",
                q.destination ? q.destination : "(none)",
-               (unsigned long long)mac, d[0], d[1]);
+               (unsigned long long)mac, d[0], d[1], d[2]);
     FUZZ_CHECK((v.reason == PP_R_OK) == (v.step == 0), "step %d for %s",
                v.step, pp_reason_name(v.reason));
     FUZZ_CHECK(!v.mac_known || v.mac == mac, "mac %012llx",
                (unsigned long long)v.mac);
+    /* an expired certificate refused at step 3 says so, with its date */
+    FUZZ_CHECK(!(v.step == 3 && cert.verdict == PP_R_OK)
+               || strstr(v.detail, "expired at 1970-01-02 00:00:00 UTC"),
+               "step 3 detail '%s'", v.detail);
     free(buf);
     return 0;
 }

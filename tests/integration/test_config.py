@@ -703,6 +703,147 @@ def test_warns_when_sslverifydepth_is_below_the_chain(servers, pki, depth):
     assert not h.refusals()             # the module never saw it
 
 
+# -- PolyProvAllowExpired ---------------------------------------------------
+
+E = "0004f2000f06"                  # expired a day ago
+
+
+def test_allow_expired_takes_on_or_off(h):
+    bad(h, "PolyProvAllowExpired maybe", "PolyProvAllowExpired")
+
+
+@pytest.mark.parametrize("where", ["server", "vhost", "directory",
+                                   "location"])
+def test_allow_expired_is_allowed_in_every_scope(h, pki, where):
+    body = "PolyProv On\nPolyProvTrustedCA %s/polycom-chain.pem\n" \
+           "PolyProvAllowExpired On" % pki
+    if where == "directory":
+        body = "<Directory %s>\n%s\n</Directory>" % (h.docroot, body)
+    elif where == "location":
+        body = "<Location /ok/>\n%s\n</Location>" % body
+    rc, out = configtest(h, **{"server" if where == "server" else "vhost":
+                               body})
+    assert rc == 0, out
+    assert not re.search(r"PP04[345]", out), out
+
+
+def test_allow_expired_scopes_merge(servers, pki):
+    """On for the host, Off for a directory, On again for a location in
+    it: an inner scope overrides what it sets."""
+    files = {E + ".cfg": "secret of E\n"}
+    files.update({"sub/" + k: v for k, v in files.items()})
+    files.update({"sub/on/" + E + ".cfg": "secret of E\n"})
+    h = servers()
+    populate(h, files)
+    h.write(loglevel="warn polyprov:debug", vhost="""
+    PolyProvAllowExpired On
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+    <Directory {d}/sub>
+        PolyProvAllowExpired Off
+    </Directory>
+    <Location /sub/on/>
+        PolyProvAllowExpired On
+    </Location>
+""".format(d=h.docroot, p=pki))
+    h.start()
+    h.mark()
+    assert h.curl("/%s.cfg" % E, phone="expired-day").status == 200
+    r = h.curl("/sub/%s.cfg" % E, phone="expired-day")
+    line = expect_refused(h, r, "untrusted", "/sub/%s.cfg" % E)
+    assert "PolyProvAllowExpired is not On here" in line, line
+    assert h.curl("/sub/on/%s.cfg" % E, phone="expired-day").status == 200
+
+
+def test_allow_expired_without_any_trusted_ca(h):
+    out = bad(h, "PolyProvAllowExpired On", "PP043:",
+              "PolyProvAllowExpired On at %s:" % h.conf,
+              "no PolyProvTrustedCA is configured")
+    n = line_of(h, "PolyProvAllowExpired On")
+    assert "%s:%d" % (h.conf, n) in out
+    assert "Configuration check failed" in out
+
+
+def test_allow_expired_on_a_host_without_sslengine(h, pki):
+    out = bad(h, """
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvAllowExpired On""".format(p=pki), "PP044:",
+              "no 'SSLEngine on'", where="plain_vhost")
+    assert "the virtual host 127.0.0.1:%d" % h.http_port in out, out
+
+
+def test_allow_expired_without_mod_ssl(h, pki):
+    h.write(vhosts="""
+<VirtualHost 127.0.0.1:{port}>
+    ServerName localhost
+    DocumentRoot {d}
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvAllowExpired On
+</VirtualHost>
+""".format(port=h.port, d=h.docroot, p=pki))
+    with open(h.conf) as f:
+        conf = [l for l in f if not re.match(
+            r"\s*(LoadModule ssl_module|SSLSessionCache|SSLRandomSeed)", l)]
+    with open(h.conf, "w") as f:
+        f.writelines(conf)
+    rc, out = h.configtest()
+    assert rc != 0, out
+    assert "PP044:" in out and "mod_ssl is not loaded" in out, out
+
+
+def test_allow_expired_at_server_level_spares_plain_hosts(h, pki):
+    """A server-level On reaches the bootROM's plain-HTTP host too, where
+    no PolyProv On applies: no error, no warning for it."""
+    rc, out = configtest(h, server="PolyProvAllowExpired On", vhost="""
+    PolyProv On
+    PolyProvTrustedCA {p}/polycom-chain.pem""".format(p=pki),
+                         plain_vhost="PolyProv SharedOnly")
+    assert rc == 0, out
+    assert not re.search(r"PP04[345]", out), out
+
+
+def test_allow_expired_at_server_level_for_no_tls_host(h, pki):
+    """Server-level, and PolyProv On only in the plain-HTTP host: no host
+    could ever let an expired phone through."""
+    out = bad(h, "PolyProvAllowExpired On", "PP044:", "(server level)",
+              "applies to no host with 'SSLEngine on' and PolyProv On",
+              where="server")
+    assert "PolyProvAllowExpired On at %s:%d" % (
+        h.conf, line_of(h, "PolyProvAllowExpired On")) in out, out
+
+
+def test_allow_expired_without_polyprov_on_is_a_warning(h, pki):
+    rc, out = configtest(h, vhost="""
+    PolyProvTrustedCA {p}/polycom-chain.pem
+    PolyProvAllowExpired On""".format(p=pki))
+    assert rc == 0, out
+    lines = warnings(out, "PP045")
+    assert len(lines) == 1 and "has no effect" in lines[0], out
+
+
+def test_allow_expired_not_in_htaccess(servers, pki):
+    h = servers()
+    h.put(".htaccess", "PolyProvAllowExpired On\n")
+    h.put(E + ".cfg", "secret of E\n")
+    h.expect_log(r"\.htaccess: PolyProvAllowExpired not allowed here")
+    h.write(vhost="""
+    <Directory {d}>
+        AllowOverride All
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>""".format(d=h.docroot, p=pki))
+    h.start()
+    # without the directive the phone does not even get through the
+    # handshake; the .htaccess is never read for it
+    assert handshake_refused(h.curl("/%s.cfg" % E, phone="expired-day"))
+    r = h.curl("/%s.cfg" % A, phone="phone-a")
+    assert r.status == 500 and "not allowed here" in h.log_text()
+
+
 # -- files the children (User www-data) cannot read ----------------------------
 
 @pytest.fixture

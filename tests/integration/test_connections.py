@@ -196,3 +196,166 @@ def test_handshake_failures_say_why_in_mod_ssls_log(servers, pki):
     assert re.search(r"AH02276: Certificate Verification: Error \(20\): "
                      r"unable to get local issuer certificate", h.new_log()), \
         h.new_log()
+
+
+# -- expired phone certificates (PolyProvAllowExpired) -----------------------
+
+E, F = "0004f2000f06", "0004f2001007"      # expired a day, ten years ago
+
+
+def expiring_config(h, pki):
+    """PolyProv On for the document root, expired certificates allowed
+    below /ok/ only."""
+    files = dict(FILES)
+    files[E + ".cfg"] = "secret of E\n"
+    files[F + ".cfg"] = "secret of F\n"
+    populate(h, files)
+    populate(h, {"ok/" + k: v for k, v in files.items()})
+    return guarded(h, pki) + """
+    <Location /ok/>
+        PolyProvAllowExpired On
+    </Location>
+"""
+
+
+@pytest.fixture(scope="module")
+def expiring(module, pki):
+    def configure(h):
+        h.write(vhost=expiring_config(h, pki), loglevel="warn polyprov:debug",
+                mpm_conf=ONE_PROCESS)
+    yield from serve(module, pki, configure)
+
+
+@pytest.fixture
+def x(expiring):
+    yield from checked(expiring)
+
+
+@pytest.mark.parametrize("phone,mac", [("expired-day", E),
+                                       ("expired-decade", F)])
+def test_expired_phone_over_http2(x, phone, mac):
+    paths = ["/ok/%s.cfg" % mac, "/ok/%s.cfg" % B, "/%s.cfg" % mac,
+             "/ok/000000000000.cfg"] * 3
+    rs = x.curl(paths, phone=phone, http2=True, extra=["-Z"])
+    assert [r.meta.split()[2] for r in rs] == ["2"] * len(paths)
+    assert [r.status for r in rs] == [200, 403, 403, 200] * 3, rs
+    assert rs[0].body == {E: "secret of E\n", F: "secret of F\n"}[mac]
+    assert all("secret of B" not in r.body for r in rs)
+    # one check for the connection; the scope without the directive
+    # refuses the same verdict
+    assert len(re.findall(r"PP003: client certificate", x.new_log())) == 1
+    lines = [l for l in x.refusals() if 'uri="/%s.cfg"' % mac in l]
+    assert lines and all("PolyProvAllowExpired is not On here" in l
+                         for l in lines), lines
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2,
+                                     ssl.TLSVersion.TLSv1_3])
+def test_expired_phone_resumed_sessions(x, pki, version):
+    ctx = tlsclient.context(pki, "expired-day", version)
+    ex = tlsclient.exchange(ctx, x.port, ["/ok/%s.cfg" % E])
+    assert ex.statuses == [200] and not ex.reused, ex
+    again = tlsclient.exchange(ctx, x.port, ["/ok/%s.cfg" % E,
+                                             "/ok/%s.cfg" % A, "/%s.cfg" % E],
+                               session=ex.session)
+    assert again.reused, "the session was not resumed"
+    assert again.statuses == [200, 403, 403], again
+    assert again.responses[0].body == "secret of E\n"
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "worker", "event"])
+def test_expired_phone_under_every_mpm(servers, pki, mpm):
+    hh = servers(mpm=mpm)
+    hh.write(mpm=mpm, vhost=expiring_config(hh, pki))
+    hh.start()
+    for phone, mac in (("expired-day", E), ("expired-decade", F)):
+        rs = hh.curl(["/ok/%s.cfg" % mac, "/ok/%s.cfg" % A, "/%s.cfg" % mac],
+                     phone=phone)
+        assert [r.status for r in rs] == [200, 403, 403], (mpm, rs)
+        if mpm != "prefork":        # mod_http2 is inactive under prefork
+            rs = hh.curl(["/ok/%s.cfg" % mac, "/%s.cfg" % mac], phone=phone,
+                         http2=True)
+            assert [r.status for r in rs] == [200, 403], (mpm, rs)
+            assert rs[0].meta.split()[2] == "2"
+    ctx = tlsclient.context(pki, "expired-day")
+    first = tlsclient.exchange(ctx, hh.port, ["/ok/%s.cfg" % E])
+    again = tlsclient.exchange(ctx, hh.port, ["/ok/%s.cfg" % E],
+                               session=first.session)
+    assert first.statuses == again.statuses == [200] and again.reused
+    # the phones of other CAs and not yet valid: as without the directive
+    for phone in ("notyet-a", "corp-expired"):
+        assert hh.curl("/ok/%s.cfg" % E, phone=phone).status == 0, phone
+    assert hh.curl("/ok/%s.cfg" % A, phone="phone-a").status == 200
+
+
+def test_expired_phone_on_a_per_directory_sslverifyclient(servers, pki):
+    """A per-directory SSLVerifyClient asks for the certificate after the
+    handshake (a renegotiation under TLS 1.2, post-handshake
+    authentication under 1.3): mod_ssl installs its own verify callback
+    then, and the waiver holds all the same."""
+    hh = servers()
+    hh.write(verify="none", vhost=expiring_config(hh, pki) + """
+    <Location /ok/>
+        SSLVerifyClient require
+    </Location>
+    <Location /other/>
+        SSLVerifyClient require
+        PolyProv Off
+        Require ssl-verify-client
+    </Location>
+""")
+    hh.put("other/x.txt", "neighbour\n")
+    hh.start()
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = tlsclient.context(pki, "expired-day", version, pha=True)
+        ex = tlsclient.exchange(ctx, hh.port, ["/ok/%s.cfg" % E])
+        assert ex.statuses == [200], (version, ex, hh.log_text()[-2000:])
+        assert ex.responses[0].body == "secret of E\n"
+        # the certificate comes in mod_ssl's access hook, after the
+        # module's first look: the fixups guard still refuses
+        ex = tlsclient.exchange(ctx, hh.port, ["/other/x.txt"])
+        assert ex.statuses == [403], (version, ex)
+        assert "neighbour" not in ex.responses[0].body
+        ctx = tlsclient.context(pki, "phone-a", version, pha=True)
+        ex = tlsclient.exchange(ctx, hh.port, ["/other/x.txt"])
+        assert ex.statuses == [200], (version, ex)
+
+
+def test_expired_phone_only_on_the_sni_host_that_allows_it(servers, pki):
+    """Two name-based hosts on one port, the default one (first) without
+    the directive, the second with it: the SNI name picks the host, and
+    with it the handshake's rules; no SNI is the default host's."""
+    hh = servers()
+    files = {E + ".cfg": "secret of E\n"}
+    populate(hh, files)
+
+    def host(name, extra):
+        return """
+<VirtualHost 127.0.0.1:{port}>
+    ServerName {name}
+    SSLEngine on
+    SSLCertificateFile {p}/server.crt
+    SSLCertificateKeyFile {p}/server.key
+    SSLCACertificateFile {p}/ssl-client-ca.pem
+    SSLVerifyClient require
+    SSLVerifyDepth 5
+    DocumentRoot {d}
+    <Directory {d}>
+        Require all granted
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem{extra}
+    </Directory>
+</VirtualHost>
+""".format(port=hh.port, name=name, p=pki, d=hh.docroot, extra=extra)
+    hh.write(vhosts=host("plain.test", "")
+             + host("legacy.test", "\n        PolyProvAllowExpired On"))
+    hh.start()
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = tlsclient.context(pki, "expired-day", version)
+        ex = tlsclient.exchange(ctx, hh.port, ["/%s.cfg" % E],
+                                sni="legacy.test")
+        assert ex.statuses == [200], (version, ex)
+        for sni in ("plain.test", "unknown.test", None):
+            ex = tlsclient.exchange(ctx, hh.port, ["/%s.cfg" % E], sni=sni,
+                                    host="plain.test")
+            assert ex.error is not None and ex.statuses == [], (sni, ex)

@@ -117,8 +117,9 @@ def test_row3_untrusted_only_judge(t, phone):
 @pytest.mark.parametrize("phone", ["expired-a", "notyet-a"])
 def test_row3_out_of_date_refused_by_mod_ssl(t, phone):
     # mod_ssl refuses an expired or not yet valid client certificate
-    # during the handshake, even under optional_no_ca (README: a documented
-    # limitation); the module never sees it
+    # during the handshake, even under optional_no_ca; the module never
+    # sees it (an expired one passes only where PolyProvAllowExpired is On
+    # on the host: tests/security/test_attack_expiry.py)
     r = t.curl("/%s.cfg" % A, phone=phone)
     assert handshake_refused(r), r
     assert "secret" not in r.body

@@ -172,7 +172,7 @@ DefaultRuntimeDir {self.root}/run
 Mutex file:{self.root}/run default
 ErrorLog {self.error_log}
 LogLevel {loglevel}
-LogFormat "%h \\"%r\\" %>s mac=%{{POLYPROV_MAC}}e reason=%{{POLYPROV_REASON}}e pid=%P" pp
+LogFormat "%h \\"%r\\" %>s mac=%{{POLYPROV_MAC}}e reason=%{{POLYPROV_REASON}}e expired=%{{POLYPROV_CERT_EXPIRED}}e pid=%P" pp
 CustomLog {self.access_log} pp
 TypesConfig /etc/mime.types
 AddType text/plain .cfg .log .ld

@@ -14,6 +14,9 @@ writes into DIR:
   keys; ``<name>.chain.pem`` holds the device certificate and its
   intermediates, as a phone presents them (``curl --cert``);
 * a server CA and a ``localhost`` server certificate;
+* phones whose certificates are past notAfter (a day, ten years; one under
+  Issuing CA 2, one revoked, one under an Issuing CA that expired too) and
+  ``<name>.full.pem`` (the chain with the root, as a client may send it);
 * the attacker's certificates (see DEVICES below) and CRLs;
 * ``manifest.json``: every entity with its files, MAC and fingerprints.
 """
@@ -39,6 +42,13 @@ PHONE_B = "0004F2000B02"
 PHONE_C = "0004F2000C03"   # under Issuing CA 2
 PHONE_D = "0004F2000D04"   # signed by the root directly
 PHONE_R = "0004F2000E05"   # revoked
+# phones whose factory certificates are past notAfter (PolyProvAllowExpired)
+PHONE_E = "0004F2000F06"   # expired a day ago
+PHONE_F = "0004F2001007"   # expired ten years ago (issued 25 years ago)
+PHONE_G = "0004F2001108"   # expired a day ago, under Issuing CA 2
+PHONE_H = "0004F2001209"   # expired a day ago and revoked
+PHONE_J = "0004F2001300"   # expired, under an Issuing CA that expired too
+YEAR = 365 * DAY
 
 
 def _key(bits):
@@ -193,6 +203,23 @@ def build(outdir):
     add(make_device("phone-d-root", root, cn=PHONE_D, mac=PHONE_D))
     revoked = add(make_device("phone-revoked", ic1, cn=PHONE_R, mac=PHONE_R))
 
+    # factory certificates past notAfter: still the phone's key, still
+    # Polycom's chain (PolyProvAllowExpired)
+    add(make_device("expired-day", ic1, cn=PHONE_E, mac=PHONE_E,
+                    not_before=NOW - 15 * YEAR - DAY, not_after=NOW - DAY))
+    add(make_device("expired-decade", ic1, cn=PHONE_F, mac=PHONE_F,
+                    not_before=NOW - 25 * YEAR, not_after=NOW - 10 * YEAR))
+    add(make_device("expired-day-ic2", ic2, cn=PHONE_G, mac=PHONE_G,
+                    not_before=NOW - 15 * YEAR - DAY, not_after=NOW - DAY))
+    expired_revoked = add(make_device(
+        "expired-revoked", ic1, cn=PHONE_H, mac=PHONE_H,
+        not_before=NOW - 15 * YEAR - DAY, not_after=NOW - DAY))
+    ic_old = add(make_ca("issuing-old", "Polycom Equipment Issuing CA 0",
+                         policy, bits=2048, not_before=NOW - 20 * YEAR,
+                         not_after=NOW - 2 * YEAR))
+    add(make_device("expired-oldca", ic_old, cn=PHONE_J, mac=PHONE_J,
+                    not_before=NOW - 19 * YEAR, not_after=NOW - 4 * YEAR))
+
     # look-alikes
     f_root = add(make_ca("forged-root", "Polycom Root CA", bits=2048))
     f_pol = add(make_ca("forged-policy", "Polycom Equipment Policy CA",
@@ -202,6 +229,12 @@ def build(outdir):
     add(make_device("forged-a", f_ic1, cn=PHONE_A, mac=PHONE_A))
     corp = add(make_ca("corp-ca", "Example Corp Device CA", bits=2048))
     add(make_device("corp-a", corp, cn=PHONE_A, mac=PHONE_A))
+    # expired certificates from CAs that mod_ssl trusts and the module
+    # does not: the handshake waiver must not let them through
+    add(make_device("corp-expired", corp, cn=PHONE_E, mac=PHONE_E,
+                    not_before=NOW - 15 * YEAR - DAY, not_after=NOW - DAY))
+    add(make_device("forged-expired", f_ic1, cn=PHONE_E, mac=PHONE_E,
+                    not_before=NOW - 15 * YEAR - DAY, not_after=NOW - DAY))
     add(make_device("selfsigned-a", None, cn=PHONE_A, mac=PHONE_A))
     add(make_device("expired-a", ic1, cn=PHONE_A, mac=PHONE_A,
                     not_before=NOW - 900 * DAY, not_after=NOW - 10 * DAY))
@@ -258,6 +291,12 @@ def build(outdir):
                                    serialization.NoEncryption()), 0o644)
         _write(os.path.join(outdir, e.name + ".chain.pem"),
                b"".join(_pem(c) for c in e.chain()))
+    # the whole chain, root included, as a client may send it: under
+    # optional_no_ca the root it sends is no trust anchor
+    for name in ("phone-a", "expired-day"):
+        e = ents[name]
+        _write(os.path.join(outdir, name + ".full.pem"),
+               b"".join(_pem(c) for c in e.chain() + [root.cert]))
 
     def bundle(name, members):
         _write(os.path.join(outdir, name),
@@ -267,6 +306,7 @@ def build(outdir):
                            not_before=NOW - 4000 * DAY,
                            not_after=NOW - 100 * DAY))
     bundle("polycom-chain.pem", [root, policy, ic1, ic2])
+    bundle("polycom-chain-oldca.pem", [root, policy, ic1, ic2, ic_old])
     bundle("with-expired-root.pem", [root, policy, ic1, ic2, old_root])
     bundle("polycom-root-only.pem", [root])
     bundle("forged-chain.pem", [f_root, f_pol, f_ic1])
@@ -276,14 +316,15 @@ def build(outdir):
                                  f_pol, f_ic1])
 
     # CRLs: one per CA of the real chain, issuing CA 1 revoking a phone
-    good = [make_crl(root), make_crl(policy), make_crl(ic1, [revoked]),
-            make_crl(ic2)]
+    good = [make_crl(root), make_crl(policy),
+            make_crl(ic1, [revoked, expired_revoked]), make_crl(ic2)]
     _write(os.path.join(outdir, "crl-all.pem"),
            b"".join(c.public_bytes(serialization.Encoding.PEM) for c in good))
     # the same, with phone A revoked too (a CRL that changes in service)
     _write(os.path.join(outdir, "crl-revoke-a.pem"), b"".join(
         c.public_bytes(serialization.Encoding.PEM)
-        for c in (good[0], good[1], make_crl(ic1, [revoked, ents["phone-a"]]),
+        for c in (good[0], good[1],
+                  make_crl(ic1, [revoked, expired_revoked, ents["phone-a"]]),
                   good[3])))
     _write(os.path.join(outdir, "crl-issuing1.der"),
            good[2].public_bytes(serialization.Encoding.DER))

@@ -12,19 +12,20 @@ import socket
 import ssl
 
 
-def context(pki, phone=None, version=ssl.TLSVersion.TLSv1_3, pha=False):
+def context(pki, phone=None, version=ssl.TLSVersion.TLSv1_3, chain=None,
+            pha=False):
     """A client context trusting the test server CA.  Host names are not
     checked: the attacker picks SNI names the server certificate may not
-    carry.  pha: offer TLS 1.3 post-handshake authentication (the
-    post_handshake_auth extension), without which a server cannot ask for
-    a certificate after the handshake."""
+    carry.  chain: another file of the phone's certificates to send (its
+    ``.full.pem``, root included); pha: offer TLS 1.3 post-handshake
+    authentication (a per-directory SSLVerifyClient asks for it)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ctx.maximum_version = version
     ctx.post_handshake_auth = pha
     ctx.check_hostname = False
     ctx.load_verify_locations(os.path.join(pki, "server-ca.crt"))
     if phone:
-        ctx.load_cert_chain(os.path.join(pki, phone + ".chain.pem"),
+        ctx.load_cert_chain(os.path.join(pki, chain or phone + ".chain.pem"),
                             os.path.join(pki, phone + ".key"))
     return ctx
 

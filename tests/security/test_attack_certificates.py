@@ -30,6 +30,7 @@ CASES = [
     ("selfsigned-a", "/%s.cfg" % A, "handshake", "untrusted"),
     ("ca-as-device", "/%s.cfg" % A, "untrusted", "untrusted"),
     # validity and purpose: mod_ssl refuses these even under optional_no_ca
+    # (no PolyProvAllowExpired here: test_attack_expiry.py)
     ("expired-a", "/%s.cfg" % A, "handshake", "handshake"),
     ("notyet-a", "/%s.cfg" % A, "handshake", "handshake"),
     ("server-eku-a", "/%s.cfg" % A, "handshake", "handshake"),

@@ -269,9 +269,9 @@ END_TEST
 START_TEST(lookalikes)
 {
     static const char *const untrusted[] = {
-        "forged-a.crt", "corp-a.crt", "selfsigned-a.crt", "expired-a.crt",
+        "forged-a.crt", "corp-a.crt", "selfsigned-a.crt",
         "notyet-a.crt", "ca-as-device.crt", "server-eku-a.crt",
-        "issuing1.crt", "root.crt",
+        "issuing1.crt", "root.crt", "corp-expired.crt", "forged-expired.crt",
     };
     pp_ca_t *ca = chain();
     pp_cert_facts_t f;
@@ -299,6 +299,101 @@ START_TEST(lookalikes)
                                  time(NULL), &f), PP_R_UNTRUSTED);
         pp_ca_free(rootonly);
     }
+    pp_ca_free(ca);
+}
+END_TEST
+
+/* A certificate past its notAfter: verified, the expiry recorded (step 3
+ * of the decision judges it); nothing else is tolerated. */
+START_TEST(expired_devices)
+{
+    char err[512];
+    pp_ca_t *ca = chain(), *oldca;
+    pp_crl_t *crl = pp_crl_load(pki("crl-all.pem"), err, sizeof(err));
+    pp_cert_facts_t f;
+    unsigned char ic1[32];
+    time_t now = time(NULL);
+
+    ck_assert_ptr_nonnull(crl);
+    sha256_of("issuing1.crt", ic1);
+    pp_cert_cache_clear();
+    /* a day ago, ten years ago: the chain, the CN and the issuer as for
+     * any phone, the notAfter kept */
+    ck_assert_int_eq(examine(ca, NULL, "expired-day.chain.pem", now, &f),
+                     PP_R_OK);
+    ck_assert(f.leaf_expired);
+    ck_assert(f.not_after < now && f.not_after > now - 3 * 86400);
+    ck_assert_str_eq(f.cn, "0004F2000F06");
+    ck_assert(f.cn_usable);
+    ck_assert(!memcmp(f.issuer_sha256, ic1, 32));
+    ck_assert_ptr_nonnull(strstr(f.detail, "expired at "));
+    /* the verdict holds until a CA expires (or the hour), not until the
+     * leaf's notAfter, which has passed */
+    ck_assert(f.valid_until > now && f.valid_until <= now + 3600);
+    ck_assert_int_eq(examine(ca, NULL, "expired-day.crt", now + 1, &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_PROCESS_CACHE);
+    ck_assert(f.leaf_expired);
+    ck_assert_int_eq(examine(ca, NULL, "expired-decade.crt", now, &f),
+                     PP_R_OK);
+    ck_assert(f.leaf_expired);
+    ck_assert(f.not_after < now - 9L * 365 * 86400);
+    /* a certificate in force is not expired, and says until when */
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert(!f.leaf_expired);
+    ck_assert(f.not_after > now);
+    ck_assert_str_eq(f.detail, "verified");
+    /* ... until it is past its notAfter while its CAs are still valid */
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now + 5500L * 86400,
+                             &f), PP_R_OK);
+    ck_assert(f.leaf_expired);
+    /* not yet valid is no expiry */
+    ck_assert_int_eq(examine(ca, NULL, "notyet-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "not yet valid"));
+    /* an expired CA in the chain is refused, leaf expired or not */
+    oldca = pp_ca_load(pki("polycom-chain-oldca.pem"), err, sizeof(err));
+    ck_assert_msg(oldca != NULL, "%s", err);
+    ck_assert_int_eq(examine(oldca, NULL, "expired-oldca.chain.pem", now,
+                             &f), PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "at depth 1"));
+    ck_assert_ptr_nonnull(strstr(f.detail, "expired"));
+    /* revoked and expired: revoked */
+    ck_assert_int_eq(examine(ca, NULL, "expired-revoked.crt", now, &f),
+                     PP_R_OK);
+    ck_assert(f.leaf_expired);
+    ck_assert_int_eq(examine(ca, crl, "expired-revoked.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "revoked"));
+    ck_assert_int_eq(examine(ca, crl, "expired-day.crt", now, &f), PP_R_OK);
+    ck_assert(f.leaf_expired);
+    /* expired, from a CA outside the bundle */
+    ck_assert_int_eq(examine(ca, NULL, "corp-expired.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert(!f.leaf_expired);
+    pp_crl_free(crl);
+    pp_ca_free(oldca);
+    pp_ca_free(ca);
+}
+END_TEST
+
+START_TEST(ca_holds)
+{
+    pp_ca_t *ca = chain();
+    unsigned char fp[32];
+
+    sha256_of("root.crt", fp);
+    ck_assert_int_eq(pp_ca_holds(ca, fp), 1);
+    sha256_of("issuing2.crt", fp);
+    ck_assert_int_eq(pp_ca_holds(ca, fp), 1);
+    /* the forged root has the same name, not the same certificate */
+    sha256_of("forged-root.crt", fp);
+    ck_assert_int_eq(pp_ca_holds(ca, fp), 0);
+    sha256_of("corp-ca.crt", fp);
+    ck_assert_int_eq(pp_ca_holds(ca, fp), 0);
+    sha256_of("phone-a.crt", fp);
+    ck_assert_int_eq(pp_ca_holds(ca, fp), 0);
+    ck_assert_int_eq(pp_ca_holds(NULL, fp), 0);
     pp_ca_free(ca);
 }
 END_TEST
@@ -606,6 +701,8 @@ Suite *suite_cert(void)
     tcase_add_test(tc, fingerprints);
     tcase_add_test(tc, genuine_devices);
     tcase_add_test(tc, lookalikes);
+    tcase_add_test(tc, expired_devices);
+    tcase_add_test(tc, ca_holds);
     tcase_add_test(tc, revocation);
     tcase_add_test(tc, crl_sets_and_coverage);
     tcase_add_test(tc, cache);

@@ -151,6 +151,58 @@ START_TEST(step3_untrusted)
 }
 END_TEST
 
+/* A certificate past its notAfter, valid in every other respect: step 3
+ * refuses it unless the scope allows expired certificates, and nothing
+ * after step 3 is loosened. */
+START_TEST(step3_expired)
+{
+    fx.cert.leaf_expired = 1;
+    fx.cert.not_after = 86400;              /* 1970-01-02 00:00:00 UTC */
+    fx.scope.allow_expired = 0;
+    EXPECT(PP_R_UNTRUSTED, 3);
+    ck_assert_str_eq(fx.v.detail, "the certificate expired at 1970-01-02 "
+                     "00:00:00 UTC (its notAfter); PolyProvAllowExpired is "
+                     "not On here");
+    ck_assert(!fx.v.mac_known);
+    fx.scope.allow_expired = 1;
+    EXPECT(PP_R_OK, 0);
+    ck_assert(fx.v.mac_known && fx.v.mac == A);
+    /* the verification's own refusal stands */
+    fx.cert.verdict = PP_R_UNTRUSTED;
+    strcpy(fx.cert.detail, "verify error 23 at depth 0: certificate revoked");
+    EXPECT(PP_R_UNTRUSTED, 3);
+    ck_assert_str_eq(fx.v.detail, fx.cert.detail);
+    fx.cert.verdict = PP_R_OK;
+    /* every later step as for any certificate */
+    fx.scope.pins = PIN_OTHER;
+    EXPECT(PP_R_ISSUER, 4);
+    fx.scope.pins = PIN_OK;
+    fx.cert.cn_usable = 0;
+    EXPECT(PP_R_BAD_CN, 5);
+    fx.cert.cn_usable = 1;
+    as_phone("0004F2000D04");
+    fx.q.uri = fx.q.file = "/0004f2000d04.cfg";
+    EXPECT(PP_R_DENY_LIST, 6);
+    as_phone("0004F2000C03");
+    fx.q.uri = fx.q.file = "/0004f2000c03.cfg";
+    EXPECT(PP_R_ALLOW_LIST, 7);
+    as_phone("0004F2000A01");
+    fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
+    EXPECT(PP_R_NOT_OWNER, 10);
+    fx.q.uri = fx.q.file = "/0004f2000a01.cfg";
+    EXPECT(PP_R_OK, 0);
+    /* a certificate in force needs nothing of the scope */
+    fx.cert.leaf_expired = 0;
+    fx.scope.allow_expired = 0;
+    EXPECT(PP_R_OK, 0);
+    /* SharedOnly looks at no certificate */
+    fx.cert.leaf_expired = 1;
+    fx.scope.mode = PP_MODE_SHARED_ONLY;
+    fx.q.uri = fx.q.file = "/000000000000.cfg";
+    EXPECT(PP_R_OK, 0);
+}
+END_TEST
+
 START_TEST(step4_issuer)
 {
     fx.scope.pins = PIN_OTHER;
@@ -368,6 +420,9 @@ START_TEST(order_of_steps)
     fx.q.cert = &fx.cert;
     EXPECT(PP_R_UNTRUSTED, 3);
     fx.cert.verdict = PP_R_OK;
+    fx.cert.leaf_expired = 1;
+    EXPECT(PP_R_UNTRUSTED, 3);      /* expired, where it is not allowed */
+    fx.cert.leaf_expired = 0;
     fx.cert.cn_usable = 0;
     EXPECT(PP_R_ISSUER, 4);
     fx.scope.pins = PIN_OK;
@@ -434,6 +489,7 @@ Suite *suite_decide(void)
     tcase_add_test(tc, step1_no_tls);
     tcase_add_test(tc, step2_no_cert);
     tcase_add_test(tc, step3_untrusted);
+    tcase_add_test(tc, step3_expired);
     tcase_add_test(tc, step4_issuer);
     tcase_add_test(tc, step5_bad_cn);
     tcase_add_test(tc, step6_deny_list);

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mod_polyprov glue: expired phone certificates through mod_ssl's
+ * handshake, on the virtual hosts whose scopes say PolyProvAllowExpired On,
+ * and nowhere else.
+ *
+ * mod_ssl refuses a client certificate past its notAfter inside the
+ * handshake, even under SSLVerifyClient optional_no_ca (its
+ * ssl_verify_error_is_optional() does not count X509_V_ERR_CERT_HAS_EXPIRED),
+ * so no module would ever see such a phone.  Without patching httpd:
+ *
+ *  - mod_ssl's optional hook ssl_init_server hands over each SSL-enabled
+ *    virtual host's SSL_CTX.  On a host where a PolyProv On and a
+ *    PolyProvAllowExpired On apply, SSL_CTX_set_cert_verify_callback()
+ *    puts cert_verify() around OpenSSL's X509_verify_cert().  OpenSSL calls
+ *    it with the SSL_CTX the connection has at that moment: the one of the
+ *    host SNI chose (mod_ssl switches it with SSL_set_SSL_CTX), also for a
+ *    renegotiation or a TLS 1.3 post-handshake authentication that a
+ *    per-directory SSLVerifyClient asks for.
+ *  - cert_verify() wraps whatever per-certificate callback is in force
+ *    (mod_ssl's ssl_callback_SSLVerify, for the handshake or for a
+ *    directory) with waiver_cb(), and verifies.  waiver_cb() turns exactly
+ *    one error into success: X509_V_ERR_CERT_HAS_EXPIRED at depth 0, when
+ *    no other error came before it and the chain ends at a certificate that
+ *    came from the trust store (not from the client: under optional_no_ca a
+ *    client may send the public Polycom root itself) and is a certificate
+ *    of one of the host's PolyProvTrustedCA.  The error is reset to
+ *    X509_V_OK (mod_ssl refuses after the handshake otherwise) and mod_ssl's
+ *    callback then runs as for a good certificate (its depth check, OCSP).
+ *    Every other error, at any depth, reaches mod_ssl as before: not yet
+ *    valid, an expired CA, a revoked certificate (mod_ssl's CRLs), a chain
+ *    to another CA the host trusts.
+ *  - ssl_pre_handshake gives the connection's SSL, which the module keeps
+ *    (referenced) so that every request can ask whether its client
+ *    certificate is past its notAfter, resumed sessions included.
+ *
+ * After the handshake the module judges each request itself (step 3 of the
+ * decision refuses an expired certificate unless its scope allows it), and
+ * mod_polyprov.c refuses every request on such a connection that is not in
+ * a PolyProv On scope: mod_ssl calls the connection verified.
+ *
+ * A virtual host where no scope allows expired certificates is left
+ * exactly as it was: no callback on its SSL_CTX.
+ */
+#include "mod_polyprov.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "apr_optional_hooks.h"
+#include "apr_strings.h"
+#include "http_connection.h"
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+/* mod_ssl's optional hooks, as modules/ssl/mod_ssl_openssl.h declares them
+ * (Debian's apache2-dev does not ship that header).  Optional hooks are
+ * found by name when mod_ssl runs them; with no mod_ssl, nothing runs. */
+typedef int ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p,
+                                   int is_proxy, SSL_CTX *ctx);
+typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
+
+/* One virtual host that lets expired certificates through. */
+typedef struct {
+    server_rec *s;
+    const char *name;             /* for the log */
+    apr_array_header_t *cas;      /* const pp_ca_t *: its PolyProvTrustedCA */
+} waiver_t;
+
+/* Whether any host of this configuration has a waiver: the others' SSL
+ * objects are not even kept. */
+static int any_waiver;
+static int ctx_idx = -1;          /* SSL_CTX ex_data: its waiver_t, or
+                                   * &no_waiver for a host without one */
+static char no_waiver;
+static int store_idx = -1;        /* X509_STORE_CTX ex_data: verify_state_t */
+
+typedef struct {
+    const waiver_t *w;
+    SSL_verify_cb outer;          /* the callback that was in force */
+    int other_error;              /* an error other than the waived one */
+    int waived;
+    const char *declined;         /* why an expired leaf was not waived */
+} verify_state_t;
+
+/* The chain ends at a certificate from the trust store (X509_STORE), and
+ * that certificate is one of the host's PolyProvTrustedCA. */
+static const char *anchor_refused(const waiver_t *w, X509_STORE_CTX *x)
+{
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(x);
+    int n = chain ? sk_X509_num(chain) : 0, i;
+    unsigned char fp[32];
+    unsigned int len = 0;
+
+    if (n < 2) {
+        return "no chain above it";
+    }
+    if (n - 1 < X509_STORE_CTX_get_num_untrusted(x)) {
+        return "its chain ends at a certificate the client sent, not at a "
+               "trusted CA";
+    }
+    if (!X509_digest(sk_X509_value(chain, n - 1), EVP_sha256(), fp, &len)
+        || len != 32) {
+        return "the trust anchor's digest failed";
+    }
+    for (i = 0; i < w->cas->nelts; i++) {
+        if (pp_ca_holds(APR_ARRAY_IDX(w->cas, i, const pp_ca_t *), fp)) {
+            return NULL;
+        }
+    }
+    return "its chain ends at a CA that is not in PolyProvTrustedCA";
+}
+
+static int waiver_cb(int ok, X509_STORE_CTX *x)
+{
+    verify_state_t *st = X509_STORE_CTX_get_ex_data(x, store_idx);
+
+    if (!st) {
+        return ok;
+    }
+    if (!ok) {
+        int err = X509_STORE_CTX_get_error(x);
+        int expired_leaf = err == X509_V_ERR_CERT_HAS_EXPIRED
+                           && X509_STORE_CTX_get_error_depth(x) == 0;
+        const char *why = NULL;
+
+        if (expired_leaf && !st->other_error
+            && !(why = anchor_refused(st->w, x))) {
+            st->waived = 1;
+            X509_STORE_CTX_set_error(x, X509_V_OK);
+            ok = 1;
+        }
+        else {
+            /* counted even when the outer callback accepts it
+             * (optional_no_ca): no waiver after any other error */
+            if (expired_leaf) {
+                st->declined = why ? why : "the chain has another error";
+            }
+            st->other_error = 1;
+        }
+    }
+    return st->outer ? st->outer(ok, x) : ok;
+}
+
+static void log_leaf(conn_rec *c, int level, X509_STORE_CTX *x,
+                     const waiver_t *w, const char *msg)
+{
+    X509 *leaf = X509_STORE_CTX_get0_cert(x);
+    char subject[256] = "?";
+
+    if (leaf) {
+        X509_NAME_oneline(X509_get_subject_name(leaf), subject,
+                          sizeof(subject));
+    }
+    if (c) {
+        ap_log_cerror(APLOG_MARK, level, 0, c, "%s: subject %s, "
+                      "virtual host %s", msg,
+                      ap_escape_logitem(c->pool, subject), w->name);
+    }
+}
+
+/* SSL_CTX_set_cert_verify_callback: OpenSSL's verification of the client's
+ * chain, with waiver_cb() around the callback in force. */
+static int cert_verify(X509_STORE_CTX *x, void *arg)
+{
+    verify_state_t st;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(x,
+                                          SSL_get_ex_data_X509_STORE_CTX_idx());
+    conn_rec *c = ssl ? SSL_get_app_data(ssl) : NULL;
+    int rc;
+
+    memset(&st, 0, sizeof(st));
+    st.w = arg;
+    st.outer = X509_STORE_CTX_get_verify_cb(x);
+    if (!X509_STORE_CTX_set_ex_data(x, store_idx, &st)) {
+        return X509_verify_cert(x);          /* as without the module */
+    }
+    X509_STORE_CTX_set_verify_cb(x, waiver_cb);
+    rc = X509_verify_cert(x);
+    X509_STORE_CTX_set_verify_cb(x, st.outer);
+    X509_STORE_CTX_set_ex_data(x, store_idx, NULL);
+    if (c && rc == 1 && st.waived) {
+        log_leaf(c, APLOG_INFO, x, st.w, "PP047: an expired client "
+                 "certificate under PolyProvTrustedCA passed the handshake "
+                 "(PolyProvAllowExpired); the module judges each request");
+    }
+    else if (c && st.declined) {
+        log_leaf(c, APLOG_INFO, x, st.w, apr_psprintf(c->pool, "PP048: an "
+                 "expired client certificate was left to mod_ssl, which "
+                 "refuses it: %s", st.declined));
+    }
+    return rc;
+}
+
+/* The waiver of the host this SSL_CTX belongs to, if it has one. */
+static const waiver_t *ctx_waiver(SSL_CTX *ctx)
+{
+    void *w = ctx && ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
+
+    return w == &no_waiver ? NULL : w;
+}
+
+/* ssl_init_server: for each SSL-enabled virtual host (and its proxy
+ * side, which is none of the module's business). */
+static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
+                       SSL_CTX *ctx)
+{
+    polyprov_host_t h;
+    waiver_t *w;
+    void *mark;
+
+    if (is_proxy || !ctx) {
+        return DECLINED;
+    }
+    if (ctx_idx < 0) {
+        ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    }
+    if (store_idx < 0) {
+        store_idx = X509_STORE_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+                                                    NULL);
+    }
+    polyprov_host_scan(p, s, &h);
+    mark = ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
+    if (!h.allow_expired || !h.polyprov_on || h.cas->nelts == 0) {
+        /* configtest says why, if it matters.  Marked, so that an SSL_CTX
+         * shared with a host that lets expired certificates through (mod_ssl
+         * makes one per host: it never is) would stop the start instead of
+         * loosening this host */
+        if (mark && mark != &no_waiver) {
+            goto shared;
+        }
+        if (ctx_idx >= 0) {
+            SSL_CTX_set_ex_data(ctx, ctx_idx, &no_waiver);
+        }
+        return DECLINED;
+    }
+    if (mark) {
+        goto shared;
+    }
+    w = apr_pcalloc(p, sizeof(*w));
+    w->s = s;
+    w->cas = h.cas;
+    w->name = apr_psprintf(p, "%s:%u (%s:%d)",
+                           s->server_hostname ? s->server_hostname : "?",
+                           s->addrs ? (unsigned)s->addrs->host_port
+                                    : (unsigned)s->port,
+                           s->defn_name ? s->defn_name : "?",
+                           s->defn_line_number);
+    if (ctx_idx < 0 || store_idx < 0 || !SSL_CTX_set_ex_data(ctx, ctx_idx, w)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PP049: cannot install "
+                     "PolyProvAllowExpired (at %s) into mod_ssl for %s: "
+                     "OpenSSL refused its ex_data",
+                     h.allow_expired_where ? h.allow_expired_where : "?",
+                     w->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    SSL_CTX_set_cert_verify_callback(ctx, cert_verify, w);
+    any_waiver = 1;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PP050: expired client "
+                 "certificates under PolyProvTrustedCA pass the handshake of "
+                 "%s (PolyProvAllowExpired On at %s)", w->name,
+                 h.allow_expired_where ? h.allow_expired_where : "?");
+    return OK;
+shared:
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PP049: cannot install "
+                 "PolyProvAllowExpired into mod_ssl for %s:%d: its SSL "
+                 "context is shared with another virtual host, which would "
+                 "let expired certificates through both or neither",
+                 s->defn_name ? s->defn_name : "?", s->defn_line_number);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static apr_status_t ssl_release(void *ssl)
+{
+    SSL_free(ssl);
+    return APR_SUCCESS;
+}
+
+/* ssl_pre_handshake: mod_ssl made the connection's SSL.  Kept, with a
+ * reference of the module's own (released when the connection's pool
+ * goes, after mod_ssl's), for polyprov_expired_conn() and for the
+ * connection's verdict, which holds only for the certificate the SSL
+ * holds (mod_polyprov.c), on every connection. */
+static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    if (is_proxy || c->master || !ssl) {
+        return DECLINED;
+    }
+    if (SSL_up_ref(ssl)) {
+        apr_pool_cleanup_register(c->pool, ssl, ssl_release,
+                                  apr_pool_cleanup_null);
+        polyprov_conn_keep_ssl(c, ssl);
+    }
+    return DECLINED;
+}
+
+int polyprov_expired_conn(conn_rec *c, apr_time_t now, time_t *not_after)
+{
+    SSL *ssl;
+    X509 *peer;
+    struct tm tm;
+    time_t t;
+
+    if (!any_waiver || !(ssl = polyprov_conn_ssl(c))
+        || !ctx_waiver(SSL_get_SSL_CTX(ssl))
+        || !(peer = SSL_get0_peer_certificate(ssl))
+        || !ASN1_TIME_to_tm(X509_get0_notAfter(peer), &tm)) {
+        return 0;
+    }
+    t = timegm(&tm);
+    if (t >= (time_t)apr_time_sec(now)) {
+        return 0;
+    }
+    *not_after = t;
+    return 1;
+}
+
+/* PP042 once per certificate and process: 256 sets of 4 fingerprints. */
+static unsigned char seen[256][4][32];
+static unsigned char seen_used[256];
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int polyprov_expired_first(const unsigned char sha256[32])
+{
+    unsigned char set = sha256[1];
+    int i, first = 1;
+
+    pthread_mutex_lock(&seen_mu);
+    for (i = 0; i < 4 && i < seen_used[set]; i++) {
+        if (!memcmp(seen[set][i], sha256, 32)) {
+            first = 0;
+            break;
+        }
+    }
+    if (first) {
+        /* the oldest goes: a fifth certificate of the set is logged
+         * again when it comes back */
+        memmove(seen[set][1], seen[set][0], 3 * 32);
+        memcpy(seen[set][0], sha256, 32);
+        if (seen_used[set] < 4) {
+            seen_used[set]++;
+        }
+    }
+    pthread_mutex_unlock(&seen_mu);
+    return first;
+}
+
+const char *polyprov_expired_stamp(apr_pool_t *p, time_t t)
+{
+    struct tm tm;
+    char buf[32];
+
+    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf),
+                                        "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+        return "?";
+    }
+    return apr_pstrdup(p, buf);
+}
+
+void polyprov_expired_register(apr_pool_t *p)
+{
+    (void)p;
+    any_waiver = 0;
+    APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
