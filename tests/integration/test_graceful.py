@@ -380,7 +380,7 @@ def test_load_through_two_gracefuls_list_changes_and_a_graceful_stop(
     reasons = {}
     for line in h.access_lines():
         m = re.search(r'"GET (\S+) HTTP/1.1" (\d+) mac=(\S+) reason=(\S+) '
-                      r'pid=(\d+)', line)
+                      r'(?:\S+=\S+ )*pid=(\d+)', line)
         if m:
             reasons[m.group(1)] = m.groups()[1:]
     wrong, checked_c = [], {True: 0, False: 0}
