@@ -126,8 +126,7 @@ static pm_shared_t *segment(server_rec *s)
                      PM_HANDLER " handler answers 503", sizeof(*seg));
         return NULL;
     }
-    seg = apr_shm_baseaddr_get(shm);
-    memset(seg, 0, sizeof(*seg));
+    seg = apr_shm_baseaddr_get(shm);     /* zeroes, not yet touched */
     seg->magic = PM_MAGIC;
     seg->size = sizeof(*seg);
     seg->started_us = apr_time_now();
