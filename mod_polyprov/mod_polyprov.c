@@ -539,6 +539,7 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
         rec->reason = decide(r, dc, &why);
         polyprov_test_fault_report(r, armed);
     }
+    polyprov_metrics_decision(rec->reason);
     rec->mac = why.mac;
     rec->mac_known = why.mac_known;
     ap_set_module_config(r->request_config, &polyprov_module, rec);
@@ -702,6 +703,7 @@ static int polyprov_fixups(request_rec *r)
         rv = enforce(r, dc, "fixups");
     }
     if (rv == DECLINED && speling_would_answer(r)) {
+        polyprov_metrics_count(POLYPROV_M_SPELING_404);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PP017: \"%s\" does not "
                       "exist: 404 before mod_speling could name files that "
                       "look alike", ap_escape_logitem(r->pool, r->uri));
@@ -739,6 +741,7 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
          * the ordinary case; anything else is worth a line */
         if (!r->content_type
             || strncmp(r->handler, r->content_type, strlen(r->handler))) {
+            polyprov_metrics_count(POLYPROV_M_DEVICE_AS_DATA);
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PP015: device file "
                           "\"%s\" served as data, not by handler \"%s\" "
                           "(PolyProvDeviceHandlers Off)",
@@ -756,6 +759,7 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
             f = next;
             continue;
         }
+        polyprov_metrics_count(POLYPROV_M_DEVICE_AS_DATA);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PP015: device file "
                       "\"%s\" served as data, without output filter %s "
                       "(PolyProvDeviceHandlers Off)",
@@ -856,6 +860,7 @@ static apr_status_t guard_refuse(ap_filter_t *f, polyprov_guard_t *g,
         apr_brigade_cleanup(g->held);
     }
     pp_mac_format(g->mac, mac);
+    polyprov_metrics_decision(PP_R_FOREIGN_NAME);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "PP001: refused reason=%s mac=%s method=%s uri=\"%s\" "
                   "client=%s detail=%s",
@@ -1194,6 +1199,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(polyprov_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_connection(polyprov_pre_connection, after_ssl, NULL,
                            APR_HOOK_MIDDLE);
+    polyprov_metrics_register_hooks(p);
     ap_hook_check_access(polyprov_access, after_ssl, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_URI);
     /* expired phone certificates: the handshake (mod_ssl's optional

@@ -105,4 +105,17 @@ const char *polyprov_expired_stamp(apr_pool_t *p, time_t t);
 void polyprov_conn_keep_ssl(conn_rec *c, void *ssl);
 void *polyprov_conn_ssl(conn_rec *c);
 
+/* mod_polyprov_metrics.c (README, Monitoring): counters every process
+ * adds to without a lock, kept across graceful restarts; the
+ * polyprov-metrics handler and mod_status's figures. */
+typedef enum {
+    POLYPROV_M_DEVICE_AS_DATA = 0,  /* PP015 */
+    POLYPROV_M_SPELING_404,         /* PP017 */
+    POLYPROV_M_MONITORING_REFUSED   /* PP060, PP061 */
+} polyprov_metric_t;
+void polyprov_metrics_register_hooks(apr_pool_t *p);
+/* Every decision logged (PP002 allowed, PP001 refused, with its reason). */
+void polyprov_metrics_decision(pp_reason_t reason);
+void polyprov_metrics_count(polyprov_metric_t which);
+
 #endif /* MOD_POLYPROV_H */

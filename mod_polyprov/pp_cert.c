@@ -775,6 +775,16 @@ static centry_t cache[CACHE_SETS][CACHE_WAYS];
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long cache_clock;
 static pp_cache_stats_t stats;
+static pp_cert_counters_t *shared_counters;   /* pp_cert_set_counters */
+
+#define COUNT(field) do { if (shared_counters) \
+    __atomic_fetch_add(&shared_counters->field, 1, __ATOMIC_RELAXED); \
+    } while (0)
+
+void pp_cert_set_counters(pp_cert_counters_t *shared)
+{
+    shared_counters = shared;
+}
 
 static int cache_get(const unsigned char sha[32], unsigned long ca_id,
                      unsigned long crl_id, time_t now, pp_cert_facts_t *out)
@@ -800,9 +810,11 @@ static int cache_get(const unsigned char sha[32], unsigned long ca_id,
     }
     if (found) {
         stats.hits++;
+        COUNT(cache_hits);
     }
     else {
         stats.misses++;
+        COUNT(cache_misses);
     }
     pthread_mutex_unlock(&cache_mu);
     return found;
@@ -994,10 +1006,15 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
     cn_facts(x, f);
     verify(ca, crl, x, now, f);
     if (f->verdict == PP_R_OK) {
+        COUNT(verified_ok);
         cache_put(ca->id, crl_id, f->valid_until, f);
     }
     else if (f->verdict == PP_R_UNTRUSTED) {
+        COUNT(verified_untrusted);
         cache_put(ca->id, crl_id, now + NEGATIVE_TTL, f);
+    }
+    else {
+        COUNT(verified_internal);
     }
 done:
     X509_free(x);

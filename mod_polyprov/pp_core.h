@@ -281,6 +281,19 @@ typedef struct {
 void pp_cert_cache_stats(pp_cache_stats_t *out);
 void pp_cert_cache_clear(void);
 
+/* Counters of certificate checks for every process together: when the
+ * glue points the core at a block in shared memory (before httpd forks
+ * its children), each process adds to it atomically, without a lock.
+ * NULL (the default) counts nothing. */
+typedef struct {
+    uint64_t cache_hits;       /* a verdict taken from the process cache */
+    uint64_t cache_misses;     /* the cache was asked and had none */
+    uint64_t verified_ok;      /* chains verified with OpenSSL, by verdict */
+    uint64_t verified_untrusted;
+    uint64_t verified_internal;
+} pp_cert_counters_t;
+void pp_cert_set_counters(pp_cert_counters_t *shared);
+
 /* ------------------------------------------------------------------ */
 /* MAC lists                                                           */
 
@@ -369,6 +382,25 @@ uint64_t pp_listset_seq(pp_listset_t *set, int idx);
 /* Forget what every source looked like, so that the next lookup of each
  * list re-reads and republishes it (the fault-injection tests use it). */
 void pp_listset_recheck(pp_listset_t *set);
+/* What a monitor needs of list idx, from the shared record: the version
+ * in force (the sequence number, 0: never loaded), its MACs, and whether
+ * the file as it stands is not in force (broken, unreadable, missing, or
+ * not publishable: the last good version is).  Returns 0 when there is no
+ * list idx or the set has not started. */
+typedef struct {
+    uint64_t version;
+    uint64_t entries;
+    int failing;
+} pp_list_state_t;
+int pp_listset_state(const pp_listset_t *set, int idx, pp_list_state_t *out);
+/* Told of each run-time load of list idx by whichever process made it:
+ * PP_LIST_EVENT_LOADED for a new version in force (PP033, PP038),
+ * PP_LIST_EVENT_ERROR for each problem logged (PP032, PP034 to PP037).
+ * Set after pp_listset_start, before httpd forks. */
+enum { PP_LIST_EVENT_LOADED = 1, PP_LIST_EVENT_ERROR };
+typedef void pp_list_event_fn(void *baton, int idx, int event);
+void pp_listset_observe(pp_listset_t *set, pp_list_event_fn *fn,
+                        void *baton);
 /* Remove a state directory's snapshot files and the directory (by the
  * process that made it, when it exits). */
 void pp_statedir_remove(const char *dir);

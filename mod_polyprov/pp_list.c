@@ -332,6 +332,8 @@ struct pp_listset {
     unsigned gen;                /* configuration generation */
     long uid, gid;               /* owner of snapshot files, -1: as is */
     pthread_mutex_t mu;          /* guards e[].cur and refs */
+    pp_list_event_fn *observer;  /* pp_listset_observe */
+    void *observer_baton;
 };
 
 pp_listset_t *pp_listset_new(void)
@@ -865,6 +867,13 @@ static int64_t mtime_us(const struct stat *st)
            + st->st_mtim.tv_nsec / 1000;
 }
 
+static void notify(pp_listset_t *set, int idx, int event)
+{
+    if (set->observer) {
+        set->observer(set->observer_baton, idx, event);
+    }
+}
+
 /* What stays in force while a new version cannot be used. */
 static const char *in_force(const shrec_t *r, uint64_t seq, char *buf,
                             size_t len)
@@ -903,6 +912,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
             r->bad = BAD_STAT;
             r->bad_errno = en;
             memset(&r->src, 0, sizeof(r->src));
+            notify(set, idx, PP_LIST_EVENT_ERROR);
         }
         return;
     }
@@ -938,6 +948,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
                    e->path, err, in_force(r, seq, kept, sizeof(kept)));
             r->bad = BAD_READ;
             r->bad_errno = en;
+            notify(set, idx, PP_LIST_EVENT_ERROR);
         }
         return;
     }
@@ -948,6 +959,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
         r->bad = BAD_PARSE;
         r->bad_errno = 0;
         r->src = now_src;
+        notify(set, idx, PP_LIST_EVENT_ERROR);
         return;
     }
     src_from_stat(&st2, &after);
@@ -959,6 +971,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
         if (r->bad != BAD_PUBLISH) {
             pp_log(PP_LOG_ERR, "%s: list %s: %s; %s", tag ? tag : "PP037",
                    e->path, err, in_force(r, seq, kept, sizeof(kept)));
+            notify(set, idx, PP_LIST_EVENT_ERROR);
         }
         r->bad = BAD_PUBLISH;
         pp_free(list.macs);
@@ -969,6 +982,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     r->bad_errno = 0;
     __atomic_store_n(&r->count, (uint64_t)list.count, __ATOMIC_RELAXED);
     __atomic_store_n(&r->seq, seq + 1, __ATOMIC_RELEASE);
+    notify(set, idx, PP_LIST_EVENT_LOADED);
     if (seq == 0) {
         pp_log(PP_LOG_NOTICE, "PP033: list %s loaded: %zu MACs (version 1); "
                "requests in scopes using it are decided again", e->path,
@@ -1190,4 +1204,27 @@ uint64_t pp_listset_seq(pp_listset_t *set, int idx)
         return 0;
     }
     return __atomic_load_n(&set->shm[idx].seq, __ATOMIC_ACQUIRE);
+}
+
+int pp_listset_state(const pp_listset_t *set, int idx, pp_list_state_t *out)
+{
+    const shrec_t *r;
+
+    if (!set || !set->shm || idx < 0 || idx >= set->n) {
+        return 0;
+    }
+    r = &set->shm[idx];
+    out->version = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+    out->entries = __atomic_load_n(&r->count, __ATOMIC_RELAXED);
+    out->failing = __atomic_load_n(&r->bad, __ATOMIC_RELAXED) != BAD_NONE;
+    return 1;
+}
+
+void pp_listset_observe(pp_listset_t *set, pp_list_event_fn *fn,
+                        void *baton)
+{
+    if (set) {
+        set->observer = fn;
+        set->observer_baton = baton;
+    }
 }

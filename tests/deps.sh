@@ -8,7 +8,9 @@
 #   sh tests/deps.sh demo      build + what make demo runs (httpd, curl, Python)
 #   sh tests/deps.sh test      demo + the test tools of make check
 #                              (Check, pytest, clang/libFuzzer, Valgrind,
-#                              PHP-FPM for the neighbouring-modules tests)
+#                              PHP-FPM for the neighbouring-modules tests,
+#                              promtool from prometheus: its service is
+#                              not started, and stopped if it was)
 #   sh tests/deps.sh package   demo + what make check-package runs
 #                              (debhelper, lintian, rpm, pytest)
 #   sh tests/deps.sh ci        all of the above, and autoconf (.ci/run)
@@ -19,7 +21,7 @@ BUILD="gcc make libc6-dev pkg-config apache2 apache2-dev libssl-dev
 libpcre2-dev"
 DEMO="$BUILD curl openssl python3 python3-cryptography procps"
 TEST="$DEMO check libsubunit-dev python3-pytest util-linux clang
-libclang-rt-dev valgrind php-fpm"
+libclang-rt-dev valgrind php-fpm prometheus"
 PACKAGE="$DEMO python3-pytest debhelper lintian rpm git"
 
 case "${1:-test}" in
@@ -60,3 +62,13 @@ if ! apt-get install -y -q --no-install-recommends $missing; then
     apt-get update -q
     apt-get install -y -q --no-install-recommends $missing
 fi
+# the tests need promtool only: no Prometheus server on a test machine
+case " $missing " in
+    *" prometheus "*)
+        if command -v systemctl >/dev/null 2>&1; then
+            systemctl disable --now prometheus >/dev/null 2>&1 || true
+        fi
+        if command -v invoke-rc.d >/dev/null 2>&1; then
+            invoke-rc.d prometheus stop >/dev/null 2>&1 || true
+        fi ;;
+esac

@@ -531,6 +531,42 @@ START_TEST(cache)
 }
 END_TEST
 
+/* The counters every process adds to (the glue points them at shared
+ * memory): hits, misses and verifications by verdict, and nothing when
+ * no block is set. */
+START_TEST(shared_counters)
+{
+    pp_ca_t *ca = chain();
+    pp_cert_facts_t f;
+    pp_cert_counters_t c;
+    time_t now = time(NULL);
+
+    memset(&c, 0, sizeof(c));
+    pp_cert_cache_clear();
+    pp_cert_set_counters(&c);
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", now, &f), PP_R_OK);
+    ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(examine(ca, NULL, "forged-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_uint_eq(c.cache_misses, 2);
+    ck_assert_uint_eq(c.cache_hits, 3);
+    ck_assert_uint_eq(c.verified_ok, 1);
+    ck_assert_uint_eq(c.verified_untrusted, 1);
+    ck_assert_uint_eq(c.verified_internal, 0);
+    /* no CA: refused before the cache is asked, nothing verified */
+    ck_assert_int_eq(examine(NULL, NULL, "phone-a.crt", now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_uint_eq(c.cache_misses + c.cache_hits, 5);
+    pp_cert_set_counters(NULL);
+    ck_assert_int_eq(examine(ca, NULL, "phone-b.crt", now, &f), PP_R_OK);
+    ck_assert_uint_eq(c.verified_ok, 1);
+    pp_ca_free(ca);
+}
+END_TEST
+
 /* A distinct self-signed certificate per serial (all untrusted). */
 static char *synthetic_pem(EVP_PKEY *key, long serial, size_t *len)
 {
@@ -707,6 +743,7 @@ Suite *suite_cert(void)
     tcase_add_test(tc, crl_sets_and_coverage);
     tcase_add_test(tc, cache);
     tcase_add_test(tc, cache_bounded);
+    tcase_add_test(tc, shared_counters);
     tcase_add_test(tc, bad_input);
     tcase_add_test(tc, alloc_failure);
     suite_add_tcase(s, tc);

@@ -537,6 +537,82 @@ START_TEST(broken_version_keeps_last_good)
 }
 END_TEST
 
+/* What a monitor reads: the version, its MACs, whether the file as it
+ * stands is in force; and one event per load or logged problem, in the
+ * process that made it (a forked child here). */
+typedef struct {
+    int loaded, errors, last_idx;
+} events_t;
+
+static void count_event(void *baton, int idx, int event)
+{
+    events_t *ev = baton;
+
+    ev->last_idx = idx;
+    if (event == PP_LIST_EVENT_LOADED) {
+        ev->loaded++;
+    }
+    else if (event == PP_LIST_EVENT_ERROR) {
+        ev->errors++;
+    }
+}
+
+START_TEST(state_and_events)
+{
+    fixture_t fx;
+    pp_list_state_t st;
+    events_t ev = { 0, 0, -1 };
+    int64_t t = now_us();
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n0004f2000b02\n");
+    pp_listset_observe(fx.set, count_event, &ev);
+    ck_assert_int_eq(pp_listset_state(fx.set, 1, &st), 0);
+    ck_assert_int_eq(pp_listset_state(fx.set, 0, &st), 1);
+    ck_assert_uint_eq(st.version, 1);
+    ck_assert_uint_eq(st.entries, 2);
+    ck_assert_int_eq(st.failing, 0);
+    /* a broken version: one error, the last good one stays */
+    write_aged(fx.path, "0004f2000c03\nbroken\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 6000000, 5), 1);
+    ck_assert_int_eq(ev.errors, 1);
+    ck_assert_int_eq(ev.loaded, 0);
+    ck_assert_int_eq(ev.last_idx, 0);
+    ck_assert_int_eq(pp_listset_state(fx.set, 0, &st), 1);
+    ck_assert_uint_eq(st.version, 1);
+    ck_assert_uint_eq(st.entries, 2);
+    ck_assert_int_eq(st.failing, 1);
+    /* logged once, counted once */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 12000000, 5), 1);
+    ck_assert_int_eq(ev.errors, 1);
+    /* deleted: another problem */
+    unlink(fx.path);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 18000000, 5), 1);
+    ck_assert_int_eq(ev.errors, 2);
+    /* a good version, loaded by another process: the event is its own,
+     * the state is everyone's */
+    write_aged(fx.path, "0004f2000c03\n0004f2000a01\n0004f2000b02\n", 3);
+    {
+        pid_t kid = fork();
+        int status;
+        if (kid == 0) {
+            int ok = pp_listset_lookup(fx.set, 0, C, t + 24000000, 5) == 1
+                     && ev.loaded == 1;
+            _exit(ok ? 0 : 1);
+        }
+        ck_assert_int_eq(waitpid(kid, &status, 0), kid);
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+    }
+    ck_assert_int_eq(ev.loaded, 0);
+    ck_assert_int_eq(pp_listset_state(fx.set, 0, &st), 1);
+    ck_assert_uint_eq(st.version, 2);
+    ck_assert_uint_eq(st.entries, 3);
+    ck_assert_int_eq(st.failing, 0);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
 START_TEST(truncated_deleted_unreadable)
 {
     fixture_t fx;
@@ -756,6 +832,7 @@ Suite *suite_list(void)
     tcase_add_test(tc, validate_for_pipelines);
     tcase_add_test(ts, reload_on_change);
     tcase_add_test(ts, broken_version_keeps_last_good);
+    tcase_add_test(ts, state_and_events);
     tcase_add_test(ts, truncated_deleted_unreadable);
     tcase_add_test(ts, wall_clock_steps);
     tcase_add_test(ts, old_generation_falls_forward);
