@@ -73,6 +73,8 @@ typedef struct {
     pp_reason_t reason;
     pp_mac_t mac;                  /* the requester's, when mac_known */
     int mac_known;
+    int device_file;               /* its file's path names the requester */
+    int guarded;                   /* the response guard is in its chain */
 } polyprov_req_t;
 
 static void conn_lock(polyprov_conn_t *cs)
@@ -414,6 +416,7 @@ typedef struct {
     const char *source;          /* where the certificate verdict came from */
     const char *file;            /* the file judged, below the root */
     const pp_cert_facts_t *cert; /* the client certificate's, if looked at */
+    int device_file;             /* (from the verdict) */
 } polyprov_why_t;
 
 /* The scope's settings for the core, from the merged directives. */
@@ -482,6 +485,7 @@ static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
     pp_decide(&scope, &q, v);
     why->mac = v->mac;
     why->mac_known = v->mac_known;
+    why->device_file = v->device_file;
     if (v->detail[0]) {
         why->detail = v->detail;
     }
@@ -542,6 +546,7 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
     polyprov_metrics_decision(rec->reason);
     rec->mac = why.mac;
     rec->mac_known = why.mac_known;
+    rec->device_file = why.device_file;
     ap_set_module_config(r->request_config, &polyprov_module, rec);
     pp_mac_format(why.mac, mac);
 
@@ -567,12 +572,14 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
         if (stale) {
             apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
         }
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
-                      "certificate=%s%s%s", why.mac_known ? mac : "-",
-                      r->method, ap_escape_logitem(r->pool, r->uri), phase,
-                      why.source ? why.source : "none",
-                      expired ? " expired=" : "", expired ? expired : "");
+        if (APLOGrdebug(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
+                          "certificate=%s%s%s", why.mac_known ? mac : "-",
+                          r->method, ap_escape_logitem(r->pool, r->uri), phase,
+                          why.source ? why.source : "none",
+                          expired ? " expired=" : "", expired ? expired : "");
+        }
         if (expired && polyprov_expired_first(why.cert->leaf_sha256)) {
             char fp[96];
             pp_fingerprint_format(why.cert->leaf_sha256, fp);
@@ -728,13 +735,12 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
     const char *file;
     ap_filter_t *f;
 
-    if (!rec->mac_known || rec->dc->device_handlers == 1) {
+    /* the decision of this very target said whether its file names the
+     * requester (the handler guard decided again if it changed) */
+    if (!rec->device_file || rec->dc->device_handlers == 1) {
         return;
     }
     file = file_below_root(r);
-    if (!file || !pp_path_names_mac(file, rec->mac)) {
-        return;
-    }
     if (r->handler && strcmp(r->handler, "default-handler")
         && strcmp(r->handler, "dav-handler")) {
         /* the handler ap_invoke_handler derived from the content type is
@@ -767,6 +773,29 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
         ap_remove_output_filter(f);
         f = next;
     }
+}
+
+static void polyprov_insert_guard(request_rec *r);
+
+/* The default handler will serve a regular file for a GET or HEAD: the
+ * handler is the default one, or the content type (which ap_invoke_handler
+ * makes the handler name when none was set). */
+static int plain_file_response(const request_rec *r)
+{
+    const char *h = r->handler, *ct = r->content_type;
+    size_t n;
+
+    if (r->finfo.filetype != APR_REG || r->method_number != M_GET || !h) {
+        return 0;
+    }
+    if (!strcmp(h, "default-handler")) {
+        return 1;
+    }
+    if (!ct) {
+        return 0;
+    }
+    n = strcspn(ct, "; ");
+    return strlen(h) == n && !strncmp(h, ct, n);
 }
 
 static int polyprov_handler_guard(request_rec *r)
@@ -803,6 +832,12 @@ static int polyprov_handler_guard(request_rec *r)
         return HTTP_FORBIDDEN;
     }
     serve_as_data(r, rec);
+    /* the response guard, unless this is a regular file that the default
+     * handler will send as it is (no other module makes this response;
+     * an error response gets the guard at insert_error_filter) */
+    if (!r->main && !plain_file_response(r)) {
+        polyprov_insert_guard(r);
+    }
     return DECLINED;
 }
 
@@ -827,19 +862,45 @@ typedef struct {
 } polyprov_guard_t;
 
 
-static const char *header_naming_other(request_rec *r, pp_mac_t mac)
+static const char *table_naming_other(const apr_table_t *t, pp_mac_t mac)
 {
-    int i;
+    static size_t lens[sizeof(named_headers) / sizeof(named_headers[0])];
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
+    int i, k;
 
-    for (i = 0; named_headers[i]; i++) {
-        const char *v = apr_table_get(r->headers_out, named_headers[i]);
-        const char *e = apr_table_get(r->err_headers_out, named_headers[i]);
-        if ((v && pp_text_names_other(v, strlen(v), mac))
-            || (e && pp_text_names_other(e, strlen(e), mac))) {
-            return named_headers[i];
+    if (apr_is_empty_table(t)) {
+        return NULL;
+    }
+    if (!lens[0]) {
+        for (k = 0; named_headers[k]; k++) {
+            lens[k] = strlen(named_headers[k]);
+        }
+    }
+    arr = apr_table_elts(t);
+    e = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        size_t len;
+        if (!e[i].key || !e[i].val) {
+            continue;
+        }
+        /* (the length first: most headers are not among these) */
+        len = strlen(e[i].key);
+        for (k = 0; named_headers[k]; k++) {
+            if (len == lens[k] && !ap_cstr_casecmp(e[i].key, named_headers[k])
+                && pp_text_names_other(e[i].val, strlen(e[i].val), mac)) {
+                return named_headers[k];
+            }
         }
     }
     return NULL;
+}
+
+static const char *header_naming_other(request_rec *r, pp_mac_t mac)
+{
+    const char *h = table_naming_other(r->headers_out, mac);
+
+    return h ? h : table_naming_other(r->err_headers_out, mac);
 }
 
 static apr_status_t guard_refuse(ap_filter_t *f, polyprov_guard_t *g,
@@ -950,6 +1011,7 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
  * at the handler (insert_filter) and for an error response. */
 static void polyprov_insert_guard(request_rec *r)
 {
+    polyprov_req_t *own;
     const polyprov_req_t *rec;
     ap_filter_t *f;
     polyprov_guard_t *g;
@@ -957,17 +1019,22 @@ static void polyprov_insert_guard(request_rec *r)
     if (r->main) {
         return;
     }
-    rec = ap_get_module_config(r->request_config, &polyprov_module);
-    if (!rec) {
-        rec = decided_ancestor(r);
-    }
+    own = ap_get_module_config(r->request_config, &polyprov_module);
+    rec = own ? own : decided_ancestor(r);
     if (!rec) {
         return;
     }
-    for (f = r->output_filters; f; f = f->next) {
-        if (f->frec == guard_filter_handle) {
-            return;
+    if (own && own->guarded) {
+        /* already in the chain: at the handler, or an error response
+         * after one (which starts from the protocol filters again) */
+        for (f = r->output_filters; f; f = f->next) {
+            if (f->frec == guard_filter_handle) {
+                return;
+            }
         }
+    }
+    if (own) {
+        own->guarded = 1;
     }
     g = apr_pcalloc(r->pool, sizeof(*g));
     g->mac = rec->mac_known ? rec->mac : PP_MAC_NONE;
@@ -1219,8 +1286,6 @@ static void register_hooks(apr_pool_t *p)
         ap_hook_fixups(polyprov_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
         ap_hook_handler(polyprov_handler_guard, NULL, NULL,
                         APR_HOOK_REALLY_FIRST);
-        ap_hook_insert_filter(polyprov_insert_guard, NULL, NULL,
-                              APR_HOOK_LAST);
         ap_hook_insert_error_filter(polyprov_insert_guard, NULL, NULL,
                                     APR_HOOK_LAST);
         guard_filter_handle = ap_register_output_filter("POLYPROV_GUARD",

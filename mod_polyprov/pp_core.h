@@ -145,6 +145,11 @@ typedef struct {
  * file path counts; a write must land on a file whose path names `mac`. */
 pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
                            const pp_shared_t *shared);
+/* The same; *file_names_mac (if not NULL) says whether the file's path
+ * names mac (a device file, as pp_path_names_mac says). */
+pp_reason_t pp_owner_check_ex(const pp_target_t *t, pp_mac_t mac,
+                              const pp_shared_t *shared,
+                              int *file_names_mac);
 
 /* 1 when path holds a token naming mac and no other device (a device
  * file of mac: served as data only). */
@@ -460,6 +465,8 @@ typedef struct {
     int step;                      /* the step that refused; 0: allowed */
     pp_mac_t mac;                  /* the requester's, when mac_known */
     int mac_known;
+    int device_file;               /* allowed, and the file's path names
+                                    * the requester (served as data) */
     char detail[320];              /* why, for the log ("" if nothing) */
 } pp_verdict_t;
 

@@ -85,7 +85,13 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
     pp_reason_t rv;
     int i;
 
-    memset(v, 0, sizeof(*v));
+    /* (not the whole struct: detail is long, and this runs per request) */
+    v->reason = PP_R_OK;
+    v->step = 0;
+    v->mac = 0;
+    v->mac_known = 0;
+    v->device_file = 0;
+    v->detail[0] = '\0';
     if (s->mode == PP_MODE_SHARED_ONLY) {
         return decide_shared_only(s, q, v);
     }
@@ -191,7 +197,7 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
         return done(v, 9, PP_R_DOT_FILE);
     }
     /* step 10: the file belongs to the requester ... */
-    rv = pp_owner_check(&t, v->mac, s->shared);
+    rv = pp_owner_check_ex(&t, v->mac, s->shared, &v->device_file);
     if (rv != PP_R_OK) {
         return done(v, 10, rv);
     }

@@ -120,54 +120,54 @@ const char *pp_shared_describe(const pp_shared_t *s)
 
 /* ------------------------------------------------------------------ */
 
-static int is_hex(unsigned char c)
-{
-    return pp_hex[c] != PP_NOT_HEX;
-}
-
 /*
- * Scan s (len bytes, or up to its NUL when len is (size_t)-1) for maximal
- * runs of hex digits of length >= 12.  Returns PP_R_NOT_OWNER for an
- * ambiguous run (longer than 12) or a MAC token that is not `mac`;
- * otherwise PP_R_OK, with *owned set when a token named `mac`.
+ * Scan len bytes of s for maximal runs of hex digits of length >= 12.
+ * Returns PP_R_NOT_OWNER for an ambiguous run (longer than 12) or a MAC
+ * token that is not `mac`; otherwise PP_R_OK, with *owned set when a token
+ * named `mac`.  (On every request, several times: kept tight.)
  */
 static pp_reason_t scan_n(const char *s, size_t len, pp_mac_t mac, int *owned)
 {
     const unsigned char *p = (const unsigned char *)s;
-    const unsigned char *end = len == (size_t)-1 ? NULL : p + len;
+    const unsigned char *end = p + len;
 
-#define MORE (end ? p < end : *p != '\0')
-    while (MORE) {
+    for (;;) {
+        const unsigned char *start;
         pp_mac_t tok = 0;
-        size_t run = 0;
+        size_t run;
 
-        while (MORE && !is_hex(*p)) {
+        while (p < end && pp_hex[*p] == PP_NOT_HEX) {
             p++;
         }
-        while (MORE && is_hex(*p)) {
-            if (run < 12) {
-                tok = (tok << 4) | pp_hex[*p];
-            }
-            run++;
+        if (p == end) {
+            return PP_R_OK;
+        }
+        start = p;
+        while (p < end && pp_hex[*p] != PP_NOT_HEX) {
             p++;
+        }
+        run = (size_t)(p - start);
+        if (run < 12) {
+            continue;
         }
         if (run > 12) {
             return PP_R_NOT_OWNER;
         }
-        if (run == 12 && tok != PP_MAC_NONE) {
+        for (; start < p; start++) {
+            tok = (tok << 4) | pp_hex[*start];
+        }
+        if (tok != PP_MAC_NONE) {
             if (tok != mac) {
                 return PP_R_NOT_OWNER;
             }
             *owned = 1;
         }
     }
-#undef MORE
-    return PP_R_OK;
 }
 
 static pp_reason_t scan(const char *s, pp_mac_t mac, int *owned)
 {
-    return scan_n(s, (size_t)-1, mac, owned);
+    return scan_n(s, strlen(s), mac, owned);
 }
 
 static const char *last_segment(const char *path)
@@ -180,9 +180,18 @@ static const char *last_segment(const char *path)
 pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
                            const pp_shared_t *shared)
 {
+    return pp_owner_check_ex(t, mac, shared, NULL);
+}
+
+pp_reason_t pp_owner_check_ex(const pp_target_t *t, pp_mac_t mac,
+                              const pp_shared_t *shared, int *file_names_mac)
+{
     const char *uri;
     int owned_uri = 0, owned_file = 0;
 
+    if (file_names_mac) {
+        *file_names_mac = 0;
+    }
     if (!t) {
         return PP_R_NOT_OWNER;
     }
@@ -198,8 +207,14 @@ pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
     if (uri && scan(uri, mac, &owned_uri) != PP_R_OK) {
         return PP_R_NOT_OWNER;
     }
-    if (t->filename && scan(t->filename, mac, &owned_file) != PP_R_OK) {
+    if (t->filename && uri && !strcmp(t->filename, uri)) {
+        owned_file = owned_uri;       /* the usual case: the same path */
+    }
+    else if (t->filename && scan(t->filename, mac, &owned_file) != PP_R_OK) {
         return PP_R_NOT_OWNER;
+    }
+    if (file_names_mac) {
+        *file_names_mac = owned_file;
     }
     if (owned_uri || owned_file) {
         /* a write lands on a file whose own path names the device, so
