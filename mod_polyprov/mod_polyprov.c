@@ -777,15 +777,19 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
 
 static void polyprov_insert_guard(request_rec *r);
 
-/* The default handler will serve a regular file for a GET or HEAD: the
- * handler is the default one, or the content type (which ap_invoke_handler
- * makes the handler name when none was set). */
+/* The default handler will serve a regular file for a GET or HEAD, as a
+ * 200 of the request itself: the handler is the default one, or the
+ * content type (which ap_invoke_handler makes the handler name when none
+ * was set). */
 static int plain_file_response(const request_rec *r)
 {
     const char *h = r->handler, *ct = r->content_type;
     size_t n;
 
-    if (r->finfo.filetype != APR_REG || r->method_number != M_GET || !h) {
+    /* (an internal redirect, such as an ErrorDocument, carries another
+     * status, and its body is read) */
+    if (r->finfo.filetype != APR_REG || r->method_number != M_GET || !h
+        || r->status != HTTP_OK || r->prev) {
         return 0;
     }
     if (!strcmp(h, "default-handler")) {
