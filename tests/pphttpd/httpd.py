@@ -344,11 +344,19 @@ DavLockDB {self.root}/dav/lockdb
         time.sleep(1.0)
         self._wait_listening()
 
-    def child_pids(self):
-        parent = self.pid()
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)],
-                             capture_output=True, text=True).stdout
-        return [int(x) for x in out.split()]
+    def child_pids(self, at_least=0, timeout=20.0):
+        """The parent's children; with at_least, wait (up to timeout
+        seconds: under ASan on a busy machine they come slowly) until there
+        are that many."""
+        deadline = time.time() + timeout
+        while True:
+            out = subprocess.run(["ps", "-o", "pid=", "--ppid",
+                                  str(self.pid())],
+                                 capture_output=True, text=True).stdout
+            pids = [int(x) for x in out.split()]
+            if len(pids) >= at_least or time.time() > deadline:
+                return pids
+            time.sleep(0.1)
 
     # -- logs ------------------------------------------------------------
     def log_text(self):
