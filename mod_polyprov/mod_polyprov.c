@@ -30,6 +30,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
+#include "ap_mpm.h"
 #include "unixd.h"
 
 #include <openssl/ssl.h>
@@ -149,11 +150,25 @@ static X509 *current_peer(polyprov_conn_t *cs)
 #endif
 }
 
+/* A child that stops ungracefully (SIGTERM: the MPM's just_die) destroys
+ * its pools from the signal handler while its threads may still be inside
+ * OpenSSL: freeing OpenSSL objects there is not safe, and the process is
+ * ending anyway.  The connection-pool cleanups of the module leave them. */
+int polyprov_process_stopping(void)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+           && state == AP_MPMQ_STOPPING;
+}
+
 static apr_status_t peer_release(void *data)
 {
     polyprov_conn_t *cs = data;
 
-    X509_free(cs->peer);
+    if (!polyprov_process_stopping()) {
+        X509_free(cs->peer);
+    }
     cs->peer = NULL;
     return APR_SUCCESS;
 }

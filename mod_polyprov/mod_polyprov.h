@@ -103,6 +103,9 @@ const char *polyprov_expired_stamp(apr_pool_t *p, time_t t);
  * mod_ssl's SSL for mod_polyprov_expired.c (which holds a reference to it
  * until the connection's pool goes). */
 void polyprov_conn_keep_ssl(conn_rec *c, void *ssl);
+/* The MPM is stopping this process (pool cleanups may then run from a
+ * signal handler: no OpenSSL frees there). */
+int polyprov_process_stopping(void);
 void *polyprov_conn_ssl(conn_rec *c);
 
 /* mod_polyprov_metrics.c (README, Monitoring): counters every process

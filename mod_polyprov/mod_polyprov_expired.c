@@ -274,7 +274,11 @@ shared:
 
 static apr_status_t ssl_release(void *ssl)
 {
-    SSL_free(ssl);
+    /* (not from an ungraceful stop's signal handler: see
+     * polyprov_process_stopping) */
+    if (!polyprov_process_stopping()) {
+        SSL_free(ssl);
+    }
     return APR_SUCCESS;
 }
 

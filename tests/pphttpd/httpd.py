@@ -169,6 +169,7 @@ ServerName localhost
 {user}
 PidFile {self.root}/run/httpd.pid
 DefaultRuntimeDir {self.root}/run
+CoreDumpDirectory /tmp/cores
 Mutex file:{self.root}/run default
 ErrorLog {self.error_log}
 LogLevel {loglevel}
