@@ -375,20 +375,7 @@ static const polyprov_dir_conf_t *judging_conf(const request_rec *r)
  * another device's directory (or file) would hide its name. */
 static const char *file_below_root(request_rec *r)
 {
-    const char *f = r->filename;
-    const char *root = ap_document_root(r);
-    size_t n = root ? strlen(root) : 0;
-
-    if (!f || f[0] != '/') {
-        return NULL;
-    }
-    while (n > 0 && root[n - 1] == '/') {
-        n--;
-    }
-    if (n > 0 && !strncmp(f, root, n) && f[n] == '/') {
-        return f + n;
-    }
-    return f;
+    return pp_path_below_root(r->filename, ap_document_root(r));
 }
 
 /* The path a COPY or MOVE writes to, decoded and normalised the way

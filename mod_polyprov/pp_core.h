@@ -151,6 +151,11 @@ pp_reason_t pp_owner_check_ex(const pp_target_t *t, pp_mac_t mac,
                               const pp_shared_t *shared,
                               int *file_names_mac);
 
+/* The path a file is judged by (README, "How the module decides"): the
+ * part of file below root (DocumentRoot), or the whole of file when it lies
+ * elsewhere; NULL when file is no absolute path (no local file). */
+const char *pp_path_below_root(const char *file, const char *root);
+
 /* 1 when path holds a token naming mac and no other device (a device
  * file of mac: served as data only). */
 int pp_path_names_mac(const char *path, pp_mac_t mac);

@@ -516,6 +516,27 @@ static int write_all(int fd, const void *buf, size_t len)
     return 1;
 }
 
+/* Create tmp for writing (0600), given to the httpd child user when
+ * running as root, so that the children can read what is published. */
+static int create_for_children(const pp_listset_t *set, const char *tmp,
+                               char *err, size_t errlen)
+{
+    int fd = pp_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        pp_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (set->uid >= 0 && geteuid() == 0
+        && fchown(fd, (uid_t)set->uid, (gid_t)set->gid) != 0) {
+        pp_err(err, errlen, "cannot chown '%s': %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    return fd;
+}
+
 /* Write snapshot `seq` of list idx under its final name, atomically. */
 static int snap_write(pp_listset_t *set, int idx, uint64_t seq,
                       const pp_maclist_t *list, char *err, size_t errlen)
@@ -530,16 +551,7 @@ static int snap_write(pp_listset_t *set, int idx, uint64_t seq,
     memcpy(h.magic, SNAP_MAGIC, 8);
     h.count = list->count;
     h.seq = seq;
-    fd = pp_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        pp_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
-        return 0;
-    }
-    if (set->uid >= 0 && geteuid() == 0
-        && fchown(fd, (uid_t)set->uid, (gid_t)set->gid) != 0) {
-        pp_err(err, errlen, "cannot chown '%s': %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
+    if ((fd = create_for_children(set, tmp, err, errlen)) < 0) {
         return 0;
     }
     if (!write_all(fd, &h, sizeof(h))
@@ -648,18 +660,9 @@ static int manifest_write(pp_listset_t *set, char *err, size_t errlen)
 
     snprintf(final, sizeof(final), "%s/g%u.lists", set->dir, set->gen);
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", final, (long)getpid());
-    fd = pp_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        pp_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
-        return 0;
-    }
     /* the children read it too (an old one, finishing its requests, looks
      * for a newer generation's version of a list it lost) */
-    if (set->uid >= 0 && geteuid() == 0
-        && fchown(fd, (uid_t)set->uid, (gid_t)set->gid) != 0) {
-        pp_err(err, errlen, "cannot chown '%s': %s", tmp, strerror(errno));
-        close(fd);
-        unlink(tmp);
+    if ((fd = create_for_children(set, tmp, err, errlen)) < 0) {
         return 0;
     }
     for (i = 0; i < set->n && ok; i++) {

@@ -237,6 +237,22 @@ pp_reason_t pp_owner_check_ex(const pp_target_t *t, pp_mac_t mac,
     return PP_R_OK;
 }
 
+const char *pp_path_below_root(const char *f, const char *root)
+{
+    size_t n = root ? strlen(root) : 0;
+
+    if (!f || f[0] != '/') {
+        return NULL;
+    }
+    while (n > 0 && root[n - 1] == '/') {
+        n--;
+    }
+    if (n > 0 && !strncmp(f, root, n) && f[n] == '/') {
+        return f + n;
+    }
+    return f;
+}
+
 int pp_path_names_mac(const char *path, pp_mac_t mac)
 {
     int owned = 0;

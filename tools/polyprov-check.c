@@ -755,22 +755,6 @@ static void strip_slashes(char *s)
     }
 }
 
-/* file_below_root() of the glue: below the root, or the whole path. */
-static const char *below_root(const char *f, const char *root)
-{
-    size_t n = root ? strlen(root) : 0;
-
-    if (!f || f[0] != '/') {
-        return NULL;
-    }
-    while (n > 0 && root[n - 1] == '/') {
-        n--;
-    }
-    if (n > 0 && !strncmp(f, root, n) && f[n] == '/') {
-        return f + n;
-    }
-    return f;
-}
 
 /* httpd's directory walk of DocumentRoot + URI: segment by segment; the
  * first that does not exist, or is a file, ends it, and what follows is
@@ -848,7 +832,7 @@ static int map_target(const request_opts_t *r, target_t *t)
             return 0;
         }
         t->is_dir = stat(r->file, &st) == 0 && S_ISDIR(st.st_mode);
-        t->file = below_root(t->filename, r->docroot);
+        t->file = pp_path_below_root(t->filename, r->docroot);
         t->how = r->docroot ? "--file, below --docroot" : "--file";
         return 1;
     }
@@ -856,7 +840,7 @@ static int map_target(const request_opts_t *r, target_t *t)
         if (!walk(r->docroot, t->uri, t)) {
             return 0;
         }
-        t->file = below_root(t->filename, r->docroot);
+        t->file = pp_path_below_root(t->filename, r->docroot);
         t->how = "looked up below --docroot";
         return 1;
     }
