@@ -53,7 +53,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 SRC      := mod_polyprov
 CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
 GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
-            mod_polyprov_testing mod_polyprov_metrics
+            mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
 
@@ -111,6 +111,21 @@ $(TOOL): $(TOOLSRC) tools/pc_input.h $(CORELIB)
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
+# the boot-storm load generator (bench/storm.c): make bench, and a short
+# functional run in the integration suite
+$(B)/storm: bench/storm.c
+	$(CC) $(OPT) $(WARN) -pthread -o $@ $< $(PKG_LIBS)
+
+# what checking a phone's certificate costs, the ways the module could
+$(B)/verifybench: bench/verifybench.c
+	$(CC) $(OPT) $(WARN) -o $@ $< $(PKG_LIBS)
+
+# make bench's fleet: 10,000 phones of the test PKI, one key pair
+FLEET := build/fleet
+$(FLEET)/.stamp: $(B)/storm $(PKI)/.stamp
+	$(B)/storm fleet --pki $(PKI) --out $(FLEET) --count 10000
+	@touch $@
+
 $(PKI)/.stamp: tests/pphttpd/pki.py
 	$(PYTHON) -m tests.pphttpd.pki $(PKI)
 	@touch $@
@@ -140,7 +155,7 @@ check-package: $(PKI)/.stamp
 unit: build $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
 
-integration: build weak $(PKI)/.stamp
+integration: build weak $(B)/storm $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
@@ -168,8 +183,9 @@ demo:
 demo-run: build $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m tests.demo
 
-bench: build $(B)/listbench $(PKI)/.stamp
+bench: build $(B)/listbench $(B)/storm $(B)/verifybench $(PKI)/.stamp $(FLEET)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
+	  PP_STORM=$(CURDIR)/$(B)/storm PP_FLEET=$(CURDIR)/$(FLEET) \
 	  $(PYTHON) -m bench.bench $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------
@@ -265,7 +281,7 @@ asan:
 	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" \
 	  EXTRA_CFLAGS="$(SAN)" PKG_LIBS="$(PKG_LIBS) $(SAN)" build build/asan/unit_tests
 
-check-asan: asan weak $(PKI)/.stamp
+check-asan: asan weak $(B)/storm $(PKI)/.stamp
 	@$(MAKE) --no-print-directory B=build/asan-faults OPT="-O1 -g" \
 	  EXTRA_CFLAGS="$(SAN) -DPP_TESTING_FAULTS" PKG_LIBS="$(PKG_LIBS) $(SAN)" build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -8,8 +8,23 @@
    b. requests per second with ab, alternating Off and On runs, medians:
       what an operator sees, but noisy on a shared two-core machine.
 2. Allow lists of 1,000,000 and 10,000,000 MACs (bench/listbench.c).
+3. The boot storm (bench/storm.c): a fleet of 10,000 phones, each with a
+   certificate of its own, each file on a new TLS handshake; On, Off and
+   Poly's <If> recipe:
+   a. instructions per request under callgrind, and where the module's
+      share goes (mod_ssl's handshake, the module's X509_verify_cert,
+      decoding SSL_CLIENT_CERT, the rest);
+   b. what the other ways of checking a phone would cost
+      (bench/verifybench.c), and the Off/On they would give;
+   c. phones per second, alternating rounds, medians and spread: the
+      requests interleaved so that no verification is a cache hit, and
+      a real storm (each phone's files back to back).
+4. p99 latency of a keep-alive load while a 10,000,000-MAC allow list is
+   reloaded in the background, against the same load in steady state.
+5. Memory: RSS of each httpd process with a 10,000,000-MAC allow list,
+   before and after serving 10,000 phones.
 
-    /usr/bin/python3 -m bench.bench [--quick]
+    /usr/bin/python3 -m bench.bench [--quick] [--sections 1,2,3,4,5]
 """
 
 import argparse
@@ -26,6 +41,7 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, TOP)
 
 from tests.pphttpd.httpd import HTTPD, Httpd  # noqa: E402
+from bench import stormbench  # noqa: E402
 
 PKI = os.environ.get("PP_PKI", os.path.join(TOP, "build", "pki"))
 MODULE = os.environ.get("PP_MODULE",
@@ -64,6 +80,20 @@ def ab(url, pem, n, keepalive, c=4):
     if not m or non2xx:
         raise RuntimeError("ab failed:\n" + out)
     return float(m.group(1))
+
+
+def as_child_user(h):
+    """httpd -X started as root would switch users and could not write
+    its profile: run it as www-data outright.  Returns the command
+    prefix."""
+    if os.geteuid() != 0:
+        return []
+    with open(h.conf) as f:
+        conf = f.read().replace("User www-data\nGroup www-data\n", "")
+    with open(h.conf, "w") as f:
+        f.write(conf)
+    subprocess.run(["chown", "-R", "www-data:www-data", h.root], check=True)
+    return ["runuser", "-u", "www-data", "--"]
 
 
 def callgrind_total(on, pem, n, keepalive, tmp):
@@ -133,7 +163,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true",
                     help="fewer requests and runs")
+    ap.add_argument("--sections", default="1,2,3,4,5",
+                    help="which sections to run (default: all)")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
     for tool in ("ab", "valgrind", "callgrind_annotate"):
         if not shutil.which(tool):
             sys.exit("bench needs %s (apt-get install apache2-utils "
@@ -147,36 +180,63 @@ def main():
           "-> device\n" % subprocess.run([HTTPD, "-v"], capture_output=True,
                                          text=True).stdout.split("\n")[0])
     try:
-        print("1a. httpd instructions per request (callgrind, httpd -X):")
-        off = callgrind_costs(False, pem, q, tmp)
-        on = callgrind_costs(True, pem, q, tmp)
-        for i, what in enumerate(("keep-alive GET:",
-                                  "new connection per GET:")):
-            print("    %-28s Off %10.0f   On %10.0f   Off/On %.3f  "
-                  "(target >= 0.97)" % (what, off[i], on[i], off[i] / on[i]))
-        print("\n1b. requests per second (ab -c 4, alternating runs, "
-              "medians):")
-        for keepalive, n, runs in ((True, 20000 if q else 40000, 3 if q else 7),
-                                   (False, 600 if q else 1500, 3 if q else 5)):
-            res = throughput(pem, n, runs, keepalive)
-            off, on = (statistics.median(res[x]) for x in (False, True))
-            print("    %-28s Off %10.1f   On %10.1f   On/Off %.3f  "
-                  "(target >= 0.97)" % (
-                      "keep-alive GET:" if keepalive
-                      else "new connection per GET:", off, on, on / off))
-            print("        runs Off %s" % ", ".join("%.0f" % x
-                                                    for x in res[False]))
-            print("        runs On  %s" % ", ".join("%.0f" % x
-                                                    for x in res[True]))
-        print("\n2. allow lists (bench/listbench.c; targets: load < 1 s, "
-              "<= 16 bytes per MAC per process, lookup < 1 us):")
-        listbench = os.path.join(TOP, "build", "listbench")
-        for count in ((1000000,) if q else (1000000, 10000000)):
-            out = subprocess.run([listbench, str(count), tmp],
-                                 capture_output=True, text=True)
-            print(textindent(out.stdout + out.stderr))
+        if "1" in sections:
+            section_one(pem, q, tmp)
+        if "2" in sections:
+            section_two(q, tmp)
+        if "3" in sections:
+            print("\n3. the boot storm (bench/storm.c): %d phones, each "
+                  "with a certificate of its own,\n   each file on a new "
+                  "TLS handshake" % stormbench.fleet_size())
+            per = stormbench.section_callgrind(q, tmp, as_child_user)
+            print()
+            stormbench.section_alternatives(per, tmp)
+            print()
+            stormbench.section_throughput(q)
+        if "4" in sections:
+            print()
+            stormbench.section_reload(q, tmp)
+        if "5" in sections:
+            print()
+            stormbench.section_memory(q, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def section_one(pem, q, tmp):
+    """1. keep-alive and new-connection GETs, On against Off."""
+    print("1a. httpd instructions per request (callgrind, httpd -X):")
+    off = callgrind_costs(False, pem, q, tmp)
+    on = callgrind_costs(True, pem, q, tmp)
+    for i, what in enumerate(("keep-alive GET:",
+                              "new connection per GET:")):
+        print("    %-28s Off %10.0f   On %10.0f   Off/On %.3f  "
+              "(target >= 0.97)" % (what, off[i], on[i], off[i] / on[i]))
+    print("\n1b. requests per second (ab -c 4, alternating runs, "
+          "medians):")
+    for keepalive, n, runs in ((True, 20000 if q else 40000, 3 if q else 7),
+                               (False, 600 if q else 1500, 3 if q else 5)):
+        res = throughput(pem, n, runs, keepalive)
+        off, on = (statistics.median(res[x]) for x in (False, True))
+        print("    %-28s Off %10.1f   On %10.1f   On/Off %.3f  "
+              "(target >= 0.97)" % (
+                  "keep-alive GET:" if keepalive
+                  else "new connection per GET:", off, on, on / off))
+        print("        runs Off %s" % ", ".join("%.0f" % x
+                                                for x in res[False]))
+        print("        runs On  %s" % ", ".join("%.0f" % x
+                                                for x in res[True]))
+
+
+def section_two(q, tmp):
+    """2. the list figures (bench/listbench.c)."""
+    print("\n2. allow lists (bench/listbench.c; targets: load < 1 s, "
+          "<= 16 bytes per MAC per process, lookup < 1 us):")
+    listbench = os.path.join(TOP, "build", "listbench")
+    for count in ((1000000,) if q else (1000000, 10000000)):
+        out = subprocess.run([listbench, str(count), tmp],
+                             capture_output=True, text=True)
+        print(textindent(out.stdout + out.stderr))
 
 
 def textindent(s):

@@ -30,14 +30,6 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* This process's share of the snapshot mappings (/proc/self/smaps), kB:
  * resident, proportional (shared pages divided by their users) and
  * private.  Returns the number of snapshot mappings seen. */

@@ -1243,6 +1243,7 @@ static int polyprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         polyprov_config_lists_report(s);
         /* mapped in the parent: every child inherits the mappings */
         pp_listset_map_current(polyprov_glue->lists);
+        polyprov_reload_start(pconf, ptemp, s);
     }
     (void)pconf;
     polyprov_test_announce(s);

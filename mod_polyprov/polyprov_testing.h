@@ -24,6 +24,11 @@
 #endif
 
 #ifdef PP_TESTING_FAULTS
+/* The faults a request arms are counted process-wide: a background
+ * thread's list reload would take them.  This build keeps reloads on the
+ * request path, where the request that arms a fault runs them (the same
+ * core code, pp_list.c, that the background runs). */
+#define POLYPROV_TEST_INLINE_RELOADS 1
 /* Before a decision: arms the seam if the request asks for it (after the
  * connection's verdict was forgotten, the process cache emptied and the
  * lists marked for a re-read); returns the kind armed + 1, or 0. */
@@ -33,6 +38,7 @@ void polyprov_test_fault_report(request_rec *r, int armed);
 /* While the configuration is read: PP_TEST_FAULT=<kind>=N[+]. */
 void polyprov_test_fault_startup(void);
 #else
+#define POLYPROV_TEST_INLINE_RELOADS 0
 #define polyprov_test_fault_arm(r) 0
 #define polyprov_test_fault_report(r, armed) ((void)(armed))
 #define polyprov_test_fault_startup() ((void)0)

@@ -338,6 +338,8 @@ int pp_maclist_contains(const pp_mac_t *macs, size_t count, pp_mac_t mac);
  * source file (at most every interval seconds), re-parse it and publish a
  * new snapshot; every process maps the newest published snapshot before
  * its next lookup.  A broken new version is logged and never published.
+ * Who notices: the lookups themselves, or a background thread in each
+ * process (pp_listset_background, below).
  */
 typedef struct pp_listset pp_listset_t;
 
@@ -389,6 +391,29 @@ int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
                       int64_t now_us, int interval_s);
 /* The sequence number of the snapshot this process uses (tests, logs). */
 uint64_t pp_listset_seq(pp_listset_t *set, int idx);
+/*
+ * Background reloads.  pp_listset_background(set, 1), before the
+ * processes that look up fork, leaves every check of a source (stat,
+ * parse, publish) to pp_listset_tick, which a thread of each process calls
+ * several times a second (httpd: mod_watchdog, mod_polyprov_reload.c):
+ * one process wins each round of each list, as lookups did, and every
+ * process maps the newest snapshot in its own round.  Lookups then only
+ * map a newer snapshot (an open and an mmap); they tell the background the
+ * interval their scope asks for.  Should no thread have ticked for
+ * PP_LIST_STALE_S seconds, lookups check the sources themselves again
+ * (PP072, once per process and episode).
+ */
+void pp_listset_background(pp_listset_t *set, int on);
+#define PP_LIST_STALE_S 5
+/* After pp_listset_start: list idx is checked in the background every
+ * interval_s seconds, or more often if another scope (or a lookup) asks;
+ * 0 asks nothing.  Returns the interval in force (0: only retried, every
+ * PP_LIST_RETRY_S, while it has never loaded), -1 for no list idx. */
+int pp_listset_background_interval(pp_listset_t *set, int idx,
+                                   int interval_s);
+/* One round of the background at now_us (pp_monotonic_us()).  Returns
+ * how many sources this call checked. */
+int pp_listset_tick(pp_listset_t *set, int64_t now_us);
 /* Forget what every source looked like, so that the next lookup of each
  * list re-reads and republishes it (the fault-injection tests use it). */
 void pp_listset_recheck(pp_listset_t *set);

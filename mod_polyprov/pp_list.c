@@ -12,21 +12,32 @@
  * by the parent before it forks) holds the sequence number of the newest
  * good snapshot and the state of the source file as last examined.
  *
- * Reload: before a lookup, a process whose list has not been checked for
- * `interval` seconds claims the check (compare-and-swap on the record),
- * stats the source and, if it changed and has been quiet for a second,
- * parses it.  A good version becomes snapshot seq+1, written to a temporary
- * name and renamed into place before the sequence number is published; a
- * broken one is logged with file:line and never published.  Every process
+ * Reload: a process whose list has not been checked for `interval`
+ * seconds claims the check (compare-and-swap on the record), stats the
+ * source and, if it changed and has been quiet for a second, parses it.
+ * A good version becomes snapshot seq+1, written to a temporary name and
+ * renamed into place before the sequence number is published; a broken
+ * one is logged with file:line and never published.  Every process
  * compares its mapped sequence with the published one on every lookup, so
  * all processes use the same list, idle ones included, and none ever sees
  * a half-written list.
+ *
+ * Who checks: in the background (pp_listset_background), a thread of each
+ * process calls pp_listset_tick several times a second; one of them wins
+ * each round of each list, and lookups only map the newest snapshot (an
+ * open and an mmap when it changed), so no request waits for a parse.  A
+ * heartbeat in shared memory tells lookups whether any background thread
+ * is alive: if none has ticked for PP_LIST_STALE_S, lookups check the
+ * sources themselves, as they do without a background.
  */
 #include "pp_fault.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -290,6 +301,9 @@ enum { BAD_NONE = 0, BAD_STAT, BAD_READ, BAD_PARSE, BAD_PUBLISH };
 typedef struct {
     uint64_t seq;                /* atomic: newest published snapshot */
     int64_t last_check_us;       /* atomic */
+    int32_t want_s;              /* atomic: the background's interval (the
+                                  * shortest asked for), 0: none */
+    int32_t pad;
     uint32_t busy_pid;           /* atomic: the process checking now */
     int64_t busy_since_us;
     uint64_t count;              /* MACs in snapshot `seq` */
@@ -323,11 +337,19 @@ typedef struct {
                                   * the version of this one it stands for */
 } entry_t;
 
+/* One per set, in shared memory after the records. */
+typedef struct {
+    int64_t tick_us;             /* atomic: a background thread's last round */
+} shset_t;
+
 struct pp_listset {
     entry_t *e;
     int n, cap;
     shrec_t *shm;
+    shset_t *shs;                /* after the n records */
     size_t shm_len;
+    int background;              /* lookups leave checks to pp_listset_tick */
+    int inline_warned;           /* atomic: PP072 said in this process */
     char *dir;
     unsigned gen;                /* configuration generation */
     long uid, gid;               /* owner of snapshot files, -1: as is */
@@ -803,7 +825,7 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
                strerror(errno));
         return 0;
     }
-    set->shm_len = (size_t)set->n * sizeof(shrec_t);
+    set->shm_len = (size_t)set->n * sizeof(shrec_t) + sizeof(shset_t);
     set->shm = mmap(NULL, set->shm_len, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (set->shm == MAP_FAILED) {
@@ -813,6 +835,8 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
         return 0;
     }
     memset(set->shm, 0, set->shm_len);
+    set->shs = (shset_t *)(void *)(set->shm + set->n);
+    set->shs->tick_us = pp_monotonic_us();
     sweep(state_dir, gen > 0 ? gen - 1 : 0);
     if (!manifest_write(set, err, errlen)) {
         return 0;
@@ -890,9 +914,18 @@ static const char *in_force(const shrec_t *r, uint64_t seq, char *buf,
     return buf;
 }
 
-/* Called by the one process holding r->busy_pid. */
-static void check_source(pp_listset_t *set, int idx, int64_t now_us,
-                         int interval_s)
+/* Where a check runs, for the log lines of a reload. */
+enum { BY_LOOKUP = 0, BY_BACKGROUND, BY_FALLBACK };
+
+static const char *by_name(int by)
+{
+    return by == BY_BACKGROUND ? "in the background" : "on the request path";
+}
+
+/* Called by the one process holding r->busy_pid.  Returns 1 when it
+ * read the file (and so allocated and freed the memory of a parse). */
+static int read_source(pp_listset_t *set, int idx, int64_t now_us,
+                       int interval_s, int by)
 {
     entry_t *e = &set->e[idx];
     shrec_t *r = &set->shm[idx];
@@ -903,6 +936,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     char err[1024], kept[128];
     /* PP032 while the list has never loaded; else the cause's own number */
     const char *tag = seq ? NULL : "PP032";
+    int64_t t0;
     int rc;
 
     if (stat(e->path, &st) != 0) {
@@ -917,11 +951,11 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
             memset(&r->src, 0, sizeof(r->src));
             notify(set, idx, PP_LIST_EVENT_ERROR);
         }
-        return;
+        return 0;
     }
     src_from_stat(&st, &now_src);
     if (src_same(&now_src, &r->src)) {
-        return;
+        return 0;
     }
     {
         /* A file changed less than a second ago may still be being
@@ -936,9 +970,10 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
             int64_t again = now_us + (SETTLE_US - age)
                             - (int64_t)interval_s * 1000000LL;
             __atomic_store_n(&r->last_check_us, again, __ATOMIC_RELEASE);
-            return;
+            return 0;
         }
     }
+    t0 = pp_monotonic_us();
     rc = load_file(e->path, &list, &st2, err, sizeof(err));
     if (rc < 0) {
         /* could not read it, or out of memory: the content may be fine,
@@ -953,7 +988,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
             r->bad_errno = en;
             notify(set, idx, PP_LIST_EVENT_ERROR);
         }
-        return;
+        return 1;
     }
     if (rc == 0) {
         /* each broken version is logged once: its state is recorded */
@@ -963,12 +998,12 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
         r->bad_errno = 0;
         r->src = now_src;
         notify(set, idx, PP_LIST_EVENT_ERROR);
-        return;
+        return 1;
     }
     src_from_stat(&st2, &after);
     if (!src_same(&now_src, &after)) {
         pp_free(list.macs);          /* changed while read: next time */
-        return;
+        return 1;
     }
     if (!snap_write(set, idx, seq + 1, &list, err, sizeof(err))) {
         if (r->bad != BAD_PUBLISH) {
@@ -978,7 +1013,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
         }
         r->bad = BAD_PUBLISH;
         pp_free(list.macs);
-        return;
+        return 1;
     }
     r->src = now_src;
     r->bad = BAD_NONE;
@@ -988,13 +1023,15 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
     notify(set, idx, PP_LIST_EVENT_LOADED);
     if (seq == 0) {
         pp_log(PP_LOG_NOTICE, "PP033: list %s loaded: %zu MACs (version 1); "
-               "requests in scopes using it are decided again", e->path,
-               list.count);
+               "requests in scopes using it are decided again; read and "
+               "published in %.3f s %s", e->path, list.count,
+               (double)(pp_monotonic_us() - t0) / 1e6, by_name(by));
     }
     else {
         pp_log(PP_LOG_NOTICE, "PP038: list %s reloaded: %zu MACs (version "
-               "%llu)",
-               e->path, list.count, (unsigned long long)(seq + 1));
+               "%llu); read and published in %.3f s %s",
+               e->path, list.count, (unsigned long long)(seq + 1),
+               (double)(pp_monotonic_us() - t0) / 1e6, by_name(by));
     }
     pp_free(list.macs);
     if (seq > 1) {
@@ -1002,40 +1039,65 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
         /* keep `seq` for processes about to map it; drop the one before */
         unlink(snap_name(set, idx, seq - 1, old, sizeof(old)));
     }
+    return 1;
 }
 
-static void maybe_check(pp_listset_t *set, int idx, int64_t now_us,
-                        int interval_s)
+/* A parse allocates twice the list and frees it.  glibc keeps freed
+ * memory below its mmap threshold (which rises to the size of the last
+ * large block freed, up to 32 MB) in the thread's arena: give it back, so
+ * that the process that parsed does not keep a list's worth of memory. */
+static void check_source(pp_listset_t *set, int idx, int64_t now_us,
+                         int interval_s, int by)
+{
+    if (read_source(set, idx, now_us, interval_s, by)) {
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+    }
+}
+
+/* Check list idx if its round is due and no one else took it; returns 1
+ * when this call checked it. */
+static int maybe_check(pp_listset_t *set, int idx, int64_t now_us,
+                       int interval_s, int by)
 {
     shrec_t *r = &set->shm[idx];
     int64_t last = __atomic_load_n(&r->last_check_us, __ATOMIC_ACQUIRE);
     uint32_t me = (uint32_t)getpid(), busy = 0;
 
     if (now_us - last < (int64_t)interval_s * 1000000LL) {
-        return;
+        return 0;
     }
     if (!__atomic_compare_exchange_n(&r->last_check_us, &last, now_us, 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        return;                      /* another process took this round */
+        return 0;                    /* another process took this round */
     }
     if (!__atomic_compare_exchange_n(&r->busy_pid, &busy, me, 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         int64_t since = __atomic_load_n(&r->busy_since_us, __ATOMIC_ACQUIRE);
         int dead = kill((pid_t)busy, 0) != 0 && errno == ESRCH;
         if (!dead && now_us - since < BUSY_STALE_US) {
-            return;
+            return 0;
         }
         if (!__atomic_compare_exchange_n(&r->busy_pid, &busy, me, 0,
                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-            return;
+            return 0;
         }
     }
     __atomic_store_n(&r->busy_since_us, now_us, __ATOMIC_RELEASE);
-    check_source(set, idx, now_us, interval_s);
+    if (by == BY_FALLBACK
+        && !__atomic_exchange_n(&set->inline_warned, 1, __ATOMIC_ACQ_REL)) {
+        int64_t tick = __atomic_load_n(&set->shs->tick_us, __ATOMIC_ACQUIRE);
+        pp_log(PP_LOG_WARN, "PP072: list %s: no background reload has run "
+               "for %lld s; this process checks its lists on the request "
+               "path until one runs again", set->e[idx].path,
+               (long long)((now_us - tick) / 1000000));
+    }
+    check_source(set, idx, now_us, interval_s, by);
     __atomic_store_n(&r->busy_pid, 0, __ATOMIC_RELEASE);
+    return 1;
 }
 
-/* Take a reference on the newest snapshot, mapping it if need be. */
 /* A process of an older generation whose snapshot file was removed by a
  * later restart (a restart keeps only its own generation's files and the
  * one before: a process two restarts old, still finishing a kept-alive
@@ -1079,7 +1141,9 @@ static snapmap_t *map_from_newer_generation(pp_listset_t *set, int idx,
     return snap_map_gen(set, best_gen, best_idx, best_seq);
 }
 
-static snapmap_t *acquire(pp_listset_t *set, int idx)
+/* Take a reference on the newest snapshot, mapping it if need be; quiet:
+ * say nothing when it cannot be mapped (the background's rounds). */
+static snapmap_t *acquire(pp_listset_t *set, int idx, int quiet)
 {
     shrec_t *r = &set->shm[idx];
     entry_t *e = &set->e[idx];
@@ -1102,6 +1166,9 @@ static snapmap_t *acquire(pp_listset_t *set, int idx)
             break;
         }
         /* a newer version may have replaced it meanwhile: look again */
+        if (quiet) {
+            continue;
+        }
         pp_log(PP_LOG_WARN, "PP039: list %s: cannot map version %llu of its "
                "snapshot (%s); trying again", e->path,
                (unsigned long long)seq, strerror(errno));
@@ -1137,7 +1204,7 @@ int pp_listset_map_current(pp_listset_t *set)
         if (__atomic_load_n(&set->shm[i].seq, __ATOMIC_ACQUIRE) == 0) {
             continue;                /* never loaded: nothing to map */
         }
-        m = acquire(set, i);
+        m = acquire(set, i, 0);
         if (!m) {
             pp_log(PP_LOG_ERR, "PP040: list %s: cannot map its snapshot in %s "
                    "(%s)",
@@ -1152,29 +1219,57 @@ int pp_listset_map_current(pp_listset_t *set)
     return failed;
 }
 
+/* Lower the background's interval for r to interval_s (> 0). */
+static void want_interval(shrec_t *r, int interval_s)
+{
+    int32_t cur = __atomic_load_n(&r->want_s, __ATOMIC_RELAXED);
+
+    while ((cur <= 0 || interval_s < cur)
+           && !__atomic_compare_exchange_n(&r->want_s, &cur,
+                                           (int32_t)interval_s, 0,
+                                           __ATOMIC_ACQ_REL,
+                                           __ATOMIC_RELAXED)) {
+    }
+}
+
 int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
                       int64_t now_us, int interval_s)
 {
     snapmap_t *m;
-    int found;
+    int found, by = BY_LOOKUP;
 
     if (!set || idx < 0 || idx >= set->n || !set->shm) {
         pp_log(PP_LOG_ERR, "PP041: list #%d is not available", idx);
         return -1;
     }
+    if (set->background) {
+        /* the background checks the sources; a lookup only tells it the
+         * interval its scope asks for, and maps what it published */
+        int64_t tick = __atomic_load_n(&set->shs->tick_us, __ATOMIC_ACQUIRE);
+        by = BY_FALLBACK;
+        if (interval_s > 0) {
+            want_interval(&set->shm[idx], interval_s);
+        }
+        if (now_us - tick < (int64_t)PP_LIST_STALE_S * 1000000LL) {
+            if (__atomic_load_n(&set->inline_warned, __ATOMIC_RELAXED)) {
+                __atomic_store_n(&set->inline_warned, 0, __ATOMIC_RELAXED);
+            }
+            interval_s = -1;            /* nothing to check here */
+        }
+    }
     if (interval_s > 0) {
-        maybe_check(set, idx, now_us, interval_s);
+        maybe_check(set, idx, now_us, interval_s, by);
     }
     if (__atomic_load_n(&set->shm[idx].seq, __ATOMIC_ACQUIRE) == 0) {
         /* never loaded: keep trying, and refuse meanwhile */
-        if (interval_s <= 0) {
-            maybe_check(set, idx, now_us, PP_LIST_RETRY_S);
+        if (interval_s == 0) {
+            maybe_check(set, idx, now_us, PP_LIST_RETRY_S, by);
         }
         if (__atomic_load_n(&set->shm[idx].seq, __ATOMIC_ACQUIRE) == 0) {
             return PP_LIST_UNAVAILABLE;
         }
     }
-    m = acquire(set, idx);
+    m = acquire(set, idx, 0);
     if (!m) {
         pp_log(PP_LOG_ERR, "PP040: list %s: cannot map its snapshot in %s "
                    "(%s)",
@@ -1186,6 +1281,69 @@ int pp_listset_lookup(pp_listset_t *set, int idx, pp_mac_t mac,
     snap_release(m);
     pthread_mutex_unlock(&set->mu);
     return found;
+}
+
+void pp_listset_background(pp_listset_t *set, int on)
+{
+    if (set) {
+        set->background = on;
+    }
+}
+
+int pp_listset_background_interval(pp_listset_t *set, int idx,
+                                   int interval_s)
+{
+    if (!set || !set->shm || idx < 0 || idx >= set->n) {
+        return -1;
+    }
+    if (interval_s > 0) {
+        want_interval(&set->shm[idx], interval_s);
+    }
+    return __atomic_load_n(&set->shm[idx].want_s, __ATOMIC_RELAXED);
+}
+
+int pp_listset_tick(pp_listset_t *set, int64_t now_us)
+{
+    int i, checked = 0;
+
+    if (!set || !set->shm) {
+        return 0;
+    }
+    __atomic_store_n(&set->shs->tick_us, now_us, __ATOMIC_RELEASE);
+    for (i = 0; i < set->n; i++) {
+        shrec_t *r = &set->shm[i];
+        int iv = __atomic_load_n(&r->want_s, __ATOMIC_RELAXED);
+        uint64_t seq;
+        snapmap_t *m;
+
+        if (iv > 0) {
+            checked += maybe_check(set, i, now_us, iv, BY_BACKGROUND);
+        }
+        else if (__atomic_load_n(&r->seq, __ATOMIC_ACQUIRE) == 0) {
+            /* never loaded: retried even when no scope wants reloads */
+            checked += maybe_check(set, i, now_us, PP_LIST_RETRY_S,
+                                   BY_BACKGROUND);
+        }
+        /* this process maps the newest version now, idle or not; a
+         * failure is the request path's to report */
+        seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+        if (seq == 0) {
+            continue;
+        }
+        pthread_mutex_lock(&set->mu);
+        m = set->e[i].cur;
+        if (m && m->seq == seq) {
+            pthread_mutex_unlock(&set->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&set->mu);
+        if ((m = acquire(set, i, 1)) != NULL) {
+            pthread_mutex_lock(&set->mu);
+            snap_release(m);         /* e->cur keeps its own reference */
+            pthread_mutex_unlock(&set->mu);
+        }
+    }
+    return checked;
 }
 
 void pp_listset_recheck(pp_listset_t *set)

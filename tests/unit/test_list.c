@@ -813,6 +813,248 @@ START_TEST(old_generations_swept)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Background reloads: pp_listset_tick does the checks, lookups map.   */
+
+static int occurrences(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    while ((hay = strstr(hay, needle)) != NULL) {
+        n++;
+        hay += strlen(needle);
+    }
+    return n;
+}
+
+/* Whether this process maps snapshot `name` (a file of the state dir). */
+static int maps_snapshot(const char *name)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[1024];
+    int found = 0;
+
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f)) {
+        char *nl = strchr(line, '\n');
+        size_t len, nlen = strlen(name);
+        if (nl) {
+            *nl = '\0';
+        }
+        len = strlen(line);
+        if (len >= nlen && !strcmp(line + len - nlen, name)) {
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void setup_background(fixture_t *fx, const char *content,
+                             int interval_s)
+{
+    setup_set(fx, content);
+    pp_listset_background(fx->set, 1);
+    ck_assert_int_eq(pp_listset_background_interval(fx->set, 0, interval_s),
+                     interval_s);
+}
+
+START_TEST(background_lookups_never_parse)
+{
+    fixture_t fx;
+    int64_t t = pp_monotonic_us();
+
+    capture_logs();
+    setup_background(&fx, "0004f2000a01\n", 5);
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 1000000), 0);  /* not due */
+    /* due, and the background is alive: a lookup does not check */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 5500000, 5), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    /* the background's round does */
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 5500000), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    ck_assert_ptr_nonnull(strstr(captured(), "reloaded: 1 MACs (version 2)"));
+    ck_assert_ptr_nonnull(strstr(captured(), "in the background"));
+    /* the round mapped it in this process; lookups use it */
+    ck_assert(maps_snapshot("/g1-0-2.snap"));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 5600000, 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 5600000, 5), 0);
+    /* the next round of this list is an interval later */
+    write_aged(fx.path, "0004f2000c03\n", 3);
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 9000000), 0);
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 10600000), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, C, t + 10600000, 5), 1);
+    ck_assert_int_eq(captured_count(), 2);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+/* The background's interval: the shortest any scope or lookup asks for. */
+START_TEST(background_interval_is_the_shortest_asked)
+{
+    fixture_t fx;
+    int64_t t = pp_monotonic_us();
+
+    setup_background(&fx, "0004f2000a01\n", 0);
+    ck_assert_int_eq(pp_listset_background_interval(fx.set, 0, 0), 0);
+    ck_assert_int_eq(pp_listset_background_interval(fx.set, 0, 30), 30);
+    ck_assert_int_eq(pp_listset_background_interval(fx.set, 0, 60), 30);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t, 0), 1);
+    ck_assert_int_eq(pp_listset_background_interval(fx.set, 0, 0), 30);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t, 2), 1);
+    ck_assert_int_eq(pp_listset_background_interval(fx.set, 0, 0), 2);
+    ck_assert_int_eq(pp_listset_background_interval(fx.set, 3, 1), -1);
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 2500000), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 2500000, 2), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+/* With no scope asking for reloads (interval 0), a list is never checked,
+ * unless it has never loaded: then it is retried every PP_LIST_RETRY_S. */
+START_TEST(background_interval_zero)
+{
+    fixture_t fx;
+    char err[512];
+    int64_t t = pp_monotonic_us();
+
+    setup_background(&fx, "0004f2000a01\n", 0);
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 60000000), 0);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+
+    capture_logs();
+    snprintf(fx.dir, sizeof(fx.dir), "%s", tmpdir());
+    snprintf(fx.state, sizeof(fx.state), "%s/state", fx.dir);
+    snprintf(fx.path, sizeof(fx.path), "%s/allow.txt", fx.dir);
+    write_aged(fx.path, "0004f2000a01\nbroken\n", 10);
+    fx.set = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(fx.set, fx.path, err, sizeof(err)), 0);
+    ck_assert(pp_listset_start(fx.set, fx.state, 0, -1, -1, err,
+                               sizeof(err)));
+    pp_listset_background(fx.set, 1);
+    t = pp_monotonic_us();
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 1000000), 0);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 1000000, 0),
+                     PP_LIST_UNAVAILABLE);
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    /* lookups refuse and never read it, however long it takes ... */
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 4000000), 0);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 6000000, 0),
+                     PP_LIST_UNAVAILABLE);
+    /* ... the background retries it */
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 6000000), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 6000000, 0), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP033: list"));
+    ck_assert_ptr_nonnull(strstr(captured(), "in the background"));
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+/* Fail closed in the background: a broken version keeps the last good
+ * list (logged once), a read failure is tried again next round. */
+START_TEST(background_keeps_last_good)
+{
+    fixture_t fx;
+    int64_t t = pp_monotonic_us();
+    int kind;
+
+    capture_logs();
+    setup_background(&fx, "0004f2000a01\n", 5);
+    write_aged(fx.path, "0004f2000b02\nnot-a-mac\n", 3);
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 6000000), 1);
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 12000000), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 12000000, 5), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 12000000, 5), 0);
+    ck_assert_int_eq(occurrences(captured(), "'not-a-mac'"), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "keeping the last good list"));
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+    for (kind = PP_FAULT_ALLOC; kind <= PP_FAULT_IO; kind += 2) {
+        capture_logs();
+        setup_background(&fx, "0004f2000a01\n", 5);
+        write_aged(fx.path, "0004f2000b02\n", 3);
+        pp_fault_arm((pp_fault_kind_t)kind, 1);
+        ck_assert_int_eq(pp_listset_tick(fx.set, t + 6000000), 1);
+        ck_assert_uint_eq(pp_fault_fired((pp_fault_kind_t)kind), 1);
+        ck_assert_ptr_nonnull(strstr(captured(), "will try again"));
+        ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 6000000, 5), 1);
+        ck_assert_int_eq(pp_listset_tick(fx.set, t + 12000000), 1);
+        ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 12000000, 5), 1);
+        pp_listset_free(fx.set);
+        pp_statedir_remove(fx.state);
+    }
+}
+END_TEST
+
+/* No background round for PP_LIST_STALE_S: lookups check again (PP072,
+ * once per episode), until a round runs again. */
+START_TEST(background_stopped_lookups_take_over)
+{
+    fixture_t fx;
+    int64_t t = pp_monotonic_us();
+
+    capture_logs();
+    setup_background(&fx, "0004f2000a01\n", 5);
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 6000000, 5), 1);
+    ck_assert_int_eq(occurrences(captured(), "PP072"), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "on the request path"));
+    write_aged(fx.path, "0004f2000c03\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, C, t + 12000000, 5), 1);
+    ck_assert_int_eq(occurrences(captured(), "PP072"), 1);   /* once */
+    /* a round again: lookups leave the checks to it */
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 13000000), 0);
+    write_aged(fx.path, "0004f2000a01\n", 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, C, t + 17500000, 5), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 3);
+    /* and when it stops again, PP072 again */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 19000000, 5), 1);
+    ck_assert_int_eq(occurrences(captured(), "PP072"), 2);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+/* One process's round publishes; every other process maps the new
+ * version in its own round, without a lookup. */
+START_TEST(background_every_process_maps)
+{
+    fixture_t fx;
+    int64_t t = pp_monotonic_us();
+    pid_t kid;
+    int status;
+
+    setup_background(&fx, "0004f2000a01\n", 1);
+    ck_assert_int_eq(pp_listset_map_current(fx.set), 0);
+    ck_assert(maps_snapshot("/g1-0-1.snap"));
+    write_aged(fx.path, "0004f2000b02\n", 3);
+    kid = fork();
+    if (kid == 0) {
+        int ok = pp_listset_tick(fx.set, t + 2000000) == 1
+                 && pp_listset_seq(fx.set, 0) == 2;
+        _exit(ok ? 0 : 1);
+    }
+    ck_assert_int_eq(waitpid(kid, &status, 0), kid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    /* this process's round: the other one took the check of this
+     * interval; this one maps what it published */
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 2100000), 0);
+    ck_assert(maps_snapshot("/g1-0-2.snap"));
+    ck_assert(!maps_snapshot("/g1-0-1.snap"));
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+
 Suite *suite_list(void)
 {
     Suite *s = suite_create("list");
@@ -844,6 +1086,12 @@ Suite *suite_list(void)
     tcase_add_test(ts, old_generations_swept);
     tcase_add_test(ts, read_failure_is_retried);
     tcase_add_test(ts, fault_seam);
+    tcase_add_test(ts, background_lookups_never_parse);
+    tcase_add_test(ts, background_interval_is_the_shortest_asked);
+    tcase_add_test(ts, background_interval_zero);
+    tcase_add_test(ts, background_keeps_last_good);
+    tcase_add_test(ts, background_stopped_lookups_take_over);
+    tcase_add_test(ts, background_every_process_maps);
     suite_add_tcase(s, ts);
     return s;
 }

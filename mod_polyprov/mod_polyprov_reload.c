@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mod_polyprov httpd glue: list reloads in the background.
+ *
+ * A mod_watchdog thread in every child process (a child watchdog of its
+ * own, not a singleton) runs pp_listset_tick several times a second: the
+ * core lets one process win each round of each list (stat, parse,
+ * publish the snapshot), and every process maps the newest snapshot in its
+ * own round, so that requests never parse a list and idle processes keep
+ * up.  Not a singleton: mod_watchdog hands a singleton to another child
+ * only after up to ten seconds when its holder exits (prefork's idle
+ * children come and go), and the core's claim already makes one process
+ * do each parse.
+ *
+ * Each list is checked at the shortest PolyProvReloadInterval of the
+ * scopes that can use it, found here by walking the configuration (an
+ * over-estimate of how often: a section that sets an interval counts for
+ * every list of its host); lookups lower it further if a scope asks for
+ * less.  Without mod_watchdog (or in the fault-injection build, whose
+ * faults belong to the request that arms them) lookups check the lists
+ * themselves, as they always did.
+ */
+#include "mod_polyprov.h"
+#include "polyprov_testing.h"
+
+#include "apr_optional.h"
+#include "http_core.h"
+#include "mod_watchdog.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WATCHDOG_NAME "_polyprov_lists_"
+/* The watchdog thread runs at this nice value (its own thread only):
+ * where requests and a parse compete for a core, requests win, and the
+ * parse still gets about a tenth of that core. */
+#ifndef RELOAD_NICE
+#define RELOAD_NICE 10
+#endif
+
+static apr_status_t tick(int state, void *data, apr_pool_t *pool)
+{
+    (void)pool;
+#ifdef SYS_gettid
+    if (state == AP_WATCHDOG_STATE_STARTING) {
+        /* Linux: a thread id names that thread alone (best effort) */
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+                          RELOAD_NICE);
+    }
+#endif
+    if (state != AP_WATCHDOG_STATE_STOPPING) {
+        pp_listset_tick(data, pp_monotonic_us());
+    }
+    return APR_SUCCESS;          /* anything else would stop the rounds */
+}
+
+/* Every per-directory configuration of a host, <Files> and <If> inside
+ * them included. */
+static void collect(apr_array_header_t *out, ap_conf_vector_t *v)
+{
+    core_dir_config *cd;
+    int i;
+
+    if (!v) {
+        return;
+    }
+    APR_ARRAY_PUSH(out, ap_conf_vector_t *) = v;
+    cd = ap_get_core_module_config(v);
+    for (i = 0; cd && cd->sec_file && i < cd->sec_file->nelts; i++) {
+        collect(out, APR_ARRAY_IDX(cd->sec_file, i, ap_conf_vector_t *));
+    }
+    for (i = 0; cd && cd->sec_if && i < cd->sec_if->nelts; i++) {
+        collect(out, APR_ARRAY_IDX(cd->sec_if, i, ap_conf_vector_t *));
+    }
+}
+
+/* The interval each list is checked at in the background.  A request's
+ * interval is set by the innermost section that sets one, else by the
+ * host, else the default; its lists come from any section.  So each
+ * section that names a list asks for its own (or the host's, or the
+ * default) interval for it, and each section that sets an interval asks
+ * for it for every list of the host. */
+static void intervals(apr_pool_t *p, server_rec *s, pp_listset_t *set)
+{
+    int n = pp_listset_count(set);
+
+    for (; s; s = s->next) {
+        core_server_config *sc = ap_get_core_module_config(s->module_config);
+        apr_array_header_t *confs = apr_array_make(p, 16,
+                                                   sizeof(ap_conf_vector_t *));
+        const polyprov_dir_conf_t *def = ap_get_module_config(
+            s->lookup_defaults, &polyprov_module);
+        int host = (def && def->reload != PP_UNSET) ? def->reload
+                                                    : PP_DEFAULT_RELOAD;
+        char *used = apr_pcalloc(p, (apr_size_t)n + 1);
+        int i, j;
+
+        collect(confs, s->lookup_defaults);
+        for (i = 0; sc->sec_dir && i < sc->sec_dir->nelts; i++) {
+            collect(confs, APR_ARRAY_IDX(sc->sec_dir, i, ap_conf_vector_t *));
+        }
+        for (i = 0; sc->sec_url && i < sc->sec_url->nelts; i++) {
+            collect(confs, APR_ARRAY_IDX(sc->sec_url, i, ap_conf_vector_t *));
+        }
+        for (i = 0; i < confs->nelts; i++) {
+            const polyprov_dir_conf_t *dc = ap_get_module_config(
+                APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);
+            int own = (dc && dc->reload != PP_UNSET) ? dc->reload : host;
+            if (!dc) {
+                continue;
+            }
+            if (dc->allow_idx >= 0 && dc->allow_idx < n) {
+                used[dc->allow_idx] = 1;
+                pp_listset_background_interval(set, dc->allow_idx, own);
+            }
+            if (dc->deny_idx >= 0 && dc->deny_idx < n) {
+                used[dc->deny_idx] = 1;
+                pp_listset_background_interval(set, dc->deny_idx, own);
+            }
+        }
+        for (i = 0; i < confs->nelts; i++) {
+            const polyprov_dir_conf_t *dc = ap_get_module_config(
+                APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);
+            if (!dc || dc->reload == PP_UNSET || dc->reload <= 0) {
+                continue;
+            }
+            for (j = 0; j < n; j++) {
+                if (used[j]) {
+                    pp_listset_background_interval(set, j, dc->reload);
+                }
+            }
+        }
+    }
+}
+
+void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
+                           server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *reg;
+    pp_listset_t *set = polyprov_glue ? polyprov_glue->lists : NULL;
+    ap_watchdog_t *wd = NULL;
+    apr_status_t rv;
+    int i, n = pp_listset_count(set);
+
+    if (n == 0) {
+        return;
+    }
+    if (POLYPROV_TEST_INLINE_RELOADS) {
+        return;                  /* the fault-injection build (see above) */
+    }
+    get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    reg = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!get || !reg) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP070: mod_watchdog "
+                     "is not loaded: list files are checked and re-read by "
+                     "the requests that notice a change (one request waits "
+                     "for each reload); load mod_watchdog to move reloads "
+                     "to the background");
+        return;
+    }
+    if ((rv = get(&wd, WATCHDOG_NAME, 0, 0, pconf)) != APR_SUCCESS
+        || (rv = reg(wd, AP_WD_TM_SLICE, set, tick)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "PP070: cannot start "
+                     "the background reload of list files (mod_watchdog): "
+                     "list files are checked and re-read by the requests "
+                     "that notice a change");
+        return;
+    }
+    intervals(ptemp, s, set);
+    pp_listset_background(set, 1);
+    for (i = 0; i < n; i++) {
+        int iv = pp_listset_background_interval(set, i, 0);
+        if (iv > 0) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PP071: list %s is "
+                         "checked in the background every %d s",
+                         pp_listset_path(set, i), iv);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "PP071: list %s is "
+                         "not checked for changes (PolyProvReloadInterval "
+                         "0), only retried every %d s while it has never "
+                         "loaded", pp_listset_path(set, i), PP_LIST_RETRY_S);
+        }
+    }
+}
