@@ -272,12 +272,29 @@ static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
             return PP_R_OK;
         }
     }
-    pem = ap_ssl_var_lookup(r->pool, r->server, c, r, "SSL_CLIENT_CERT");
-    if (!pem || !*pem) {
-        rv = PP_R_NO_CERT;
-        goto done;
+    if (cs && cs->ssl) {
+        /* the certificate mod_ssl's SSL_CLIENT_CERT would give, as OpenSSL
+         * parsed it, with the chain the handshake verified (none for a
+         * resumed session: the session keeps the certificate, not it) */
+        SSL *ssl = cs->ssl;
+        X509 *leaf = current_peer(cs);
+        if (!leaf) {
+            rv = PP_R_NO_CERT;
+            goto done;
+        }
+        pp_cert_examine_x509(dc->ca, dc->crl, leaf, SSL_session_reused(ssl)
+                             ? NULL : SSL_get0_verified_chain(ssl),
+                             SSL_get_verify_result(ssl), now, &v->facts);
     }
-    pp_cert_examine_pem(dc->ca, dc->crl, pem, strlen(pem), now, &v->facts);
+    else {
+        pem = ap_ssl_var_lookup(r->pool, r->server, c, r, "SSL_CLIENT_CERT");
+        if (!pem || !*pem) {
+            rv = PP_R_NO_CERT;
+            goto done;
+        }
+        pp_cert_examine_pem(dc->ca, dc->crl, pem, strlen(pem), now,
+                            &v->facts);
+    }
     apply_pattern(pat, v);
     if (APLOGrdebug(r)) {
         char fp[96];

@@ -290,6 +290,7 @@ static void collect(request_rec *r, pm_view_t *v)
     v->cert.verified_ok = get(&pm->cert.verified_ok);
     v->cert.verified_untrusted = get(&pm->cert.verified_untrusted);
     v->cert.verified_internal = get(&pm->cert.verified_internal);
+    v->cert.handshake_chains = get(&pm->cert.handshake_chains);
 
     v->nlists = pp_listset_count(set);
     v->lists = apr_pcalloc(r->pool, sizeof(*v->lists)
@@ -433,6 +434,12 @@ static void prometheus(request_rec *r, const pm_view_t *v)
            v->cert.verified_untrusted);
     sample(r, "polyprov_cert_verifications_total", "{result=\"internal\"}",
            v->cert.verified_internal);
+    family(r, "polyprov_cert_handshake_chains_total", "counter", "Of the "
+           "verifications with result ok, those that took the chain OpenSSL "
+           "verified in the TLS handshake, its CAs found in "
+           "PolyProvTrustedCA (no signature checked again).");
+    sample(r, "polyprov_cert_handshake_chains_total", "",
+           v->cert.handshake_chains);
     family(r, "polyprov_cert_cache_hits_total", "counter", "Certificate "
            "verdicts found in a process's cache of verified certificates "
            "(a new connection of a phone verified moments ago).");
@@ -597,6 +604,7 @@ static void status_auto(request_rec *r, const pm_view_t *v)
     ap_rprintf(r, "PolyProvCertVerificationsOk: %" APR_UINT64_T_FMT "\n"
                "PolyProvCertVerificationsUntrusted: %" APR_UINT64_T_FMT "\n"
                "PolyProvCertVerificationsInternal: %" APR_UINT64_T_FMT "\n"
+               "PolyProvCertHandshakeChains: %" APR_UINT64_T_FMT "\n"
                "PolyProvCertCacheHits: %" APR_UINT64_T_FMT "\n"
                "PolyProvCertCacheMisses: %" APR_UINT64_T_FMT "\n"
                "PolyProvDeviceFilesAsData: %" APR_UINT64_T_FMT "\n"
@@ -605,6 +613,7 @@ static void status_auto(request_rec *r, const pm_view_t *v)
                (apr_uint64_t)v->cert.verified_ok,
                (apr_uint64_t)v->cert.verified_untrusted,
                (apr_uint64_t)v->cert.verified_internal,
+               (apr_uint64_t)v->cert.handshake_chains,
                (apr_uint64_t)v->cert.cache_hits,
                (apr_uint64_t)v->cert.cache_misses,
                (apr_uint64_t)v->events[POLYPROV_M_DEVICE_AS_DATA],
@@ -667,7 +676,8 @@ static void status_html(request_rec *r, const pm_view_t *v)
     }
     ap_rprintf(r, "<dt>Certificate verifications: ok %" APR_UINT64_T_FMT
                ", untrusted %" APR_UINT64_T_FMT ", internal %"
-               APR_UINT64_T_FMT "</dt>\n"
+               APR_UINT64_T_FMT " (of the ok, from the handshake's chain: %"
+               APR_UINT64_T_FMT ")</dt>\n"
                "<dt>Certificate cache: hits %" APR_UINT64_T_FMT ", misses %"
                APR_UINT64_T_FMT "</dt>\n"
                "<dt>Device files served as data: %" APR_UINT64_T_FMT "</dt>\n"
@@ -678,6 +688,7 @@ static void status_html(request_rec *r, const pm_view_t *v)
                (apr_uint64_t)v->cert.verified_ok,
                (apr_uint64_t)v->cert.verified_untrusted,
                (apr_uint64_t)v->cert.verified_internal,
+               (apr_uint64_t)v->cert.handshake_chains,
                (apr_uint64_t)v->cert.cache_hits,
                (apr_uint64_t)v->cert.cache_misses,
                (apr_uint64_t)v->events[POLYPROV_M_DEVICE_AS_DATA],

@@ -946,6 +946,27 @@ static unsigned char *pem_to_der(const char *pem, size_t len, size_t *derlen,
 
 /* ------------------------------------------------------------------ */
 
+/* OpenSSL's verification of x, counted, and its verdict cached (a refusal
+ * for NEGATIVE_TTL seconds; an internal failure not at all). */
+static void verify_and_keep(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
+                            time_t now, pp_cert_facts_t *f)
+{
+    unsigned long crl_id = crl ? crl->id : 0;
+
+    verify(ca, crl, x, now, f);
+    if (f->verdict == PP_R_OK) {
+        COUNT(verified_ok);
+        cache_put(ca->id, crl_id, f->valid_until, f);
+    }
+    else if (f->verdict == PP_R_UNTRUSTED) {
+        COUNT(verified_untrusted);
+        cache_put(ca->id, crl_id, now + NEGATIVE_TTL, f);
+    }
+    else {
+        COUNT(verified_internal);
+    }
+}
+
 pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
                                 const char *pem, size_t pemlen, time_t now,
                                 pp_cert_facts_t *f)
@@ -1004,20 +1025,120 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
         goto done;
     }
     cn_facts(x, f);
-    verify(ca, crl, x, now, f);
-    if (f->verdict == PP_R_OK) {
-        COUNT(verified_ok);
-        cache_put(ca->id, crl_id, f->valid_until, f);
-    }
-    else if (f->verdict == PP_R_UNTRUSTED) {
-        COUNT(verified_untrusted);
-        cache_put(ca->id, crl_id, now + NEGATIVE_TTL, f);
-    }
-    else {
-        COUNT(verified_internal);
-    }
+    verify_and_keep(ca, crl, x, now, f);
 done:
     X509_free(x);
     pp_free(der);
+    return f->verdict;
+}
+
+/* The chain OpenSSL verified in the handshake, standing for the module's
+ * own verification when it is the chain the module would have built (see
+ * pp_core.h): its CAs are certificates of PolyProvTrustedCA, byte for
+ * byte, so each signature on it was checked with a key the module trusts;
+ * what the handshake judged with its own settings (the time, the CRLs) is
+ * judged again here, or the chain is not used.  Returns 1 with f's
+ * verdict filled, 0 when a full verification is needed. */
+static int handshake_chain(const pp_ca_t *ca, const pp_crl_t *crl, X509 *leaf,
+                           STACK_OF(X509) *chain, long result, time_t now,
+                           pp_cert_facts_t *f)
+{
+    int i, k, n = chain ? sk_X509_num(chain) : 0;
+    int ncas = sk_X509_num(ca->certs);
+    time_t until = now + 3600;
+    int leaf_expired = 0;
+
+    if (crl || result != X509_V_OK || n < 2
+        || X509_cmp(sk_X509_value(chain, 0), leaf) != 0
+        || X509_check_ca(leaf) != 0
+        || X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) != 1
+        || !(X509_get_extension_flags(sk_X509_value(chain, n - 1))
+             & EXFLAG_SS)) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        X509 *x = sk_X509_value(chain, i);
+        int after;
+        if (X509_cmp_time(X509_get0_notBefore(x), &now) != -1) {
+            return 0;                 /* not yet valid, or no date */
+        }
+        after = X509_cmp_time(X509_get0_notAfter(x), &now);
+        if (after == 0 || (after < 0 && i > 0)) {
+            return 0;                 /* an expired CA, or no date */
+        }
+        if (after < 0) {
+            leaf_expired = 1;         /* tolerated at depth 0 only */
+        }
+        else {
+            time_t na = asn1_to_time(X509_get0_notAfter(x));
+            if (na && na < until) {
+                until = na;
+            }
+        }
+        if (i == 0) {
+            continue;
+        }
+        for (k = 0; k < ncas && X509_cmp(x, sk_X509_value(ca->certs, k));
+             k++) {
+        }
+        if (k == ncas) {
+            return 0;                 /* a CA PolyProvTrustedCA does not hold */
+        }
+        if (i == 1) {
+            memcpy(f->issuer_sha256, ca->sha256[k], 32);
+        }
+    }
+    ERR_clear_error();
+    f->not_after = asn1_to_time(X509_get0_notAfter(leaf));
+    f->leaf_expired = leaf_expired;
+    f->valid_until = until;
+    f->verdict = PP_R_OK;
+    f->source = PP_CERT_HANDSHAKE;
+    if (leaf_expired) {
+        char when[64];
+        pp_time_format(f->not_after, when, sizeof(when));
+        snprintf(f->detail, sizeof(f->detail), "verified in the handshake, "
+                 "but the certificate expired at %s (its notAfter)", when);
+    }
+    else {
+        snprintf(f->detail, sizeof(f->detail), "verified in the handshake");
+    }
+    return 1;
+}
+
+pp_reason_t pp_cert_examine_x509(const pp_ca_t *ca, const pp_crl_t *crl,
+                                 X509 *leaf, STACK_OF(X509) *chain,
+                                 long result, time_t now, pp_cert_facts_t *f)
+{
+    unsigned int n;
+    char why[128];
+
+    memset(f, 0, sizeof(*f));
+    f->verdict = PP_R_INTERNAL;
+    if (!ca || !leaf) {
+        f->verdict = PP_R_UNTRUSTED;
+        snprintf(f->detail, sizeof(f->detail), !ca
+                 ? "no PolyProvTrustedCA applies here"
+                 : "no usable client certificate");
+        return f->verdict;
+    }
+    ERR_clear_error();
+    if (pp_fault(PP_FAULT_SSL)
+        || !X509_digest(leaf, EVP_sha256(), f->leaf_sha256, &n) || n != 32) {
+        snprintf(f->detail, sizeof(f->detail), "digest failed: %s",
+                 ossl_reason(why, sizeof(why)));
+        return f->verdict;
+    }
+    if (cache_get(f->leaf_sha256, ca->id, crl ? crl->id : 0, now, f)) {
+        return f->verdict;
+    }
+    cn_facts(leaf, f);
+    if (handshake_chain(ca, crl, leaf, chain, result, now, f)) {
+        COUNT(verified_ok);
+        COUNT(handshake_chains);
+        cache_put(ca->id, 0, f->valid_until, f);
+        return f->verdict;
+    }
+    verify_and_keep(ca, crl, leaf, now, f);
     return f->verdict;
 }

@@ -238,12 +238,14 @@ void pp_fingerprint_format(const unsigned char fp[32], char out[96]);
 #define PP_CN_MAX 128
 
 /* Where a certificate verdict came from: a verification now, the
- * process's cache of verified certificates, or the TLS connection's
- * earlier verdict (the glue's). */
+ * process's cache of verified certificates, the TLS connection's earlier
+ * verdict (the glue's), or the chain OpenSSL verified in this connection's
+ * handshake, checked against PolyProvTrustedCA (pp_cert_examine_x509). */
 typedef enum {
     PP_CERT_VERIFIED = 0,
     PP_CERT_PROCESS_CACHE,
-    PP_CERT_CONNECTION
+    PP_CERT_CONNECTION,
+    PP_CERT_HANDSHAKE
 } pp_cert_source_t;
 
 const char *pp_cert_source_name(pp_cert_source_t s);
@@ -284,6 +286,30 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
                                 const char *pem, size_t pemlen, time_t now,
                                 pp_cert_facts_t *facts);
 
+/* The same for a client certificate OpenSSL has already parsed (the
+ * connection's peer certificate), with what the handshake verified:
+ * chain is the chain OpenSSL verified for this certificate in the
+ * handshake (SSL_get0_verified_chain) and result the handshake's verify
+ * result (SSL_get_verify_result), or NULL when the session was resumed
+ * or the chain is not known.  The handshake's chain stands for the
+ * module's own verification only when every one of these holds (else the
+ * certificate is verified in full, as pp_cert_examine_pem does): result
+ * is X509_V_OK; no PolyProvCRL applies (crl is NULL); the chain starts
+ * with leaf; every certificate after the leaf is, byte for byte, a
+ * certificate of ca, and the last is self-signed; at time now every CA of
+ * it is within its dates, and the leaf is no longer before its notBefore;
+ * the leaf is no CA and may act as a TLS client.  A leaf past its notAfter
+ * is PP_R_OK with leaf_expired set, as in a full verification.  The
+ * process cache is used and filled as by pp_cert_examine_pem.  (OpenSSL
+ * types are declared by their struct tags, so that this header needs no
+ * OpenSSL header.) */
+struct x509_st;
+struct stack_st_X509;
+pp_reason_t pp_cert_examine_x509(const pp_ca_t *ca, const pp_crl_t *crl,
+                                 struct x509_st *leaf,
+                                 struct stack_st_X509 *chain, long result,
+                                 time_t now, pp_cert_facts_t *facts);
+
 /* The verified-certificate cache: counters, and a reset for tests. */
 typedef struct {
     unsigned long hits, misses, inserts, evictions;
@@ -301,6 +327,7 @@ typedef struct {
     uint64_t verified_ok;      /* chains verified with OpenSSL, by verdict */
     uint64_t verified_untrusted;
     uint64_t verified_internal;
+    uint64_t handshake_chains; /* of verified_ok: the handshake's chain */
 } pp_cert_counters_t;
 void pp_cert_set_counters(pp_cert_counters_t *shared);
 

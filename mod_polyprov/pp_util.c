@@ -53,6 +53,8 @@ const char *pp_cert_source_name(pp_cert_source_t s)
         return "process-cache";
     case PP_CERT_CONNECTION:
         return "connection";
+    case PP_CERT_HANDSHAKE:
+        return "handshake";
     case PP_CERT_VERIFIED:
     default:
         return "verified";

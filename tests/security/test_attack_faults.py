@@ -102,7 +102,10 @@ def test_every_fault_refuses_or_keeps_the_last_good_list(faulty, kind,
             kept += 1
     print("%s%s: %d faults, %d refused, %d kept the last good list"
           % (kind, sticky, len(results), refused, kept))
-    assert refused >= 1 or (kind == "io" and not sticky)
+    # a single io or allocation fault may fall only on a list's re-read
+    # (the certificate comes parsed from the handshake: its check makes
+    # no allocation of the core's own); from then on, one is refused
+    assert refused >= 1 or (kind in ("io", "alloc") and not sticky)
 
 
 def test_refusals_carry_the_reason_internal(faulty):

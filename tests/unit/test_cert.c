@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -490,6 +491,278 @@ START_TEST(crl_sets_and_coverage)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The handshake's chain (pp_cert_examine_x509): what OpenSSL verified in
+ * a handshake is simulated by a verification with the store mod_ssl
+ * would have (SSLCACertificateFile: `trusted`), the client's chain file
+ * as the untrusted certificates it sent, at time `at`. */
+
+static STACK_OF(X509) *read_certs(const char *name)
+{
+    FILE *f = fopen(pki(name), "r");
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    X509 *x;
+
+    ck_assert_msg(f != NULL, "cannot open %s", name);
+    while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+        sk_X509_push(sk, x);
+    }
+    ERR_clear_error();
+    fclose(f);
+    ck_assert_int_gt(sk_X509_num(sk), 0);
+    return sk;
+}
+
+typedef struct {
+    X509 *leaf;
+    STACK_OF(X509) *chain;     /* verified, or NULL */
+    long result;
+} handshake_t;
+
+static void handshake(handshake_t *h, const char *trusted,
+                      const char *client, time_t at, unsigned long flags)
+{
+    STACK_OF(X509) *sent = read_certs(client);
+    STACK_OF(X509) *anchors = read_certs(trusted);
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int i;
+
+    for (i = 0; i < sk_X509_num(anchors); i++) {
+        X509_STORE_add_cert(store, sk_X509_value(anchors, i));
+    }
+    h->leaf = sk_X509_shift(sent);
+    ck_assert(X509_STORE_CTX_init(ctx, store, h->leaf, sent));
+    X509_STORE_CTX_set_default(ctx, "ssl_client");
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), at);
+    X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), flags);
+    X509_verify_cert(ctx);
+    h->result = X509_STORE_CTX_get_error(ctx);
+    h->chain = X509_STORE_CTX_get1_chain(ctx);
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_pop_free(anchors, X509_free);
+    sk_X509_pop_free(sent, X509_free);
+}
+
+static void handshake_free(handshake_t *h)
+{
+    X509_free(h->leaf);
+    sk_X509_pop_free(h->chain, X509_free);
+}
+
+static pp_reason_t from_handshake(const pp_ca_t *ca, const pp_crl_t *crl,
+                                  const char *trusted, const char *client,
+                                  time_t at, time_t now, unsigned long flags,
+                                  pp_cert_facts_t *f)
+{
+    handshake_t h;
+    pp_reason_t r;
+
+    handshake(&h, trusted, client, at, flags);
+    r = pp_cert_examine_x509(ca, crl, h.leaf, h.chain, h.result, now, f);
+    handshake_free(&h);
+    return r;
+}
+
+/* The handshake's chain gives exactly the facts of a full verification. */
+START_TEST(handshake_chain_same_facts)
+{
+    static const char *const phones[] = {
+        "phone-a.chain.pem", "phone-b.chain.pem", "phone-c.chain.pem",
+        "phone-d-root.chain.pem",
+        "cn-utf8.chain.pem", "two-cn.chain.pem", "no-cn.chain.pem",
+    };
+    pp_ca_t *ca = chain();
+    pp_cert_facts_t full, fast;
+    time_t now = time(NULL);
+    size_t i;
+
+    for (i = 0; i < sizeof(phones) / sizeof(phones[0]); i++) {
+        pp_cert_cache_clear();
+        ck_assert_int_eq(examine(ca, NULL, phones[i], now, &full), PP_R_OK);
+        pp_cert_cache_clear();
+        ck_assert_int_eq(from_handshake(ca, NULL, "polycom-chain.pem",
+                                        phones[i], now - 60, now, 0, &fast),
+                         PP_R_OK);
+        ck_assert_msg(fast.source == PP_CERT_HANDSHAKE, "%s", phones[i]);
+        ck_assert(!memcmp(full.leaf_sha256, fast.leaf_sha256, 32));
+        ck_assert(!memcmp(full.issuer_sha256, fast.issuer_sha256, 32));
+        ck_assert_int_eq(full.cn_count, fast.cn_count);
+        ck_assert_int_eq(full.cn_usable, fast.cn_usable);
+        ck_assert_str_eq(full.cn, fast.cn);
+        ck_assert_int_eq(full.leaf_expired, fast.leaf_expired);
+        ck_assert_int_eq(full.not_after, fast.not_after);
+        ck_assert_int_eq(full.valid_until, fast.valid_until);
+    }
+    /* and from then on the process's cache, as after a full one */
+    ck_assert_int_eq(from_handshake(ca, NULL, "polycom-chain.pem",
+                                    "no-cn.chain.pem", now, now + 1, 0,
+                                    &fast), PP_R_OK);
+    ck_assert_int_eq(fast.source, PP_CERT_PROCESS_CACHE);
+    pp_ca_free(ca);
+}
+END_TEST
+
+/* Whatever the handshake trusted or tolerated that the module does not,
+ * the certificate is verified in full, with the module's own verdict. */
+START_TEST(handshake_chain_not_taken)
+{
+    char err[512];
+    pp_ca_t *ca = chain();
+    pp_ca_t *rootonly = pp_ca_load(pki("polycom-root-only.pem"), err,
+                                   sizeof(err));
+    pp_crl_t *crl = pp_crl_load(pki("crl-all.pem"), err, sizeof(err));
+    pp_cert_counters_t c;
+    pp_cert_facts_t f;
+    handshake_t h;
+    time_t now = time(NULL);
+
+    ck_assert_ptr_nonnull(rootonly);
+    ck_assert_ptr_nonnull(crl);
+    memset(&c, 0, sizeof(c));
+    pp_cert_set_counters(&c);
+
+    /* mod_ssl trusts forged CAs of the same names: a chain to them */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, NULL, "forged-chain.pem",
+                                    "forged-a.chain.pem", now, now, 0, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* ... or only the forged issuing CA, partial chains allowed */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, NULL, "forged-issuing1.crt",
+                                    "forged-a.chain.pem", now, now,
+                                    X509_V_FLAG_PARTIAL_CHAIN, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* another CA mod_ssl trusts for the host */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, NULL, "corp-ca.chain.pem",
+                                    "corp-a.chain.pem", now, now, 0, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* PolyProvTrustedCA holds the root only: the intermediates are not its */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(rootonly, NULL, "polycom-chain.pem",
+                                    "phone-a.chain.pem", now, now, 0, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* a CRL applies: the module's own CRL check, every time */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, crl, "polycom-chain.pem",
+                                    "phone-revoked.chain.pem", now, now, 0,
+                                    &f), PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "revoked"));
+    ck_assert_int_eq(from_handshake(ca, crl, "polycom-chain.pem",
+                                    "phone-a.chain.pem", now, now, 0, &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* the handshake's result was not X509_V_OK (optional_no_ca) */
+    pp_cert_cache_clear();
+    handshake(&h, "corp-ca.chain.pem", "phone-a.chain.pem", now, 0);
+    ck_assert_int_ne(h.result, X509_V_OK);
+    ck_assert_int_eq(pp_cert_examine_x509(ca, NULL, h.leaf, h.chain,
+                                          h.result, now, &f), PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    handshake_free(&h);
+    /* a good chain, but a result that says otherwise */
+    pp_cert_cache_clear();
+    handshake(&h, "polycom-chain.pem", "phone-a.chain.pem", now, 0);
+    ck_assert_int_eq(h.result, X509_V_OK);
+    ck_assert_int_eq(pp_cert_examine_x509(ca, NULL, h.leaf, h.chain,
+                                          X509_V_ERR_CERT_REVOKED, now, &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* the chain of another certificate than the client's */
+    pp_cert_cache_clear();
+    {
+        handshake_t b;
+        handshake(&b, "polycom-chain.pem", "forged-a.chain.pem", now,
+                  X509_V_FLAG_PARTIAL_CHAIN);
+        ck_assert_int_eq(pp_cert_examine_x509(ca, NULL, b.leaf, h.chain,
+                                              X509_V_OK, now, &f),
+                         PP_R_UNTRUSTED);
+        ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+        handshake_free(&b);
+    }
+    /* no chain (a resumed session): verified in full */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(pp_cert_examine_x509(ca, NULL, h.leaf, NULL, X509_V_OK,
+                                          now, &f), PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    handshake_free(&h);
+    /* a chain that ends at an intermediate (a partial chain mod_ssl might
+     * accept): the module wants its root */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, NULL, "issuing1.crt",
+                                    "phone-a.chain.pem", now, now,
+                                    X509_V_FLAG_PARTIAL_CHAIN, &f), PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* verified in the handshake long ago, judged now: a CA has expired
+     * since (the module's own error), or the leaf is not yet valid */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, NULL, "polycom-chain.pem",
+                                    "phone-a.chain.pem", now,
+                                    now + 40L * 365 * 86400, 0, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    ck_assert_int_eq(from_handshake(ca, NULL, "polycom-chain.pem",
+                                    "notyet-a.chain.pem",
+                                    now + 30L * 86400, now, 0, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_ptr_nonnull(strstr(f.detail, "not yet valid"));
+    /* a CA certificate as the client's */
+    ck_assert_int_eq(from_handshake(ca, NULL, "polycom-chain.pem",
+                                    "ca-as-device.chain.pem", now, now, 0,
+                                    &f), PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* not one of these took the handshake's chain */
+    ck_assert_uint_eq(c.handshake_chains, 0);
+    /* and a genuine one does, counted as a verification */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, NULL, "polycom-chain.pem",
+                                    "phone-b.chain.pem", now, now, 0, &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_HANDSHAKE);
+    ck_assert_uint_eq(c.handshake_chains, 1);
+    pp_cert_set_counters(NULL);
+    pp_crl_free(crl);
+    pp_ca_free(rootonly);
+    pp_ca_free(ca);
+}
+END_TEST
+
+/* Its own expired leaf: tolerated at depth 0 as in a full verification
+ * (the handshake tolerated it under PolyProvAllowExpired, or was earlier). */
+START_TEST(handshake_chain_expired_leaf)
+{
+    pp_ca_t *ca = chain();
+    pp_cert_facts_t f;
+    time_t now = time(NULL);
+
+    pp_cert_facts_t full;
+
+    pp_cert_cache_clear();
+    ck_assert_int_eq(examine(ca, NULL, "expired-day.chain.pem", now, &full),
+                     PP_R_OK);
+    pp_cert_cache_clear();
+    ck_assert_int_eq(from_handshake(ca, NULL, "polycom-chain.pem",
+                                    "expired-day.chain.pem", now - 5 * 86400,
+                                    now, 0, &f), PP_R_OK);
+    ck_assert_int_eq(f.source, PP_CERT_HANDSHAKE);
+    ck_assert_int_eq(f.valid_until, full.valid_until);
+    ck_assert(!memcmp(f.issuer_sha256, full.issuer_sha256, 32));
+    ck_assert_str_eq(f.cn, full.cn);
+    ck_assert(f.leaf_expired);
+    ck_assert(f.not_after < now);
+    ck_assert_ptr_nonnull(strstr(f.detail, "expired at "));
+    ck_assert(f.valid_until > now && f.valid_until <= now + 3600);
+    pp_ca_free(ca);
+}
+END_TEST
+
 START_TEST(cache)
 {
     pp_ca_t *ca = chain(), *ca2;
@@ -742,6 +1015,9 @@ Suite *suite_cert(void)
     tcase_add_test(tc, revocation);
     tcase_add_test(tc, crl_sets_and_coverage);
     tcase_add_test(tc, cache);
+    tcase_add_test(tc, handshake_chain_same_facts);
+    tcase_add_test(tc, handshake_chain_not_taken);
+    tcase_add_test(tc, handshake_chain_expired_leaf);
     tcase_add_test(tc, cache_bounded);
     tcase_add_test(tc, shared_counters);
     tcase_add_test(tc, bad_input);
