@@ -117,8 +117,8 @@ $(B)/storm: bench/storm.c
 	$(CC) $(OPT) $(WARN) -pthread -o $@ $< $(PKG_LIBS)
 
 # what checking a phone's certificate costs, the ways the module could
-$(B)/verifybench: bench/verifybench.c
-	$(CC) $(OPT) $(WARN) -o $@ $< $(PKG_LIBS)
+$(B)/verifybench: bench/verifybench.c $(CORELIB)
+	$(CC) $(OPT) $(WARN) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 # make bench's fleet: 10,000 phones of the test PKI, one key pair
 FLEET := build/fleet

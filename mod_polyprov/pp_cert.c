@@ -1058,22 +1058,18 @@ static int handshake_chain(const pp_ca_t *ca, const pp_crl_t *crl, X509 *leaf,
     }
     for (i = 0; i < n; i++) {
         X509 *x = sk_X509_value(chain, i);
-        int after;
-        if (X509_cmp_time(X509_get0_notBefore(x), &now) != -1) {
-            return 0;                 /* not yet valid, or no date */
+        /* as OpenSSL judges them: valid from notBefore, expired at
+         * notAfter */
+        time_t nb = asn1_to_time(X509_get0_notBefore(x));
+        time_t na = asn1_to_time(X509_get0_notAfter(x));
+        if (!nb || !na || nb > now || (na <= now && i > 0)) {
+            return 0;         /* not yet valid, an expired CA, or no date */
         }
-        after = X509_cmp_time(X509_get0_notAfter(x), &now);
-        if (after == 0 || (after < 0 && i > 0)) {
-            return 0;                 /* an expired CA, or no date */
-        }
-        if (after < 0) {
+        if (na <= now) {
             leaf_expired = 1;         /* tolerated at depth 0 only */
         }
-        else {
-            time_t na = asn1_to_time(X509_get0_notAfter(x));
-            if (na && na < until) {
-                until = na;
-            }
+        else if (na < until) {
+            until = na;
         }
         if (i == 0) {
             continue;

@@ -62,7 +62,7 @@ def test_verified_once_per_connection(h):
     assert len(re.findall(r"PP003: client certificate", h.new_log())) == 1
     src = sources(h)
     assert len(src) == 5
-    assert src[0] in ("verified", "process-cache")
+    assert src[0] in ("handshake", "process-cache")
     assert src[1:] == ["connection"] * 4
 
 
