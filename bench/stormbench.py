@@ -225,7 +225,6 @@ def where(path):
                                    invert=True),
         "ssl_client_cert": incl("ap_ssl_var_lookup"),
         "examine": incl("pp_cert_examine_x509") + incl("pp_cert_examine_pem"),
-        "chain_match": incl("handshake_chain"),
         "pp_verify": from_callers("X509_verify_cert", MODULE_VERIFY),
         "pp_d2i": from_callers("d2i_X509", MODULE_VERIFY),
     }
@@ -256,11 +255,10 @@ def section_callgrind(quick, tmp, as_child_user):
         ("the module's extra instructions (On - Off)", extra),
         ("  SSL_CLIENT_CERT: mod_ssl writes the PEM", o["ssl_client_cert"]),
         ("  the module's certificate check, all of it", o["examine"]),
-        ("    the handshake's chain matched", o["chain_match"]),
         ("    X509_verify_cert (a full verification)", o["pp_verify"]),
         ("    d2i_X509 (a PEM's DER to an X509)", o["pp_d2i"]),
-        ("    the rest: SHA-256, cache, CN",
-         o["examine"] - o["chain_match"] - o["pp_verify"] - o["pp_d2i"]),
+        ("    the rest: SHA-256, cache, CN, the handshake's chain",
+         o["examine"] - o["pp_verify"] - o["pp_d2i"]),
         ("  the rest of the module (decision, guards)",
          extra - o["examine"] - o["ssl_client_cert"]),
     ]
