@@ -278,13 +278,26 @@ static pp_reason_t cert_view(request_rec *r, const polyprov_dir_conf_t *dc,
          * resumed session: the session keeps the certificate, not it) */
         SSL *ssl = cs->ssl;
         X509 *leaf = current_peer(cs);
+        STACK_OF(X509) *chain = NULL;
+        long result = X509_V_ERR_UNSPECIFIED;
         if (!leaf) {
             rv = PP_R_NO_CERT;
             goto done;
         }
-        pp_cert_examine_x509(dc->ca, dc->crl, leaf, SSL_session_reused(ssl)
-                             ? NULL : SSL_get0_verified_chain(ssl),
-                             SSL_get_verify_result(ssl), now, &v->facts);
+        if (!SSL_session_reused(ssl)
+            && (chain = SSL_get0_verified_chain(ssl)) != NULL) {
+            /* mod_ssl resets the verify result to X509_V_OK on every
+             * request of a TLS 1.2 connection (ssl_hook_Access_classic),
+             * also after an error optional_no_ca accepted; its
+             * SSL_CLIENT_VERIFY keeps that apart ("GENEROUS") */
+            const char *vfy = ap_ssl_var_lookup(r->pool, r->server, c, r,
+                                              "SSL_CLIENT_VERIFY");
+            if (vfy && !strcmp(vfy, "SUCCESS")) {
+                result = SSL_get_verify_result(ssl);
+            }
+        }
+        pp_cert_examine_x509(dc->ca, dc->crl, leaf, chain, result, now,
+                             &v->facts);
     }
     else {
         pem = ap_ssl_var_lookup(r->pool, r->server, c, r, "SSL_CLIENT_CERT");

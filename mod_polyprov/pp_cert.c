@@ -1054,7 +1054,7 @@ static int handshake_chain(const pp_ca_t *ca, const pp_crl_t *crl, X509 *leaf,
         || X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) != 1
         || !(X509_get_extension_flags(sk_X509_value(chain, n - 1))
              & EXFLAG_SS)) {
-        return 0;
+        goto no;
     }
     for (i = 0; i < n; i++) {
         X509 *x = sk_X509_value(chain, i);
@@ -1063,7 +1063,7 @@ static int handshake_chain(const pp_ca_t *ca, const pp_crl_t *crl, X509 *leaf,
         time_t nb = asn1_to_time(X509_get0_notBefore(x));
         time_t na = asn1_to_time(X509_get0_notAfter(x));
         if (!nb || !na || nb > now || (na <= now && i > 0)) {
-            return 0;         /* not yet valid, an expired CA, or no date */
+            goto no;         /* not yet valid, an expired CA, or no date */
         }
         if (na <= now) {
             leaf_expired = 1;         /* tolerated at depth 0 only */
@@ -1078,7 +1078,7 @@ static int handshake_chain(const pp_ca_t *ca, const pp_crl_t *crl, X509 *leaf,
              k++) {
         }
         if (k == ncas) {
-            return 0;                 /* a CA PolyProvTrustedCA does not hold */
+            goto no;                 /* a CA PolyProvTrustedCA does not hold */
         }
         if (i == 1) {
             memcpy(f->issuer_sha256, ca->sha256[k], 32);
@@ -1100,6 +1100,10 @@ static int handshake_chain(const pp_ca_t *ca, const pp_crl_t *crl, X509 *leaf,
         snprintf(f->detail, sizeof(f->detail), "verified in the handshake");
     }
     return 1;
+no:
+    memset(f->issuer_sha256, 0, sizeof(f->issuer_sha256));
+    ERR_clear_error();
+    return 0;
 }
 
 pp_reason_t pp_cert_examine_x509(const pp_ca_t *ca, const pp_crl_t *crl,

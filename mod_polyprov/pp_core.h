@@ -289,9 +289,11 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
 /* The same for a client certificate OpenSSL has already parsed (the
  * connection's peer certificate), with what the handshake verified:
  * chain is the chain OpenSSL verified for this certificate in the
- * handshake (SSL_get0_verified_chain) and result the handshake's verify
- * result (SSL_get_verify_result), or NULL when the session was resumed
- * or the chain is not known.  The handshake's chain stands for the
+ * handshake (SSL_get0_verified_chain), or NULL when the session was
+ * resumed or the chain is not known, and result X509_V_OK only when that
+ * verification met no error at all (mod_ssl: SSL_get_verify_result, and
+ * SSL_CLIENT_VERIFY "SUCCESS", since over TLS 1.2 mod_ssl resets the
+ * verify result to X509_V_OK after an error optional_no_ca let pass).  The handshake's chain stands for the
  * module's own verification only when every one of these holds (else the
  * certificate is verified in full, as pp_cert_examine_pem does): result
  * is X509_V_OK; no PolyProvCRL applies (crl is NULL); the chain starts

@@ -152,5 +152,31 @@ def test_resumed_session_is_verified_without_the_chain(servers, pki,
     assert checks(h) == [("ok", "verified")]
 
 
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2,
+                                     ssl.TLSVersion.TLSv1_3])
+def test_an_error_optional_no_ca_let_pass(servers, pki, version):
+    """mod_ssl trusts only the corporate CA and lets the phone's chain
+    (sent up to its root) through under optional_no_ca with an error;
+    over TLS 1.2 it then resets the verify result to OK for each request.
+    The module does not take that chain: it verifies in full (and the
+    phone, genuine, is served)."""
+    h = servers()
+    populate(h)
+    h.write(mpm_conf=ONE_PROCESS, loglevel="warn polyprov:debug",
+            verify="optional_no_ca",
+            vhost_ssl_extra="SSLCACertificateFile %s/corp-ca.crt" % pki,
+            vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>""".format(d=h.docroot, p=pki))
+    h.start()
+    h.mark()
+    ctx = tlsclient.context(pki, "phone-a", version, chain="phone-a.full.pem")
+    ex = tlsclient.exchange(ctx, h.port, ["/%s.cfg" % A, "/%s.cfg" % A])
+    assert ex.statuses == [200, 200], ex
+    assert checks(h) == [("ok", "verified")]
+
+
 def h_pki(pki, name):
     return "%s/%s" % (pki, name)
