@@ -374,6 +374,9 @@ static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg,
     if (!g) {
         return e;
     }
+    if (!query && !strcmp(arg, "dbd")) {
+        query = "";                  /* dbd "": said below */
+    }
     if (query) {
         /* PolyProvAllowList dbd "SELECT ..." (mod_polyprov_dbd.c) */
         pp_list_read_fn *read;
@@ -1219,7 +1222,7 @@ void polyprov_config_lists_report(server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP031: %s: %s; the "
                          "list has never loaded: requests in scopes using it"
                          " are refused (list-unavailable) until it does; the"
-                         " file is tried again every PolyProvReloadInterval "
+                         " list is tried again every PolyProvReloadInterval "
                          "(every %d s if that is 0)", list_directive(path),
                          why ? why : "?", PP_LIST_RETRY_S);
         }

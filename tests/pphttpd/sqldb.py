@@ -166,7 +166,8 @@ class Postgres:
 
 def dbd_server(db, extra=""):
     """The server-level lines: mod_dbd's driver and parameters."""
-    return 'DBDriver %s\nDBDParams "%s"\n%s' % (db.driver, db.params, extra)
+    return 'DBDriver %s\nDBDParams "%s"\nDBDPersist Off\n%s' % (
+        db.driver, db.params, extra)
 
 
 def wait_for(cond, timeout, step=0.05):
