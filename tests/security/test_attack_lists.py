@@ -27,6 +27,7 @@ from tests.pphttpd import tlsclient
 from tests.pphttpd.expect import A, B, C
 from tests.pphttpd.fixtures import (FILES, checked, lists_guard, populate,
                                     serve)
+from tests.pphttpd.sqldb import Sqlite, dbd_server
 
 INTERVAL = 1
 
@@ -232,3 +233,55 @@ def test_a_list_change_applies_to_the_next_request_on_a_connection(servers,
     finally:
         conn.close()
     assert any("reason=deny-list" in l for l in h.refusals())
+
+
+def sql_server(servers, pki, allow=None, deny=None, rows=(), disabled=()):
+    """A server whose lists come from an SQLite inventory (README, Lists
+    from a database)."""
+    h = servers()
+    populate(h)
+    db = Sqlite(h)
+    db.set_phones(list(rows), disabled=list(disabled))
+    h.write(loglevel="warn polyprov:info", modules=["dbd"],
+            server=dbd_server(db),
+            vhost=lists_guard(h, pki, INTERVAL, allow=allow, deny=deny))
+    h.start()
+    return h, db
+
+
+def test_a_sql_deny_list_applies_to_the_next_request_on_a_connection(
+        servers, pki):
+    """As for a list file: a phone denied in the database while its
+    connection is open is refused at its next request on it."""
+    h, db = sql_server(servers, pki, rows=[A, B],
+                       deny='dbd "SELECT mac FROM phones WHERE NOT enabled"')
+    conn = tlsclient.Connection(tlsclient.context(pki, "phone-b"), h.port)
+    try:
+        assert conn.get("/%s.cfg" % B).status == 200
+        db.set_phones([A], disabled=[B])
+        time.sleep(INTERVAL + 1)
+        r = conn.get("/%s.cfg" % B)
+        assert r.status == 403 and "secret" not in r.body, r
+    finally:
+        conn.close()
+    assert any("reason=deny-list" in l for l in h.refusals())
+
+
+@pytest.mark.parametrize("query,reason", [
+    # no rows: a list of no MACs, which allows nobody
+    ("SELECT mac FROM phones WHERE enabled", "allow-list"),
+    # only a NULL, or a query that fails: never loaded, refused
+    ("SELECT NULL FROM phones", "list-unavailable"),
+    ("SELECT mac FROM no_such_table", "list-unavailable"),
+])
+def test_a_query_returning_nothing_is_not_allow_everyone(servers, pki,
+                                                         query, reason):
+    h, db = sql_server(servers, pki, allow='dbd "%s"' % query,
+                       disabled=[A])
+    for phone, mac in (("phone-a", A), ("phone-b", B)):
+        r = h.curl("/%s.cfg" % mac, phone=phone)
+        assert r.status == 403 and "secret" not in r.body, r
+        r = h.curl("/000000000000.cfg", phone=phone)
+        assert r.status == 403, r
+    assert all("reason=%s " % reason in l for l in h.refusals()), \
+        h.refusals()
