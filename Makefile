@@ -112,6 +112,9 @@ $(TOOL): $(TOOLSRC) tools/pc_input.h $(CORELIB)
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
+$(B)/dblookup: bench/dblookup.c $(CORELIB)
+	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
+
 # the boot-storm load generator (bench/storm.c): make bench, and a short
 # functional run in the integration suite
 $(B)/storm: bench/storm.c
@@ -184,7 +187,7 @@ demo:
 demo-run: build $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m tests.demo
 
-bench: build $(B)/listbench $(B)/storm $(B)/verifybench $(PKI)/.stamp $(FLEET)/.stamp
+bench: build $(B)/listbench $(B)/dblookup $(B)/storm $(B)/verifybench $(PKI)/.stamp $(FLEET)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_STORM=$(CURDIR)/$(B)/storm PP_FLEET=$(CURDIR)/$(FLEET) \
 	  $(PYTHON) -m bench.bench $(BENCH_ARGS)
