@@ -28,8 +28,8 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int read_rows(void *baton, pp_maclist_t *list, char *err,
-                     size_t errlen)
+static int read_rows(void *baton, uint64_t *version, pp_maclist_t *list,
+                     char *err, size_t errlen)
 {
     FILE *f = fopen(baton, "r");
     pp_macbuild_t b;
@@ -38,6 +38,7 @@ static int read_rows(void *baton, pp_maclist_t *list, char *err,
     ssize_t n;
     unsigned long row = 0;
 
+    (void)version;
     memset(&b, 0, sizeof(b));
     if (!f) {
         pp_err(err, errlen, "cannot read %s", (const char *)baton);
@@ -70,7 +71,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: dblookup ROWS-FILE STATE-DIR\n");
         return 2;
     }
-    if (read_rows(argv[1], &all, err, sizeof(err)) != 1) {
+    uint64_t v = 0;
+
+    if (read_rows(argv[1], &v, &all, err, sizeof(err)) != 1) {
         fprintf(stderr, "dblookup: %s\n", err);
         return 1;
     }

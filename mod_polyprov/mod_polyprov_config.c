@@ -362,9 +362,12 @@ static const char *set_pattern(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
-static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg,
-                            const char *query)
+static const char *set_list(cmd_parms *cmd, void *dcv, int argc,
+                            char *const argv[])
 {
+    const char *arg = argc > 0 ? argv[0] : "";
+    const char *query = argc > 1 ? argv[1] : NULL;
+    const char *version = argc > 2 ? argv[2] : NULL;
     polyprov_dir_conf_t *dc = dcv;
     const char *path, *e = NULL;
     polyprov_glue_t *g = glue(cmd->pool, &e);
@@ -373,6 +376,10 @@ static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg,
 
     if (!g) {
         return e;
+    }
+    if (argc < 1 || argc > 3 || (argc == 3 && strcmp(arg, "dbd"))) {
+        return fail(cmd, "takes a file, or dbd \"query\" [\"version "
+                    "query\"]");
     }
     if (!query && !strcmp(arg, "dbd")) {
         query = "";                  /* dbd "": said below */
@@ -386,7 +393,8 @@ static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg,
                         "argument is a query, after the word dbd (dbd "
                         "\"SELECT mac FROM phones WHERE enabled\")", arg));
         }
-        if ((e = polyprov_dbd_source(cmd, query, &path, &read, &baton))) {
+        if ((e = polyprov_dbd_source(cmd, query, version, &path, &read,
+                                     &baton))) {
             return fail(cmd, e);
         }
         idx = pp_listset_add_source(g->lists, path, read, baton, err,
@@ -479,11 +487,12 @@ const command_rec polyprov_cmds[] = {
         "sha256:HEX fingerprints allowed for the device's direct issuer"),
     AP_INIT_TAKE1("PolyProvCNPattern", set_pattern, NULL, CONTEXT,
         "regex taking the MAC from the CN (first capture group)"),
-    AP_INIT_TAKE12("PolyProvAllowList", set_list, &allow_list_tag, CONTEXT,
-        "file of MACs that may be served, or dbd \"SELECT ...\" (a query "
-        "through mod_dbd's DBDriver and DBDParams)"),
-    AP_INIT_TAKE12("PolyProvDenyList", set_list, &deny_list_tag, CONTEXT,
-        "file of MACs that are never served, or dbd \"SELECT ...\""),
+    AP_INIT_TAKE_ARGV("PolyProvAllowList", set_list, &allow_list_tag,
+        CONTEXT, "file of MACs that may be served, or dbd \"SELECT ...\" "
+        "[\"version query\"] (through mod_dbd's DBDriver and DBDParams)"),
+    AP_INIT_TAKE_ARGV("PolyProvDenyList", set_list, &deny_list_tag, CONTEXT,
+        "file of MACs that are never served, or dbd \"SELECT ...\" "
+        "[\"version query\"]"),
     AP_INIT_TAKE_ARGV("PolyProvSharedFiles", set_shared, NULL, CONTEXT,
         "wildcards of MAC-less files any verified device may read, "
         "'*' or 'none'"),

@@ -26,6 +26,7 @@ typedef struct {
     const char *driver;          /* DBDriver */
     const char *params;          /* DBDParams (never logged: passwords) */
     const char *query;
+    const char *version;         /* the change check, or NULL */
 } polyprov_dbd_t;
 
 /* The value of the last `name` directive in a list of directives and the
@@ -90,13 +91,13 @@ static void one_line(char *s)
     *w = '\0';
 }
 
-static int dbd_read_query(void *baton, pp_maclist_t *list, char *err,
-                          size_t errlen);
+static int dbd_read_query(void *baton, uint64_t *version, pp_maclist_t *list,
+                          char *err, size_t errlen);
 
-static int dbd_read(void *baton, pp_maclist_t *list, char *err,
-                    size_t errlen)
+static int dbd_read(void *baton, uint64_t *version, pp_maclist_t *list,
+                    char *err, size_t errlen)
 {
-    int rc = dbd_read_query(baton, list, err, errlen);
+    int rc = dbd_read_query(baton, version, list, err, errlen);
 
     if (rc != 1 && errlen) {
         one_line(err);
@@ -104,8 +105,38 @@ static int dbd_read(void *baton, pp_maclist_t *list, char *err,
     return rc;
 }
 
-static int dbd_read_query(void *baton, pp_maclist_t *list, char *err,
-                          size_t errlen)
+/* The version query's answer (its first column of its first row) as a
+ * token: FNV-1a, never 0.  -1 when it fails. */
+static int version_token(const apr_dbd_driver_t *drv, apr_pool_t *p,
+                         apr_dbd_t *h, const char *query, uint64_t *token,
+                         char *err, size_t errlen)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *v = NULL, *e;
+    uint64_t t = 1469598103934665603ULL;
+    int i;
+
+    if ((i = apr_dbd_select(drv, p, h, &res, query, 1)) != 0 || !res) {
+        e = apr_dbd_error(drv, h, i);
+        pp_err(err, errlen, "the version query failed: %s",
+               e && *e ? e : "(no message)");
+        return -1;
+    }
+    if (apr_dbd_num_tuples(drv, res) > 0
+        && apr_dbd_get_row(drv, p, res, &row, -1) == 0) {
+        v = apr_dbd_get_entry(drv, row, 0);
+    }
+    /* no row, or NULL: a version of its own */
+    for (v = v ? v : "\001(none)"; *v; v++) {
+        t = (t ^ (unsigned char)*v) * 1099511628211ULL;
+    }
+    *token = t ? t : 1;
+    return 1;
+}
+
+static int dbd_read_query(void *baton, uint64_t *version, pp_maclist_t *list,
+                          char *err, size_t errlen)
 {
     const polyprov_dbd_t *q = baton;
     const apr_dbd_driver_t *drv;
@@ -137,6 +168,22 @@ static int dbd_read_query(void *baton, pp_maclist_t *list, char *err,
                "%s", q->driver, e ? e : apr_strerror(rv, buf, sizeof(buf)));
         apr_pool_destroy(p);
         return -1;
+    }
+    if (q->version) {
+        /* the change check first: data changed after it only makes the
+         * next round query again */
+        uint64_t token = 0;
+        if (version_token(drv, p, h, q->version, &token, err, errlen) != 1) {
+            apr_dbd_close(drv, h);
+            apr_pool_destroy(p);
+            return -1;
+        }
+        if (*version && token == *version) {
+            apr_dbd_close(drv, h);
+            apr_pool_destroy(p);
+            return PP_LIST_UNCHANGED;
+        }
+        *version = token;
     }
     /* random access: the whole result, or the query's error, at once (a
      * result cut short must never pass for a shorter list) */
@@ -183,14 +230,15 @@ static int dbd_read_query(void *baton, pp_maclist_t *list, char *err,
 }
 
 const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
-                                const char **name, pp_list_read_fn **read,
-                                void **baton)
+                                const char *version, const char **name,
+                                pp_list_read_fn **read, void **baton)
 {
     polyprov_dbd_t *q;
     const apr_dbd_driver_t *drv;
     apr_hash_t *seen = NULL;
     const char *key, *prev;
     apr_status_t rv;
+    const char *same;
     int n = 1;
 
     if (!*query) {
@@ -199,6 +247,11 @@ const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
     }
     q = apr_pcalloc(cmd->pool, sizeof(*q));
     q->query = apr_pstrdup(cmd->pool, query);
+    if (version && !*version) {
+        return "an empty version query (leave it out to query the list "
+               "every interval)";
+    }
+    q->version = version ? apr_pstrdup(cmd->pool, version) : NULL;
     q->driver = server_param(cmd->temp_pool, cmd->directive, "DBDriver");
     q->params = server_param(cmd->temp_pool, cmd->directive, "DBDParams");
     if (!q->driver) {
@@ -207,6 +260,9 @@ const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
     }
     q->driver = apr_pstrdup(cmd->pool, q->driver);
     q->params = apr_pstrdup(cmd->pool, q->params ? q->params : "");
+    /* what makes two directives the same list */
+    same = apr_pstrcat(cmd->pool, q->params, "\n", q->version ? q->version
+                       : "", NULL);
     apr_dbd_init(cmd->pool);
     if ((rv = apr_dbd_get_driver(cmd->pool, q->driver, &drv))
         != APR_SUCCESS) {
@@ -230,10 +286,10 @@ const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
                                     q->driver, q->query, n);
         prev = apr_hash_get(seen, key, APR_HASH_KEY_STRING);
         if (!prev) {
-            apr_hash_set(seen, key, APR_HASH_KEY_STRING, q->params);
+            apr_hash_set(seen, key, APR_HASH_KEY_STRING, same);
             break;
         }
-        if (!strcmp(prev, q->params)) {
+        if (!strcmp(prev, same)) {
             break;
         }
         n++;

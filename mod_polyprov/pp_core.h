@@ -376,6 +376,10 @@ int pp_listset_add(pp_listset_t *set, const char *path,
  * fills *list (pp_macbuild_*) and returns as pp_maclist_load does: 1
  * good, 0 the content is wrong (a row that is no MAC: err names it), -1
  * it could not be read (connection, query error, timeout: err says so).
+ * *version holds a token of the version in force (0: none, or unknown);
+ * a source with a cheap change check (a version query) sets it to the
+ * token of what it read, and may return PP_LIST_UNCHANGED, without a
+ * list, when the token it finds is the one it was given.
  * It is first called by pp_listset_start (in the process that starts the
  * set), then by the background rounds only (pp_listset_tick; never by a
  * lookup): every interval, one process queries, and a result that differs
@@ -383,8 +387,9 @@ int pp_listset_add(pp_listset_t *set, const char *path,
  * keeps the version in force and is logged once per cause (the same
  * message), until a query succeeds again.  name identifies the list (the
  * same name twice gives the same index) and appears in messages. */
-typedef int pp_list_read_fn(void *baton, pp_maclist_t *list, char *err,
-                            size_t errlen);
+#define PP_LIST_UNCHANGED 2
+typedef int pp_list_read_fn(void *baton, uint64_t *version,
+                            pp_maclist_t *list, char *err, size_t errlen);
 int pp_listset_add_source(pp_listset_t *set, const char *name,
                           pp_list_read_fn *read, void *baton,
                           char *err, size_t errlen);

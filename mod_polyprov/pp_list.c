@@ -381,6 +381,8 @@ typedef struct {
     src_state_t src;             /* the version last examined */
     int32_t bad;                 /* why that version is not in force */
     int32_t bad_errno;
+    uint64_t version;            /* a source's token of the version last
+                                  * read (pp_list_read_fn), 0: none */
 } shrec_t;
 
 /* A mapped snapshot, counted by the requests using it. */
@@ -987,7 +989,16 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
         if (e->initial_rc == RC_PENDING) {
             char why[1024];
             why[0] = '\0';
-            e->initial_rc = e->read(e->baton, &e->initial, why, sizeof(why));
+            uint64_t v = 0;
+            e->initial_rc = e->read(e->baton, &v, &e->initial, why,
+                                    sizeof(why));
+            if (e->initial_rc == PP_LIST_UNCHANGED) {
+                e->initial_rc = -1;      /* nothing was in force */
+                pp_err(why, sizeof(why), "no list was read");
+            }
+            if (e->initial_rc == 1) {
+                r->version = v;
+            }
             if (e->initial_rc != 1) {
                 pp_free(e->initial.macs);
                 e->initial.macs = NULL;
@@ -1249,10 +1260,27 @@ static int read_query(pp_listset_t *set, int idx, int by)
     pp_maclist_t list = { NULL, 0 };
     char err[1024], kept[128];
     int64_t t0 = pp_monotonic_us();
+    uint64_t version = seq ? r->version : 0;
     int rc;
 
     err[0] = '\0';
-    rc = e->read(e->baton, &list, err, sizeof(err));
+    rc = e->read(e->baton, &version, &list, err, sizeof(err));
+    if (rc == PP_LIST_UNCHANGED && seq > 0) {
+        /* its version query says the list in force is current */
+        if (r->bad != BAD_NONE) {
+            pp_log(PP_LOG_NOTICE, "PP083: list %s: queried without error "
+                   "again: unchanged, %llu MACs (version %llu) in force",
+                   e->path, (unsigned long long)r->count,
+                   (unsigned long long)seq);
+            r->bad = BAD_NONE;
+            r->bad_errno = 0;
+        }
+        return 1;
+    }
+    if (rc == PP_LIST_UNCHANGED) {
+        rc = -1;
+        pp_err(err, sizeof(err), "no list was read");
+    }
     if (rc != 1) {
         int cause = rc == 0 ? BAD_PARSE : BAD_READ;
         int32_t h = (int32_t)msg_hash(err);
@@ -1268,6 +1296,7 @@ static int read_query(pp_listset_t *set, int idx, int by)
         return 1;
     }
     if (seq > 0 && same_as_current(set, idx, &list)) {
+        r->version = version;
         if (r->bad != BAD_NONE) {
             pp_log(PP_LOG_NOTICE, "PP083: list %s: queried without error "
                    "again: unchanged, %zu MACs (version %llu) in force",
@@ -1278,7 +1307,9 @@ static int read_query(pp_listset_t *set, int idx, int by)
         pp_free(list.macs);
         return 1;
     }
-    publish(set, idx, seq, &list, t0, by, seq ? NULL : "PP032");
+    if (publish(set, idx, seq, &list, t0, by, seq ? NULL : "PP032")) {
+        r->version = version;
+    }
     return 1;
 }
 

@@ -256,6 +256,8 @@ def test_configtest_checks_the_directive(servers, pki):
     rc, out = configtest("DBDriver sqlite3\n", 'sql "SELECT mac"')
     assert rc != 0 and "'sql': a second argument is a query, after the " \
         "word dbd" in out, out
+    rc, out = configtest("DBDriver sqlite3\n", 'a.txt "SELECT mac" "v"')
+    assert rc != 0 and "takes a file, or dbd" in out, out
     rc, out = configtest("DBDriver sqlite3\n", 'dbd ""')
     assert rc != 0 and "dbd needs a query" in out, out
     # in a virtual host: its own DBDriver and DBDParams win over the main
@@ -271,3 +273,30 @@ def test_configtest_checks_the_directive(servers, pki):
     assert status(h, A, "phone-a") == 200
     assert status(h, B, "phone-b") == 403
     assert 'dbd:sqlite3 "SELECT mac' in h.log_text()
+
+
+def test_a_version_query_spares_the_list_query(db, pki):
+    """With a change check, the list is queried only when the version
+    query's answer changes: a change of the rows alone is not seen, the
+    version's is."""
+    h = db.h
+    db.sql("CREATE TABLE inventory_version (v INTEGER)",
+           "INSERT INTO inventory_version VALUES (1)")
+    db.set_phones([A])
+    start(h, db, pki, allow=ALLOW + ' "SELECT v FROM inventory_version"')
+    assert status(h, A, "phone-a") == 200
+    h.mark()
+    db.set_phones([B])
+    time.sleep(INTERVAL + 1)
+    assert status(h, A, "phone-a") == 200         # not queried again
+    assert not log_lines(h, "PP038")
+    db.sql("UPDATE inventory_version SET v = 2")
+    assert wait_for(lambda: log_lines(h, "PP038"), INTERVAL + 1.5), \
+        h.new_log()
+    assert status(h, B, "phone-b") == 200
+    assert status(h, A, "phone-a") == 403
+    # a failing version query is a failing refresh
+    db.sql("DROP TABLE inventory_version")
+    lines = wait_for(lambda: log_lines(h, "PP081"), INTERVAL + 2)
+    assert lines and "the version query failed" in lines[0], h.new_log()
+    assert status(h, B, "phone-b") == 200

@@ -1065,20 +1065,29 @@ typedef struct {
     int nrows;
     const char *error;
     int calls;
+    uint64_t version;            /* a change check's token, 0: none */
+    int full;                    /* full queries made */
 } fakedb_t;
 
-static int fake_read(void *baton, pp_maclist_t *list, char *err,
-                     size_t errlen)
+static int fake_read(void *baton, uint64_t *version, pp_maclist_t *list,
+                     char *err, size_t errlen)
 {
     fakedb_t *db = baton;
     pp_macbuild_t b;
     int i, rc;
 
     db->calls++;
+    if (db->version && db->rc >= 0) {
+        if (*version == db->version) {
+            return PP_LIST_UNCHANGED;
+        }
+        *version = db->version;
+    }
     if (db->rc < 0) {
         pp_err(err, errlen, "%s", db->error);
         return -1;
     }
+    db->full++;
     memset(&b, 0, sizeof(b));
     for (i = 0; i < db->nrows; i++) {
         const char *v = db->rows[i];
@@ -1248,6 +1257,45 @@ START_TEST(source_failures_keep_last_good_logged_once)
 }
 END_TEST
 
+START_TEST(source_version_check)
+{
+    fixture_t fx;
+    fakedb_t db = { 0 };
+    int64_t t = pp_monotonic_us();
+
+    capture_logs();
+    fake_rows(&db, "0004f2000a01", NULL, NULL);
+    db.version = 7;
+    setup_source(&fx, &db, 1);
+    ck_assert_int_eq(db.full, 1);
+    /* the same version: no query of the list, whatever the rows say */
+    fake_rows(&db, "0004f2000b02", NULL, NULL);
+    pp_listset_tick(fx.set, t + 1100000);
+    pp_listset_tick(fx.set, t + 2200000);
+    ck_assert_int_eq(db.calls, 3);
+    ck_assert_int_eq(db.full, 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    /* a new version: the list is read and published */
+    db.version = 8;
+    pp_listset_tick(fx.set, t + 3300000);
+    ck_assert_int_eq(db.full, 2);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 3300000, 1), 1);
+    /* a failure, then the same version again: the list in force is
+     * current (PP083), nothing read */
+    db.rc = -1;
+    db.error = "down";
+    pp_listset_tick(fx.set, t + 4400000);
+    fake_rows(&db, "0004f2000c03", NULL, NULL);
+    pp_listset_tick(fx.set, t + 5500000);
+    ck_assert_int_eq(db.full, 2);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP083"));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 5500000, 1), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
 START_TEST(source_down_at_start_fails_closed)
 {
     fixture_t fx;
@@ -1319,6 +1367,7 @@ Suite *suite_list(void)
     tcase_add_test(ts, source_read_at_start_refreshed_in_background);
     tcase_add_test(ts, source_failures_keep_last_good_logged_once);
     tcase_add_test(ts, source_down_at_start_fails_closed);
+    tcase_add_test(ts, source_version_check);
     suite_add_tcase(s, ts);
     return s;
 }
