@@ -66,7 +66,9 @@ def log_lines(h, needle):
     return [l for l in h.new_log().splitlines() if needle in l]
 
 
-@pytest.mark.parametrize("mpm", ["prefork", "event"])
+# both databases and both kinds of MPM, in two runs
+@pytest.mark.parametrize("db,mpm", [("sqlite3", "prefork"),
+                                    ("pgsql", "event")], indirect=["db"])
 def test_adds_and_removals_reach_every_process(db, pki, mpm):
     h = db.h
     db.set_phones([A, "00:04:F2:00:0B:02"], disabled=[C])
