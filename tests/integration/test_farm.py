@@ -18,7 +18,7 @@ from tests.pphttpd.expect import A, B, C
 from tests.pphttpd.fixtures import lists_guard, populate, skip_or_fail
 from tests.pphttpd.httpd import free_port
 from tests.pphttpd.readme import readme
-from tests.pphttpd.sqldb import Postgres, dbd_server, wait_for
+from tests.pphttpd.sqldb import Postgres, causes, dbd_server, wait_for
 
 INTERVAL = 1
 PHONE_IP = "127.0.0.2"
@@ -153,7 +153,7 @@ def test_a_farm_behind_haproxy(farm):
         assert farm.get("/%s.cfg?r=%d" % (C, i), "phone-c").status == 200
     assert served_by(h1, C, 200, n1) and served_by(h2, C, 200, n2)
     for h in (h1, h2):
-        assert len(re.findall("PP081", h.new_log())) == 1, h.new_log()
+        assert 1 <= len(causes(h.new_log())) <= 3, h.new_log()
 
     # uploads on shared storage: whichever server takes a PUT, both serve
     # the newest version

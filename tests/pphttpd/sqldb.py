@@ -178,3 +178,12 @@ def wait_for(cond, timeout, step=0.05):
             return got
         time.sleep(step)
     return cond()
+
+
+def causes(log, tag="PP081"):
+    """The messages of tag in an error log, in order: each cause once (a
+    database going down may say "shutting down", then "no such file")."""
+    import re
+    found = re.findall(r"%s: (.*?); keeping" % tag, log)
+    assert len(found) == len(set(found)), found
+    return found
