@@ -518,19 +518,23 @@ static uint32_t msg_hash(const char *s)
     return h ? h : 1;
 }
 
-int pp_listset_add(pp_listset_t *set, const char *path,
-                   char *err, size_t errlen)
+/* The index of the list named path: *found when it is registered already;
+ * else a new entry at set->n, zeroed but for its path, that the caller
+ * counts.  -1 with a message on error. */
+static int entry_for(pp_listset_t *set, const char *path, int *found,
+                     char *err, size_t errlen)
 {
     entry_t *e;
-    struct stat st;
     int i;
 
+    *found = 0;
     if (set->shm) {
         pp_err(err, errlen, "list set already started");
         return -1;
     }
     for (i = 0; i < set->n; i++) {
         if (!strcmp(set->e[i].path, path)) {
+            *found = 1;
             return i;
         }
     }
@@ -550,6 +554,20 @@ int pp_listset_add(pp_listset_t *set, const char *path,
         pp_err(err, errlen, "out of memory");
         return -1;
     }
+    return set->n;
+}
+
+int pp_listset_add(pp_listset_t *set, const char *path,
+                   char *err, size_t errlen)
+{
+    entry_t *e;
+    struct stat st;
+    int found, i = entry_for(set, path, &found, err, errlen);
+
+    if (i < 0 || found) {
+        return i;
+    }
+    e = &set->e[i];
     /* a list is data: one that cannot be read or is broken is still
      * registered (the caller reports it); start keeps an older version
      * or marks it unavailable, and lookups try it again */
@@ -579,37 +597,19 @@ int pp_listset_add_source(pp_listset_t *set, const char *name,
                           char *err, size_t errlen)
 {
     entry_t *e;
-    int i;
+    int found, i = entry_for(set, name, &found, err, errlen);
 
-    if (set->shm) {
-        pp_err(err, errlen, "list set already started");
+    if (i < 0) {
         return -1;
     }
-    for (i = 0; i < set->n; i++) {
-        if (!strcmp(set->e[i].path, name)) {
-            if (!set->e[i].read) {
-                pp_err(err, errlen, "'%s' names a list file already", name);
-                return -1;
-            }
-            return i;
-        }
-    }
-    if (set->n == set->cap) {
-        int ncap = set->cap ? set->cap * 2 : 4;
-        entry_t *ne = pp_realloc(set->e, (size_t)ncap * sizeof(*ne));
-        if (!ne) {
-            pp_err(err, errlen, "out of memory");
+    if (found) {
+        if (!set->e[i].read) {
+            pp_err(err, errlen, "'%s' names a list file already", name);
             return -1;
         }
-        set->e = ne;
-        set->cap = ncap;
+        return i;
     }
-    e = &set->e[set->n];
-    memset(e, 0, sizeof(*e));
-    if (!(e->path = pp_strndup(name, strlen(name)))) {
-        pp_err(err, errlen, "out of memory");
-        return -1;
-    }
+    e = &set->e[i];
     e->read = read;
     e->baton = baton;
     e->initial_rc = RC_PENDING;

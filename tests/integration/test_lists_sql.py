@@ -5,7 +5,6 @@ PostgreSQL cluster of the test's own; the same snapshot every process
 maps as a list file, refreshed in the background, the last good list kept
 through every failure."""
 
-import os
 import re
 import time
 
@@ -13,6 +12,7 @@ import pytest
 
 from tests.pphttpd.expect import A, B, C, expect_refused
 from tests.pphttpd.fixtures import lists_guard, populate
+from tests.pphttpd.httpd import snapshots_mapped
 from tests.pphttpd.sqldb import (Postgres, Sqlite, causes, dbd_server,
                                  wait_for)
 
@@ -52,15 +52,6 @@ def start(h, db, pki, mpm="event", allow=ALLOW, deny=None,
 
 def status(h, mac, phone):
     return h.curl("/%s.cfg" % mac, phone=phone).status
-
-
-def snapshots_mapped(pid):
-    try:
-        with open("/proc/%d/maps" % pid) as f:
-            return {os.path.basename(l.split()[-1]) for l in f
-                    if l.rstrip().endswith(".snap")}
-    except OSError:
-        return set()
 
 
 def log_lines(h, needle):
