@@ -108,6 +108,8 @@ def served_by(h, mac, status, since):
 
 def test_a_farm_behind_haproxy(farm):
     h1, h2 = farm.h1, farm.h2
+    # the servers take only connections that start with a PROXY header
+    assert h1.curl("/%s.cfg" % A, phone="phone-a").status == 0
     # served through HAProxy by both servers, which see the phone's address
     n1, n2 = len(h1.access_lines()), len(h2.access_lines())
     for i in range(6):

@@ -270,6 +270,7 @@ def test_configtest_checks_the_directive(servers, pki):
     assert 'dbd:sqlite3 "SELECT mac' in h.log_text()
 
 
+@pytest.mark.parametrize("db", ["pgsql"], indirect=True)
 def test_a_version_query_spares_the_list_query(db, pki):
     """With a change check, the list is queried only when the version
     query's answer changes: a change of the rows alone is not seen, the
