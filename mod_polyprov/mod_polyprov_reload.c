@@ -164,6 +164,7 @@ void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
         return;
     }
     if (POLYPROV_TEST_INLINE_RELOADS) {
+        sql_unrefreshed(s, set);
         return;                  /* the fault-injection build (see above) */
     }
     get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
