@@ -53,7 +53,8 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 SRC      := mod_polyprov
 CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
 GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
-            mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload
+            mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
+            mod_polyprov_dbd
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
 
@@ -109,6 +110,9 @@ $(TOOL): $(TOOLSRC) tools/pc_input.h $(CORELIB)
 	  $(CORELIB) -Wl,-z,relro,-z,now $(PKG_LIBS)
 
 $(B)/listbench: bench/listbench.c $(CORELIB)
+	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
+
+$(B)/dblookup: bench/dblookup.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 # the boot-storm load generator (bench/storm.c): make bench, and a short
@@ -183,7 +187,7 @@ demo:
 demo-run: build $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m tests.demo
 
-bench: build $(B)/listbench $(B)/storm $(B)/verifybench $(PKI)/.stamp $(FLEET)/.stamp
+bench: build $(B)/listbench $(B)/dblookup $(B)/storm $(B)/verifybench $(PKI)/.stamp $(FLEET)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_STORM=$(CURDIR)/$(B)/storm PP_FLEET=$(CURDIR)/$(FLEET) \
 	  $(PYTHON) -m bench.bench $(BENCH_ARGS)

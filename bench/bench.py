@@ -23,8 +23,11 @@
    reloaded in the background, against the same load in steady state.
 5. Memory: RSS of each httpd process with a 10,000,000-MAC allow list,
    before and after serving 10,000 phones.
+6. Lists from a database (bench/dbbench.py): the refresh of a
+   1,000,000-row PostgreSQL inventory, a lookup, and keep-alive On/Off
+   with that allow list (skipped where PostgreSQL is missing).
 
-    /usr/bin/python3 -m bench.bench [--quick] [--sections 1,2,3,4,5]
+    /usr/bin/python3 -m bench.bench [--quick] [--sections 1,2,3,4,5,6]
 """
 
 import argparse
@@ -163,7 +166,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true",
                     help="fewer requests and runs")
-    ap.add_argument("--sections", default="1,2,3,4,5",
+    ap.add_argument("--sections", default="1,2,3,4,5,6",
                     help="which sections to run (default: all)")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
@@ -199,6 +202,9 @@ def main():
         if "5" in sections:
             print()
             stormbench.section_memory(q, tmp)
+        if "6" in sections:
+            from bench import dbbench
+            dbbench.section(q, tmp, pem)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -72,6 +72,12 @@ int polyprov_config_check(apr_pool_t *pconf, server_rec *s);
 int polyprov_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 /* post_config, after pp_listset_start: lists kept or not loaded. */
 void polyprov_config_lists_report(server_rec *s);
+/* mod_polyprov_dbd.c: a list from a query (PolyProvAllowList dbd "..."
+ * ["version query"]): its name, and the core's source callback; an error
+ * message or NULL. */
+const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
+                                const char *version, const char **name,
+                                pp_list_read_fn **read, void **baton);
 /* post_config, after the lists were published: their reloads move to a
  * mod_watchdog thread in each child (mod_polyprov_reload.c). */
 void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,

@@ -362,8 +362,12 @@ static const char *set_pattern(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
-static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg)
+static const char *set_list(cmd_parms *cmd, void *dcv, int argc,
+                            char *const argv[])
 {
+    const char *arg = argc > 0 ? argv[0] : "";
+    const char *query = argc > 1 ? argv[1] : NULL;
+    const char *version = argc > 2 ? argv[2] : NULL;
     polyprov_dir_conf_t *dc = dcv;
     const char *path, *e = NULL;
     polyprov_glue_t *g = glue(cmd->pool, &e);
@@ -373,13 +377,38 @@ static const char *set_list(cmd_parms *cmd, void *dcv, const char *arg)
     if (!g) {
         return e;
     }
-    if ((e = file_arg(cmd, arg, &path))) {
+    if (argc < 1 || argc > 3 || (argc == 3 && strcmp(arg, "dbd"))) {
+        return fail(cmd, "takes a file, or dbd \"query\" [\"version "
+                    "query\"]");
+    }
+    if (!query && !strcmp(arg, "dbd")) {
+        query = "";                  /* dbd "": said below */
+    }
+    if (query) {
+        /* PolyProvAllowList dbd "SELECT ..." (mod_polyprov_dbd.c) */
+        pp_list_read_fn *read;
+        void *baton;
+        if (strcmp(arg, "dbd")) {
+            return fail(cmd, apr_psprintf(cmd->pool, "'%s': a second "
+                        "argument is a query, after the word dbd (dbd "
+                        "\"SELECT mac FROM phones WHERE enabled\")", arg));
+        }
+        if ((e = polyprov_dbd_source(cmd, query, version, &path, &read,
+                                     &baton))) {
+            return fail(cmd, e);
+        }
+        idx = pp_listset_add_source(g->lists, path, read, baton, err,
+                                    sizeof(err));
+    }
+    else if ((e = file_arg(cmd, arg, &path))) {
         return e;
     }
-    /* a list is data: a file that is broken or cannot be read does not
-     * fail the configuration (configtest warns, start-up keeps the last
-     * good version or refuses requests that need it) */
-    idx = pp_listset_add(g->lists, path, err, sizeof(err));
+    else {
+        /* a list is data: a file that is broken or cannot be read does
+         * not fail the configuration (configtest warns, start-up keeps
+         * the last good version or refuses requests that need it) */
+        idx = pp_listset_add(g->lists, path, err, sizeof(err));
+    }
     if (idx < 0) {
         return fail(cmd, err);
     }
@@ -458,10 +487,12 @@ const command_rec polyprov_cmds[] = {
         "sha256:HEX fingerprints allowed for the device's direct issuer"),
     AP_INIT_TAKE1("PolyProvCNPattern", set_pattern, NULL, CONTEXT,
         "regex taking the MAC from the CN (first capture group)"),
-    AP_INIT_TAKE1("PolyProvAllowList", set_list, &allow_list_tag, CONTEXT,
-        "file of MACs that may be served"),
-    AP_INIT_TAKE1("PolyProvDenyList", set_list, &deny_list_tag, CONTEXT,
-        "file of MACs that are never served"),
+    AP_INIT_TAKE_ARGV("PolyProvAllowList", set_list, &allow_list_tag,
+        CONTEXT, "file of MACs that may be served, or dbd \"SELECT ...\" "
+        "[\"version query\"] (through mod_dbd's DBDriver and DBDParams)"),
+    AP_INIT_TAKE_ARGV("PolyProvDenyList", set_list, &deny_list_tag, CONTEXT,
+        "file of MACs that are never served, or dbd \"SELECT ...\" "
+        "[\"version query\"]"),
     AP_INIT_TAKE_ARGV("PolyProvSharedFiles", set_shared, NULL, CONTEXT,
         "wildcards of MAC-less files any verified device may read, "
         "'*' or 'none'"),
@@ -1200,7 +1231,7 @@ void polyprov_config_lists_report(server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP031: %s: %s; the "
                          "list has never loaded: requests in scopes using it"
                          " are refused (list-unavailable) until it does; the"
-                         " file is tried again every PolyProvReloadInterval "
+                         " list is tried again every PolyProvReloadInterval "
                          "(every %d s if that is 0)", list_directive(path),
                          why ? why : "?", PP_LIST_RETRY_S);
         }

@@ -134,6 +134,22 @@ static void intervals(apr_pool_t *p, server_rec *s, pp_listset_t *set)
     }
 }
 
+/* A list from a query is never queried in a request: without the
+ * background it keeps what start-up read. */
+static void sql_unrefreshed(server_rec *s, pp_listset_t *set)
+{
+    int i, n = pp_listset_count(set);
+
+    for (i = 0; i < n; i++) {
+        if (pp_listset_is_source(set, i)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP080: list %s "
+                         "is queried at start and graceful restart only, "
+                         "never refreshed: that needs mod_watchdog",
+                         pp_listset_path(set, i));
+        }
+    }
+}
+
 void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
                            server_rec *s)
 {
@@ -148,6 +164,7 @@ void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
         return;
     }
     if (POLYPROV_TEST_INLINE_RELOADS) {
+        sql_unrefreshed(s, set);
         return;                  /* the fault-injection build (see above) */
     }
     get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
@@ -158,6 +175,7 @@ void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
                      "the requests that notice a change (one request waits "
                      "for each reload); load mod_watchdog to move reloads "
                      "to the background");
+        sql_unrefreshed(s, set);
         return;
     }
     if ((rv = get(&wd, WATCHDOG_NAME, 0, 0, pconf)) != APR_SUCCESS
@@ -166,6 +184,7 @@ void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
                      "the background reload of list files (mod_watchdog): "
                      "list files are checked and re-read by the requests "
                      "that notice a change");
+        sql_unrefreshed(s, set);
         return;
     }
     intervals(ptemp, s, set);

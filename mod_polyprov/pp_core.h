@@ -358,6 +358,23 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
                      pp_maclist_t *list, char *err, size_t errlen);
 int pp_maclist_contains(const pp_mac_t *macs, size_t count, pp_mac_t mac);
 
+/* Building a list from values one at a time (a database's rows): each
+ * value in any notation of the list format, surrounding whitespace
+ * ignored (no comments).  Start from a zeroed builder. */
+typedef struct {
+    pp_maclist_t list;
+    size_t cap;
+} pp_macbuild_t;
+/* 1 added; 0 not a MAC, with a message naming row `row` and the value
+ * (value NULL: an SQL NULL); -1 out of memory. */
+int pp_macbuild_row(pp_macbuild_t *b, const char *value, size_t len,
+                    unsigned long row, char *err, size_t errlen);
+/* Sort and de-duplicate into *out (the caller frees out->macs with
+ * pp_free; never NULL on success, even for no MACs).  Returns 1, or -1
+ * when out of memory (the builder is freed either way). */
+int pp_macbuild_finish(pp_macbuild_t *b, pp_maclist_t *out);
+void pp_macbuild_free(pp_macbuild_t *b);
+
 /*
  * A list set: every list file the configuration names, shared by all
  * httpd processes.  The parent loads each file (at parse time), then
@@ -383,6 +400,30 @@ void pp_listset_free(pp_listset_t *set);
  * the index >= 0, or -1 with a message (memory, already started). */
 int pp_listset_add(pp_listset_t *set, const char *path,
                    char *err, size_t errlen);
+/* A list whose content comes from elsewhere than a file: a database
+ * query, run by the glue (README, "Lists from a database").  read()
+ * fills *list (pp_macbuild_*) and returns as pp_maclist_load does: 1
+ * good, 0 the content is wrong (a row that is no MAC: err names it), -1
+ * it could not be read (connection, query error, timeout: err says so).
+ * *version holds a token of the version in force (0: none, or unknown);
+ * a source with a cheap change check (a version query) sets it to the
+ * token of what it read, and may return PP_LIST_UNCHANGED, without a
+ * list, when the token it finds is the one it was given.
+ * It is first called by pp_listset_start (in the process that starts the
+ * set), then by the background rounds only (pp_listset_tick; never by a
+ * lookup): every interval, one process queries, and a result that differs
+ * from the version in force is published as a new snapshot.  A failure
+ * keeps the version in force and is logged once per cause (the same
+ * message), until a query succeeds again.  name identifies the list (the
+ * same name twice gives the same index) and appears in messages. */
+#define PP_LIST_UNCHANGED 2
+typedef int pp_list_read_fn(void *baton, uint64_t *version,
+                            pp_maclist_t *list, char *err, size_t errlen);
+int pp_listset_add_source(pp_listset_t *set, const char *name,
+                          pp_list_read_fn *read, void *baton,
+                          char *err, size_t errlen);
+/* 1 when list idx comes from pp_listset_add_source, not a file. */
+int pp_listset_is_source(const pp_listset_t *set, int idx);
 /* Why list idx did not load when it was added, or NULL. */
 const char *pp_listset_problem(const pp_listset_t *set, int idx);
 /* After pp_listset_start: where the version in force came from, and how

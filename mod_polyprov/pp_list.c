@@ -278,6 +278,76 @@ int pp_maclist_contains(const pp_mac_t *macs, size_t count, pp_mac_t mac)
 }
 
 /* ------------------------------------------------------------------ */
+/* Lists built value by value (a database's rows)                      */
+
+int pp_macbuild_row(pp_macbuild_t *b, const char *value, size_t len,
+                    unsigned long row, char *err, size_t errlen)
+{
+    const char *s = value, *e;
+    pp_mac_t m;
+
+    if (!value) {
+        pp_err(err, errlen, "row %lu: NULL is not a MAC address", row);
+        return 0;
+    }
+    e = value + len;
+    while (s < e && (is_space((unsigned char)*s) || *s == '\n')) {
+        s++;
+    }
+    while (e > s && (is_space((unsigned char)e[-1]) || e[-1] == '\n')) {
+        e--;
+    }
+    if (!pp_mac_parse(s, (size_t)(e - s), &m)) {
+        char tok[64];
+        printable(value, len, tok, sizeof(tok));
+        pp_err(err, errlen, "row %lu: '%s' is not a MAC address (use "
+               "0004f2aabbcc, 00:04:f2:aa:bb:cc, 00-04-f2-aa-bb-cc or "
+               "0004.f2aa.bbcc)", row, tok);
+        return 0;
+    }
+    if (b->list.count == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 1024;
+        pp_mac_t *nm = pp_realloc(b->list.macs, ncap * sizeof(*nm));
+        if (!nm) {
+            pp_err(err, errlen, "row %lu: out of memory", row);
+            return -1;
+        }
+        b->list.macs = nm;
+        b->cap = ncap;
+    }
+    b->list.macs[b->list.count++] = m;
+    return 1;
+}
+
+int pp_macbuild_finish(pp_macbuild_t *b, pp_maclist_t *out)
+{
+    size_t i, w;
+
+    out->macs = b->list.macs;
+    out->count = b->list.count;
+    b->list.macs = NULL;
+    b->list.count = b->cap = 0;
+    if (!out->macs && !(out->macs = pp_malloc(sizeof(pp_mac_t)))) {
+        return -1;
+    }
+    sort_macs(out->macs, out->count);
+    for (i = 0, w = 0; i < out->count; i++) {
+        if (w == 0 || out->macs[w - 1] != out->macs[i]) {
+            out->macs[w++] = out->macs[i];
+        }
+    }
+    out->count = w;
+    return 1;
+}
+
+void pp_macbuild_free(pp_macbuild_t *b)
+{
+    pp_free(b->list.macs);
+    b->list.macs = NULL;
+    b->list.count = b->cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The shared list set                                                 */
 
 #define SNAP_MAGIC "PPLIST1\n"
@@ -311,6 +381,8 @@ typedef struct {
     src_state_t src;             /* the version last examined */
     int32_t bad;                 /* why that version is not in force */
     int32_t bad_errno;
+    uint64_t version;            /* a source's token of the version last
+                                  * read (pp_list_read_fn), 0: none */
 } shrec_t;
 
 /* A mapped snapshot, counted by the requests using it. */
@@ -335,7 +407,12 @@ typedef struct {
     snapmap_t *cur;              /* this process's mapping */
     uint64_t cur_for_seq;        /* when cur came from a newer generation:
                                   * the version of this one it stands for */
+    pp_list_read_fn *read;       /* a source that is no file (a query) */
+    void *baton;
 } entry_t;
+
+/* initial_rc of a source not yet read (pp_listset_start reads it) */
+#define RC_PENDING 2
 
 /* One per set, in shared memory after the records. */
 typedef struct {
@@ -430,19 +507,34 @@ static int src_same(const src_state_t *a, const src_state_t *b)
            && a->mtime_ns == b->mtime_ns;
 }
 
-int pp_listset_add(pp_listset_t *set, const char *path,
-                   char *err, size_t errlen)
+/* What a source's failure said, to log each cause once (FNV-1a). */
+static uint32_t msg_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    }
+    return h ? h : 1;
+}
+
+/* The index of the list named path: *found when it is registered already;
+ * else a new entry at set->n, zeroed but for its path, that the caller
+ * counts.  -1 with a message on error. */
+static int entry_for(pp_listset_t *set, const char *path, int *found,
+                     char *err, size_t errlen)
 {
     entry_t *e;
-    struct stat st;
     int i;
 
+    *found = 0;
     if (set->shm) {
         pp_err(err, errlen, "list set already started");
         return -1;
     }
     for (i = 0; i < set->n; i++) {
         if (!strcmp(set->e[i].path, path)) {
+            *found = 1;
             return i;
         }
     }
@@ -462,6 +554,20 @@ int pp_listset_add(pp_listset_t *set, const char *path,
         pp_err(err, errlen, "out of memory");
         return -1;
     }
+    return set->n;
+}
+
+int pp_listset_add(pp_listset_t *set, const char *path,
+                   char *err, size_t errlen)
+{
+    entry_t *e;
+    struct stat st;
+    int found, i = entry_for(set, path, &found, err, errlen);
+
+    if (i < 0 || found) {
+        return i;
+    }
+    e = &set->e[i];
     /* a list is data: one that cannot be read or is broken is still
      * registered (the caller reports it); start keeps an older version
      * or marks it unavailable, and lookups try it again */
@@ -484,6 +590,38 @@ int pp_listset_add(pp_listset_t *set, const char *path,
         err[0] = '\0';
     }
     return set->n++;
+}
+
+int pp_listset_add_source(pp_listset_t *set, const char *name,
+                          pp_list_read_fn *read, void *baton,
+                          char *err, size_t errlen)
+{
+    entry_t *e;
+    int found, i = entry_for(set, name, &found, err, errlen);
+
+    if (i < 0) {
+        return -1;
+    }
+    if (found) {
+        if (!set->e[i].read) {
+            pp_err(err, errlen, "'%s' names a list file already", name);
+            return -1;
+        }
+        return i;
+    }
+    e = &set->e[i];
+    e->read = read;
+    e->baton = baton;
+    e->initial_rc = RC_PENDING;
+    if (err && errlen) {
+        err[0] = '\0';
+    }
+    return set->n++;
+}
+
+int pp_listset_is_source(const pp_listset_t *set, int idx)
+{
+    return set && idx >= 0 && idx < set->n && set->e[idx].read != NULL;
 }
 
 const char *pp_listset_problem(const pp_listset_t *set, int idx)
@@ -848,12 +986,37 @@ int pp_listset_start(pp_listset_t *set, const char *state_dir,
 
         r->last_check_us = pp_monotonic_us();  /* just read: check later */
         e->origin = PP_LIST_READ;
+        if (e->initial_rc == RC_PENDING) {
+            char why[1024];
+            why[0] = '\0';
+            uint64_t v = 0;
+            e->initial_rc = e->read(e->baton, &v, &e->initial, why,
+                                    sizeof(why));
+            if (e->initial_rc == PP_LIST_UNCHANGED) {
+                e->initial_rc = -1;      /* nothing was in force */
+                pp_err(why, sizeof(why), "no list was read");
+            }
+            if (e->initial_rc == 1) {
+                r->version = v;
+            }
+            if (e->initial_rc != 1) {
+                pp_free(e->initial.macs);
+                e->initial.macs = NULL;
+                pp_free(e->problem);
+                e->problem = pp_strndup(why, strlen(why));
+                /* logged at start (PP030, PP031): the background says
+                 * nothing more until the cause changes */
+                r->bad_errno = (int32_t)msg_hash(why);
+            }
+        }
         if (e->initial_rc != 1) {
             /* not loadable now: the last good version of the previous
              * generation (a graceful restart), else none */
             r->src = e->initial_src;     /* zero unless a broken version */
             r->bad = e->initial_rc == 0 ? BAD_PARSE : BAD_READ;
-            r->bad_errno = e->initial_rc == 0 ? 0 : e->initial_errno;
+            if (!e->read) {
+                r->bad_errno = e->initial_rc == 0 ? 0 : e->initial_errno;
+            }
             e->origin = PP_LIST_NONE;
             if (gen > 0 && (old = manifest_find(state_dir, gen - 1,
                                                 e->path)) >= 0
@@ -922,6 +1085,10 @@ static const char *by_name(int by)
     return by == BY_BACKGROUND ? "in the background" : "on the request path";
 }
 
+static int publish(pp_listset_t *set, int idx, uint64_t seq,
+                   pp_maclist_t *lp, int64_t t0, int by, const char *tag);
+static int read_query(pp_listset_t *set, int idx, int by);
+
 /* Called by the one process holding r->busy_pid.  Returns 1 when it
  * read the file (and so allocated and freed the memory of a parse). */
 static int read_source(pp_listset_t *set, int idx, int64_t now_us,
@@ -939,6 +1106,9 @@ static int read_source(pp_listset_t *set, int idx, int64_t now_us,
     int64_t t0;
     int rc;
 
+    if (e->read) {
+        return read_query(set, idx, by);
+    }
     if (stat(e->path, &st) != 0) {
         int en = errno;
         if (r->bad != BAD_STAT || r->bad_errno != en) {
@@ -1005,6 +1175,22 @@ static int read_source(pp_listset_t *set, int idx, int64_t now_us,
         pp_free(list.macs);          /* changed while read: next time */
         return 1;
     }
+    if (publish(set, idx, seq, &list, t0, by, tag)) {
+        r->src = now_src;
+    }
+    return 1;
+}
+
+/* Publish list (a good new version, freed here) as version seq + 1 of
+ * list idx, and say so; 0 when it cannot be published (logged). */
+static int publish(pp_listset_t *set, int idx, uint64_t seq,
+                   pp_maclist_t *lp, int64_t t0, int by, const char *tag)
+{
+    entry_t *e = &set->e[idx];
+    shrec_t *r = &set->shm[idx];
+    pp_maclist_t list = *lp;
+    char err[1024], kept[128];
+
     if (!snap_write(set, idx, seq + 1, &list, err, sizeof(err))) {
         if (r->bad != BAD_PUBLISH) {
             pp_log(PP_LOG_ERR, "%s: list %s: %s; %s", tag ? tag : "PP037",
@@ -1013,9 +1199,8 @@ static int read_source(pp_listset_t *set, int idx, int64_t now_us,
         }
         r->bad = BAD_PUBLISH;
         pp_free(list.macs);
-        return 1;
+        return 0;
     }
-    r->src = now_src;
     r->bad = BAD_NONE;
     r->bad_errno = 0;
     __atomic_store_n(&r->count, (uint64_t)list.count, __ATOMIC_RELAXED);
@@ -1038,6 +1223,92 @@ static int read_source(pp_listset_t *set, int idx, int64_t now_us,
         char old[4096];
         /* keep `seq` for processes about to map it; drop the one before */
         unlink(snap_name(set, idx, seq - 1, old, sizeof(old)));
+    }
+    return 1;
+}
+
+static snapmap_t *acquire(pp_listset_t *set, int idx, int quiet);
+
+/* Whether list is the version in force of list idx. */
+static int same_as_current(pp_listset_t *set, int idx,
+                           const pp_maclist_t *list)
+{
+    snapmap_t *m = acquire(set, idx, 1);
+    int same;
+
+    if (!m) {
+        return 0;
+    }
+    same = m->count == list->count
+           && (list->count == 0
+               || !memcmp(m->macs, list->macs,
+                          list->count * sizeof(pp_mac_t)));
+    pthread_mutex_lock(&set->mu);
+    snap_release(m);
+    pthread_mutex_unlock(&set->mu);
+    return same;
+}
+
+/* A source that is no file (pp_listset_add_source): ask it, and publish
+ * what it returns when that differs from the version in force.  Called
+ * by the one process holding r->busy_pid, in the background. */
+static int read_query(pp_listset_t *set, int idx, int by)
+{
+    entry_t *e = &set->e[idx];
+    shrec_t *r = &set->shm[idx];
+    uint64_t seq = __atomic_load_n(&r->seq, __ATOMIC_ACQUIRE);
+    pp_maclist_t list = { NULL, 0 };
+    char err[1024], kept[128];
+    int64_t t0 = pp_monotonic_us();
+    uint64_t version = seq ? r->version : 0;
+    int rc;
+
+    err[0] = '\0';
+    rc = e->read(e->baton, &version, &list, err, sizeof(err));
+    if (rc == PP_LIST_UNCHANGED && seq > 0) {
+        /* its version query says the list in force is current */
+        if (r->bad != BAD_NONE) {
+            pp_log(PP_LOG_NOTICE, "PP083: list %s: queried without error "
+                   "again: unchanged, %llu MACs (version %llu) in force",
+                   e->path, (unsigned long long)r->count,
+                   (unsigned long long)seq);
+            r->bad = BAD_NONE;
+            r->bad_errno = 0;
+        }
+        return 1;
+    }
+    if (rc == PP_LIST_UNCHANGED) {
+        rc = -1;
+        pp_err(err, sizeof(err), "no list was read");
+    }
+    if (rc != 1) {
+        int cause = rc == 0 ? BAD_PARSE : BAD_READ;
+        int32_t h = (int32_t)msg_hash(err);
+        pp_free(list.macs);
+        if (r->bad != cause || r->bad_errno != h) {
+            pp_log(PP_LOG_ERR, "%s: list %s: %s; %s; trying again at each "
+                   "interval", seq ? (rc == 0 ? "PP082" : "PP081") : "PP032",
+                   e->path, err, in_force(r, seq, kept, sizeof(kept)));
+            r->bad = cause;
+            r->bad_errno = h;
+            notify(set, idx, PP_LIST_EVENT_ERROR);
+        }
+        return 1;
+    }
+    if (seq > 0 && same_as_current(set, idx, &list)) {
+        r->version = version;
+        if (r->bad != BAD_NONE) {
+            pp_log(PP_LOG_NOTICE, "PP083: list %s: queried without error "
+                   "again: unchanged, %zu MACs (version %llu) in force",
+                   e->path, list.count, (unsigned long long)seq);
+            r->bad = BAD_NONE;
+            r->bad_errno = 0;
+        }
+        pp_free(list.macs);
+        return 1;
+    }
+    if (publish(set, idx, seq, &list, t0, by, seq ? NULL : "PP032")) {
+        r->version = version;
     }
     return 1;
 }
@@ -1065,6 +1336,9 @@ static int maybe_check(pp_listset_t *set, int idx, int64_t now_us,
     int64_t last = __atomic_load_n(&r->last_check_us, __ATOMIC_ACQUIRE);
     uint32_t me = (uint32_t)getpid(), busy = 0;
 
+    if (set->e[idx].read && by != BY_BACKGROUND) {
+        return 0;                    /* a query never runs in a request */
+    }
     if (now_us - last < (int64_t)interval_s * 1000000LL) {
         return 0;
     }

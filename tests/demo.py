@@ -8,6 +8,7 @@ happened and the log lines it wrote, and stops the server.
 
 import os
 import re
+import sqlite3
 import sys
 import textwrap
 import time
@@ -35,25 +36,38 @@ def main():
     }
     for name, content in files.items():
         h.put(name, content)
-    allow = h.list_file("allow.txt", "# the fleet\n%s\n%s\n%s\n" % (A, B, E))
+    # the fleet's inventory, in SQLite (README, Lists from a database)
+    inventory = os.path.join(h.root, "lists", "inventory.db")
+    con = sqlite3.connect(inventory)
+    con.execute("CREATE TABLE phones (mac TEXT, enabled BOOLEAN)")
+    con.executemany("INSERT INTO phones VALUES (?, ?)",
+                    [(A, 1), ("00:04:F2:00:0B:02", 1), (C, 0), (E, 1)])
+    con.commit()
+    con.close()
+    os.chmod(inventory, 0o644)
+    server = textwrap.dedent("""\
+        DBDriver sqlite3
+        DBDParams {inventory}
+        DBDPersist Off""").format(inventory=inventory)
     vhost = textwrap.dedent("""\
         <Directory {docroot}>
             PolyProv On
             PolyProvTrustedCA {pki}/polycom-chain.pem
-            PolyProvAllowList {allow}
+            PolyProvAllowList dbd "SELECT mac FROM phones WHERE enabled"
             Dav On
             AcceptPathInfo On
         </Directory>
         # phones made around 2011: certificates past notAfter, here only
         <Directory {docroot}/legacy>
             PolyProvAllowExpired On
-        </Directory>""").format(docroot=h.docroot, pki=h.pki, allow=allow)
+        </Directory>""").format(docroot=h.docroot, pki=h.pki)
     # the bootROM and updater's plain-HTTP host: the shared files only
     plain = textwrap.dedent("""\
         <Directory {docroot}>
             PolyProv SharedOnly
         </Directory>""").format(docroot=h.docroot)
-    h.write(vhost=vhost, plain_vhost=plain, loglevel="warn polyprov:info")
+    h.write(vhost=vhost, plain_vhost=plain, loglevel="warn polyprov:info",
+            server=server, modules=["dbd"])
 
     print("mod_polyprov demo")
     print("=================")
@@ -61,7 +75,10 @@ def main():
           % h.port)
     print(h.docroot + ". The mutual-TLS virtual host trusts the Polycom-shaped")
     print("test chain, a corporate CA and a forged 'Polycom' chain (mod_ssl")
-    print("accepts all three); the module's own part of the configuration:\n")
+    print("accepts all three). The allow list is the enabled phones of an")
+    print("SQLite inventory, through mod_dbd:\n")
+    print(textwrap.indent(server, "    "))
+    print("\nthe module's own part of the configuration:\n")
     print(textwrap.indent(vhost, "    "))
     print("\nand on the plain-HTTP host for the bootROM "
           "(http://127.0.0.1:%d):\n" % h.http_port)

@@ -5,12 +5,16 @@
 # install and stops.
 #
 #   sh tests/deps.sh build     compile the module
-#   sh tests/deps.sh demo      build + what make demo runs (httpd, curl, Python)
+#   sh tests/deps.sh demo      build + what make demo runs (httpd, curl,
+#                              Python, apr_dbd's SQLite driver)
 #   sh tests/deps.sh test      demo + the test tools of make check
 #                              (Check, pytest, clang/libFuzzer, Valgrind,
 #                              PHP-FPM for the neighbouring-modules tests,
-#                              promtool from prometheus: its service is
-#                              not started, and stopped if it was)
+#                              promtool from prometheus, PostgreSQL and
+#                              apr_dbd's driver for it, HAProxy for the
+#                              farm: their services are not started, and
+#                              stopped if they were; the tests run their
+#                              own)
 #   sh tests/deps.sh package   demo + what make check-package runs
 #                              (debhelper, lintian, rpm, pytest)
 #   sh tests/deps.sh ci        all of the above, and autoconf (.ci/run)
@@ -19,9 +23,11 @@ set -e
 
 BUILD="gcc make libc6-dev pkg-config apache2 apache2-dev libssl-dev
 libpcre2-dev"
-DEMO="$BUILD curl openssl python3 python3-cryptography procps"
+DEMO="$BUILD curl openssl python3 python3-cryptography procps
+libaprutil1-dbd-sqlite3"
 TEST="$DEMO check libsubunit-dev python3-pytest util-linux clang
-libclang-rt-dev valgrind php-fpm prometheus"
+libclang-rt-dev valgrind php-fpm prometheus postgresql libaprutil1-dbd-pgsql
+haproxy"
 PACKAGE="$DEMO python3-pytest debhelper lintian rpm git"
 
 case "${1:-test}" in
@@ -62,13 +68,16 @@ if ! apt-get install -y -q --no-install-recommends $missing; then
     apt-get update -q
     apt-get install -y -q --no-install-recommends $missing
 fi
-# the tests need promtool only: no Prometheus server on a test machine
-case " $missing " in
-    *" prometheus "*)
-        if command -v systemctl >/dev/null 2>&1; then
-            systemctl disable --now prometheus >/dev/null 2>&1 || true
-        fi
-        if command -v invoke-rc.d >/dev/null 2>&1; then
-            invoke-rc.d prometheus stop >/dev/null 2>&1 || true
-        fi ;;
-esac
+# the tests need promtool only, and start PostgreSQL and HAProxy of their
+# own: none of these services on a test machine
+for svc in prometheus postgresql haproxy; do
+    case " $missing " in
+        *" $svc "*)
+            if command -v systemctl >/dev/null 2>&1; then
+                systemctl disable --now "$svc" >/dev/null 2>&1 || true
+            fi
+            if command -v invoke-rc.d >/dev/null 2>&1; then
+                invoke-rc.d "$svc" stop >/dev/null 2>&1 || true
+            fi ;;
+    esac
+done

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One line of a list file: blank, a comment, or one MAC in a notation of
  * the README (List files), with surrounding whitespace.  The core's parser must agree
- * with the reference notation parser on every line. */
+ * with the reference notation parser on every line.  The same bytes as a
+ * database row (pp_macbuild_row: no comment, whitespace around) too. */
 #include "fuzz.h"
 
 static int space(int c)
@@ -51,6 +52,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     }
     if (rc == 1) {
         pp_free(l.macs);
+    }
+    {
+        const char *vs = (const char *)d, *ve = vs + n;
+        pp_macbuild_t b;
+        pp_maclist_t bl;
+        uint64_t bw = 0;
+        int brc, bref;
+
+        memset(&b, 0, sizeof(b));
+        brc = pp_macbuild_row(&b, (const char *)d, n, 1, err, sizeof(err));
+        while (vs < ve && space((unsigned char)*vs)) {
+            vs++;
+        }
+        while (ve > vs && space((unsigned char)ve[-1])) {
+            ve--;
+        }
+        bref = vs < ve ? ref_mac(vs, (size_t)(ve - vs), &bw) : 0;
+        FUZZ_CHECK(brc == bref, "row: core %d, reference %d", brc, bref);
+        if (brc == 1) {
+            FUZZ_CHECK(pp_macbuild_finish(&b, &bl) == 1 && bl.count == 1
+                       && bl.macs[0] == bw, "row: %zu MACs", bl.count);
+            pp_free(bl.macs);
+        }
+        else {
+            FUZZ_CHECK(strstr(err, "row 1: "), "row error '%s'", err);
+            pp_macbuild_free(&b);
+        }
     }
     return 0;
 }

@@ -5,7 +5,6 @@ version and publishes it, every process maps it, and no request waits
 for a parse.  The tests make no request while a change is picked up, and
 read from the error log which process and thread parsed it."""
 
-import os
 import re
 import time
 
@@ -13,6 +12,7 @@ import pytest
 
 from tests.pphttpd.expect import A, B, C, expect_refused
 from tests.pphttpd.fixtures import lists_guard, populate
+from tests.pphttpd.httpd import snapshots_mapped
 
 INTERVAL = 1
 # kernel thread ids (%{g}T): under prefork a request runs in the child's
@@ -28,16 +28,6 @@ def start(servers, pki, mpm, allow, interval=INTERVAL):
             vhost=lists_guard(h, pki, interval, h.allow))
     h.start()
     return h
-
-
-def snapshots_mapped(pid):
-    """The list snapshots a process maps: {file name}."""
-    try:
-        with open("/proc/%d/maps" % pid) as f:
-            return {os.path.basename(l.split()[-1]) for l in f
-                    if l.rstrip().endswith(".snap")}
-    except OSError:
-        return set()
 
 
 def wait_for(cond, timeout):

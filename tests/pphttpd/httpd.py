@@ -71,6 +71,16 @@ def _alive(pid):
     return state not in ("Z", "X")
 
 
+def snapshots_mapped(pid):
+    """The list snapshots a process maps: {file name}."""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return {os.path.basename(l.split()[-1]) for l in f
+                    if l.rstrip().endswith(".snap")}
+    except OSError:
+        return set()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

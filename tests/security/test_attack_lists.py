@@ -18,6 +18,7 @@ files, which shows the hammer would have seen a leak."""
 
 import os
 import random
+import re
 import threading
 import time
 
@@ -26,7 +27,8 @@ import pytest
 from tests.pphttpd import tlsclient
 from tests.pphttpd.expect import A, B, C
 from tests.pphttpd.fixtures import (FILES, checked, lists_guard, populate,
-                                    serve)
+                                    serve, skip_or_fail)
+from tests.pphttpd.sqldb import Sqlite, dbd_server
 
 INTERVAL = 1
 
@@ -232,3 +234,86 @@ def test_a_list_change_applies_to_the_next_request_on_a_connection(servers,
     finally:
         conn.close()
     assert any("reason=deny-list" in l for l in h.refusals())
+
+
+def sql_server(servers, pki, allow=None, deny=None, rows=(), disabled=()):
+    """A server whose lists come from an SQLite inventory (README, Lists
+    from a database)."""
+    h = servers()
+    populate(h)
+    db = Sqlite(h)
+    db.set_phones(list(rows), disabled=list(disabled))
+    h.write(loglevel="warn polyprov:info", modules=["dbd"],
+            server=dbd_server(db),
+            vhost=lists_guard(h, pki, INTERVAL, allow=allow, deny=deny))
+    h.start()
+    return h, db
+
+
+def test_a_sql_deny_list_applies_to_the_next_request_on_a_connection(
+        servers, pki):
+    """As for a list file: a phone denied in the database while its
+    connection is open is refused at its next request on it."""
+    h, db = sql_server(servers, pki, rows=[A, B],
+                       deny='dbd "SELECT mac FROM phones WHERE NOT enabled"')
+    conn = tlsclient.Connection(tlsclient.context(pki, "phone-b"), h.port)
+    try:
+        assert conn.get("/%s.cfg" % B).status == 200
+        db.set_phones([A], disabled=[B])
+        time.sleep(INTERVAL + 1)
+        r = conn.get("/%s.cfg" % B)
+        assert r.status == 403 and "secret" not in r.body, r
+    finally:
+        conn.close()
+    assert any("reason=deny-list" in l for l in h.refusals())
+
+
+@pytest.mark.parametrize("query,reason", [
+    # no rows: a list of no MACs, which allows nobody
+    ("SELECT mac FROM phones WHERE enabled", "allow-list"),
+    # only a NULL, or a query that fails: never loaded, refused
+    ("SELECT NULL FROM phones", "list-unavailable"),
+    ("SELECT mac FROM no_such_table", "list-unavailable"),
+])
+def test_a_query_returning_nothing_is_not_allow_everyone(servers, pki,
+                                                         query, reason):
+    h, db = sql_server(servers, pki, allow='dbd "%s"' % query,
+                       disabled=[A])
+    for phone, mac in (("phone-a", A), ("phone-b", B)):
+        r = h.curl("/%s.cfg" % mac, phone=phone)
+        assert r.status == 403 and "secret" not in r.body, r
+        r = h.curl("/000000000000.cfg", phone=phone)
+        assert r.status == 403, r
+    assert all("reason=%s " % reason in l for l in h.refusals()), \
+        h.refusals()
+
+
+def test_without_the_background_a_query_runs_at_start_only(servers, pki):
+    """No query ever runs in a request: where no background thread reloads
+    lists (no mod_watchdog; the fault-injection build has none either), a
+    list from a database is read at start and never again, and the log
+    says so (PP080)."""
+    module = os.environ.get("PP_FAULT_MODULE")
+    if not module or not os.path.exists(module):
+        skip_or_fail("make faults builds the fault-injection variant "
+                     "(PP_FAULT_MODULE)")
+    h = servers(module=module)
+    populate(h)
+    db = Sqlite(h)
+    db.set_phones([A, B])
+    h.write(loglevel="warn polyprov:info", modules=["dbd"],
+            server=dbd_server(db),
+            vhost=lists_guard(h, pki, INTERVAL, deny='dbd "SELECT mac FROM '
+                              'phones WHERE NOT enabled"'))
+    h.expect_log("PP018")
+    h.start()
+    assert re.search(r"PP080: list dbd:sqlite3 \"SELECT mac FROM phones "
+                     r"WHERE NOT enabled\" is queried at start and graceful "
+                     r"restart only", h.log_text()), h.log_text()
+    assert h.curl("/%s.cfg" % B, phone="phone-b").status == 200
+    db.set_phones([A], disabled=[B])
+    time.sleep(INTERVAL + 1)
+    for i in range(3):
+        assert h.curl("/%s.cfg?n=%d" % (B, i), phone="phone-b").status == 200
+    h.graceful()
+    assert h.curl("/%s.cfg" % B, phone="phone-b").status == 403

@@ -1055,6 +1055,277 @@ START_TEST(background_every_process_maps)
 END_TEST
 
 
+/* ------------------------------------------------------------------ */
+/* Lists from another source (a database query, through the glue).    */
+
+/* A fake database: what the next query returns. */
+typedef struct {
+    int rc;                      /* 1 the rows, 0 a bad row, -1 an error */
+    const char *rows[8];
+    int nrows;
+    const char *error;
+    int calls;
+    uint64_t version;            /* a change check's token, 0: none */
+    int full;                    /* full queries made */
+} fakedb_t;
+
+static int fake_read(void *baton, uint64_t *version, pp_maclist_t *list,
+                     char *err, size_t errlen)
+{
+    fakedb_t *db = baton;
+    pp_macbuild_t b;
+    int i, rc;
+
+    db->calls++;
+    if (db->version && db->rc >= 0) {
+        if (*version == db->version) {
+            return PP_LIST_UNCHANGED;
+        }
+        *version = db->version;
+    }
+    if (db->rc < 0) {
+        pp_err(err, errlen, "%s", db->error);
+        return -1;
+    }
+    db->full++;
+    memset(&b, 0, sizeof(b));
+    for (i = 0; i < db->nrows; i++) {
+        const char *v = db->rows[i];
+        rc = pp_macbuild_row(&b, v, v ? strlen(v) : 0, (unsigned long)i + 1,
+                             err, errlen);
+        if (rc != 1) {
+            pp_macbuild_free(&b);
+            return rc;
+        }
+    }
+    return pp_macbuild_finish(&b, list);
+}
+
+static void fake_rows(fakedb_t *db, const char *a, const char *b,
+                      const char *c)
+{
+    db->rc = 1;
+    db->nrows = 0;
+    if (a) db->rows[db->nrows++] = a;
+    if (b) db->rows[db->nrows++] = b;
+    if (c) db->rows[db->nrows++] = c;
+}
+
+START_TEST(macbuild_notations_and_bad_rows)
+{
+    pp_macbuild_t b;
+    pp_maclist_t l;
+    char err[256];
+
+    memset(&b, 0, sizeof(b));
+    ck_assert_int_eq(pp_macbuild_row(&b, " 00:04:F2:00:0A:01 ", 19, 1, err,
+                                     sizeof(err)), 1);
+    ck_assert_int_eq(pp_macbuild_row(&b, "00-04-f2-00-0b-02", 17, 2, err,
+                                     sizeof(err)), 1);
+    ck_assert_int_eq(pp_macbuild_row(&b, "0004.f200.0c03\n", 15, 3, err,
+                                     sizeof(err)), 1);
+    ck_assert_int_eq(pp_macbuild_row(&b, "0004f2000a01", 12, 4, err,
+                                     sizeof(err)), 1);
+    ck_assert_int_eq(pp_macbuild_row(&b, "0004f2000a01 # x", 16, 5, err,
+                                     sizeof(err)), 0);
+    ck_assert_ptr_nonnull(strstr(err, "row 5: '0004f2000a01 # x' is not a "
+                                      "MAC address"));
+    ck_assert_int_eq(pp_macbuild_row(&b, NULL, 0, 6, err, sizeof(err)), 0);
+    ck_assert_ptr_nonnull(strstr(err, "row 6: NULL"));
+    ck_assert_int_eq(pp_macbuild_row(&b, "", 0, 7, err, sizeof(err)), 0);
+    ck_assert_int_eq(pp_macbuild_finish(&b, &l), 1);
+    ck_assert_uint_eq(l.count, 3);
+    ck_assert(l.macs[0] == A && l.macs[1] == B && l.macs[2] == C);
+    pp_free(l.macs);
+    /* nothing at all is a list of no MACs, not an error */
+    memset(&b, 0, sizeof(b));
+    ck_assert_int_eq(pp_macbuild_finish(&b, &l), 1);
+    ck_assert_ptr_nonnull(l.macs);
+    ck_assert_uint_eq(l.count, 0);
+    pp_free(l.macs);
+}
+END_TEST
+
+static void setup_source(fixture_t *fx, fakedb_t *db, int interval_s)
+{
+    char err[512];
+
+    snprintf(fx->dir, sizeof(fx->dir), "%s", tmpdir());
+    snprintf(fx->state, sizeof(fx->state), "%s/state", fx->dir);
+    fx->set = pp_listset_new();
+    fx->idx = pp_listset_add_source(fx->set, "dbd:fake \"SELECT mac\"",
+                                    fake_read, db, err, sizeof(err));
+    ck_assert_msg(fx->idx == 0, "%s", err);
+    ck_assert_int_eq(pp_listset_add_source(fx->set, "dbd:fake \"SELECT mac\"",
+                                           fake_read, db, err, sizeof(err)),
+                     0);
+    ck_assert(pp_listset_is_source(fx->set, 0));
+    ck_assert_int_eq(db->calls, 0);          /* not read before start */
+    ck_assert_msg(pp_listset_start(fx->set, fx->state, 1, -1, -1, err,
+                                   sizeof(err)), "%s", err);
+    pp_listset_background(fx->set, 1);
+    pp_listset_background_interval(fx->set, 0, interval_s);
+}
+
+START_TEST(source_read_at_start_refreshed_in_background)
+{
+    fixture_t fx;
+    fakedb_t db = { 0 };
+    int64_t t = pp_monotonic_us();
+
+    capture_logs();
+    fake_rows(&db, "0004f2000a01", NULL, NULL);
+    setup_source(&fx, &db, 1);
+    ck_assert_int_eq(db.calls, 1);
+    ck_assert(!pp_listset_is_source(NULL, 0));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t, 1), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t, 1), 0);
+    /* a lookup never queries, even when the background looks dead */
+    fake_rows(&db, "0004f2000b02", NULL, NULL);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B,
+                                       t + 60 * 1000000LL, 1), 0);
+    ck_assert_int_eq(db.calls, 1);
+    /* the background's round does: a change is a new version */
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 1100000), 1);
+    ck_assert_int_eq(db.calls, 2);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 1100000, 1), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 1100000, 1), 0);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP038: list dbd:fake "
+                                 "\"SELECT mac\" reloaded: 1 MACs "
+                                 "(version 2)"));
+    /* the same result is no new version */
+    ck_assert_int_eq(pp_listset_tick(fx.set, t + 2200000), 1);
+    ck_assert_int_eq(db.calls, 3);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    /* nothing: a list of no MACs (an allow list then allows nobody) */
+    fake_rows(&db, NULL, NULL, NULL);
+    pp_listset_tick(fx.set, t + 3300000);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 3);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 3300000, 1), 0);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(source_failures_keep_last_good_logged_once)
+{
+    fixture_t fx;
+    fakedb_t db = { 0 };
+    int64_t t = pp_monotonic_us();
+    pp_list_state_t st;
+
+    capture_logs();
+    fake_rows(&db, "0004f2000a01", "0004f2000b02", NULL);
+    setup_source(&fx, &db, 1);
+    /* the database goes down: the last good list stays, said once */
+    db.rc = -1;
+    db.error = "cannot connect to the database: No such file";
+    pp_listset_tick(fx.set, t + 1100000);
+    pp_listset_tick(fx.set, t + 2200000);
+    pp_listset_tick(fx.set, t + 3300000);
+    ck_assert_int_eq(db.calls, 4);
+    ck_assert_int_eq(occurrences(captured(), "PP081"), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP081: list dbd:fake \"SELECT "
+                                 "mac\": cannot connect to the database: No "
+                                 "such file; keeping the last good list (2 "
+                                 "MACs)"));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 3300000, 1), 1);
+    ck_assert(pp_listset_state(fx.set, 0, &st) && st.failing);
+    /* another cause is said again */
+    db.error = "the query failed: relation \"phones\" does not exist";
+    pp_listset_tick(fx.set, t + 4400000);
+    pp_listset_tick(fx.set, t + 5500000);
+    ck_assert_int_eq(occurrences(captured(), "PP081"), 2);
+    /* a row that is no MAC: the same, with the row */
+    fake_rows(&db, "0004f2000a01", "not-a-mac", NULL);
+    pp_listset_tick(fx.set, t + 6600000);
+    pp_listset_tick(fx.set, t + 7700000);
+    ck_assert_int_eq(occurrences(captured(), "PP082"), 1);
+    ck_assert_ptr_nonnull(strstr(captured(), "row 2: 'not-a-mac' is not a "
+                                 "MAC address"));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 7700000, 1), 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    /* back, unchanged: said, and no new version */
+    fake_rows(&db, "0004f2000a01", "0004f2000b02", NULL);
+    pp_listset_tick(fx.set, t + 8800000);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP083"));
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    ck_assert(pp_listset_state(fx.set, 0, &st) && !st.failing);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(source_version_check)
+{
+    fixture_t fx;
+    fakedb_t db = { 0 };
+    int64_t t = pp_monotonic_us();
+
+    capture_logs();
+    fake_rows(&db, "0004f2000a01", NULL, NULL);
+    db.version = 7;
+    setup_source(&fx, &db, 1);
+    ck_assert_int_eq(db.full, 1);
+    /* the same version: no query of the list, whatever the rows say */
+    fake_rows(&db, "0004f2000b02", NULL, NULL);
+    pp_listset_tick(fx.set, t + 1100000);
+    pp_listset_tick(fx.set, t + 2200000);
+    ck_assert_int_eq(db.calls, 3);
+    ck_assert_int_eq(db.full, 1);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 1);
+    /* a new version: the list is read and published */
+    db.version = 8;
+    pp_listset_tick(fx.set, t + 3300000);
+    ck_assert_int_eq(db.full, 2);
+    ck_assert_uint_eq(pp_listset_seq(fx.set, 0), 2);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 3300000, 1), 1);
+    /* a failure, then the same version again: the list in force is
+     * current (PP083), nothing read */
+    db.rc = -1;
+    db.error = "down";
+    pp_listset_tick(fx.set, t + 4400000);
+    fake_rows(&db, "0004f2000c03", NULL, NULL);
+    pp_listset_tick(fx.set, t + 5500000);
+    ck_assert_int_eq(db.full, 2);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP083"));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, B, t + 5500000, 1), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+START_TEST(source_down_at_start_fails_closed)
+{
+    fixture_t fx;
+    fakedb_t db = { 0 };
+    int64_t t = pp_monotonic_us();
+
+    capture_logs();
+    db.rc = -1;
+    db.error = "cannot connect to the database";
+    setup_source(&fx, &db, 1);
+    ck_assert_int_eq(pp_listset_origin(fx.set, 0, NULL), PP_LIST_NONE);
+    ck_assert_str_eq(pp_listset_problem(fx.set, 0),
+                     "cannot connect to the database");
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t, 1),
+                     PP_LIST_UNAVAILABLE);
+    /* the same cause is not said again by the background */
+    pp_listset_tick(fx.set, t + 1100000);
+    ck_assert_int_eq(occurrences(captured(), "cannot connect"), 0);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 1100000, 1),
+                     PP_LIST_UNAVAILABLE);
+    fake_rows(&db, "0004f2000a01", NULL, NULL);
+    pp_listset_tick(fx.set, t + 2200000);
+    ck_assert_ptr_nonnull(strstr(captured(), "PP033"));
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, t + 2200000, 1), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
+
 Suite *suite_list(void)
 {
     Suite *s = suite_create("list");
@@ -1092,6 +1363,11 @@ Suite *suite_list(void)
     tcase_add_test(ts, background_keeps_last_good);
     tcase_add_test(ts, background_stopped_lookups_take_over);
     tcase_add_test(ts, background_every_process_maps);
+    tcase_add_test(tc, macbuild_notations_and_bad_rows);
+    tcase_add_test(ts, source_read_at_start_refreshed_in_background);
+    tcase_add_test(ts, source_failures_keep_last_good_logged_once);
+    tcase_add_test(ts, source_down_at_start_fails_closed);
+    tcase_add_test(ts, source_version_check);
     suite_add_tcase(s, ts);
     return s;
 }
