@@ -153,13 +153,21 @@ static X509 *current_peer(polyprov_conn_t *cs)
 /* A child that stops ungracefully (SIGTERM: the MPM's just_die) destroys
  * its pools from the signal handler while its threads may still be inside
  * OpenSSL: freeing OpenSSL objects there is not safe, and the process is
- * ending anyway.  The connection-pool cleanups of the module leave them. */
+ * ending anyway.  The connection-pool cleanups of the module leave them.
+ * A threaded MPM's single process (httpd -X, as under valgrind) takes its
+ * signals on a thread of their own and joins its workers before its pools
+ * go: there they are freed, as at any other time. */
 int polyprov_process_stopping(void)
 {
-    int state = AP_MPMQ_RUNNING;
+    int state = AP_MPMQ_RUNNING, threaded = AP_MPMQ_NOT_SUPPORTED;
 
-    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
-           && state == AP_MPMQ_STOPPING;
+    if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) != APR_SUCCESS
+        || state != AP_MPMQ_STOPPING) {
+        return 0;
+    }
+    return !(ap_exists_config_define("ONE_PROCESS")
+             && ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS
+             && threaded != AP_MPMQ_NOT_SUPPORTED);
 }
 
 static apr_status_t peer_release(void *data)
