@@ -1249,6 +1249,20 @@ static int same_as_current(pp_listset_t *set, int idx,
     return same;
 }
 
+/* A source's query worked again with the version in force (seq, of
+ * r->count MACs) unchanged: said once, after a failure. */
+static void query_recovered(const entry_t *e, shrec_t *r, uint64_t seq)
+{
+    if (r->bad != BAD_NONE) {
+        pp_log(PP_LOG_NOTICE, "PP083: list %s: queried without error "
+               "again: unchanged, %llu MACs (version %llu) in force",
+               e->path, (unsigned long long)r->count,
+               (unsigned long long)seq);
+        r->bad = BAD_NONE;
+        r->bad_errno = 0;
+    }
+}
+
 /* A source that is no file (pp_listset_add_source): ask it, and publish
  * what it returns when that differs from the version in force.  Called
  * by the one process holding r->busy_pid, in the background. */
@@ -1267,14 +1281,7 @@ static int read_query(pp_listset_t *set, int idx, int by)
     rc = e->read(e->baton, &version, &list, err, sizeof(err));
     if (rc == PP_LIST_UNCHANGED && seq > 0) {
         /* its version query says the list in force is current */
-        if (r->bad != BAD_NONE) {
-            pp_log(PP_LOG_NOTICE, "PP083: list %s: queried without error "
-                   "again: unchanged, %llu MACs (version %llu) in force",
-                   e->path, (unsigned long long)r->count,
-                   (unsigned long long)seq);
-            r->bad = BAD_NONE;
-            r->bad_errno = 0;
-        }
+        query_recovered(e, r, seq);
         return 1;
     }
     if (rc == PP_LIST_UNCHANGED) {
@@ -1297,13 +1304,7 @@ static int read_query(pp_listset_t *set, int idx, int by)
     }
     if (seq > 0 && same_as_current(set, idx, &list)) {
         r->version = version;
-        if (r->bad != BAD_NONE) {
-            pp_log(PP_LOG_NOTICE, "PP083: list %s: queried without error "
-                   "again: unchanged, %zu MACs (version %llu) in force",
-                   e->path, list.count, (unsigned long long)seq);
-            r->bad = BAD_NONE;
-            r->bad_errno = 0;
-        }
+        query_recovered(e, r, seq);
         pp_free(list.macs);
         return 1;
     }
