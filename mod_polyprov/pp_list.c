@@ -66,37 +66,51 @@ static int cmp_mac(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* LSD radix sort on the 48 significant bits; falls back to qsort when no
- * scratch memory is available. */
+/* LSD radix sort on the 48 significant bits, six passes of 8 bits
+ * (the six histograms taken in one read of the input); falls back to
+ * qsort when no scratch memory is available. */
+#define RADIX_BITS 8
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_PASSES 6
 static void sort_macs(pp_mac_t *v, size_t n)
 {
     pp_mac_t *tmp;
-    size_t count[256];
+    size_t *count;
+    size_t i;
     int pass;
 
     if (n < 65536 || !(tmp = pp_malloc(n * sizeof(*v)))) {
         qsort(v, n, sizeof(*v), cmp_mac);
         return;
     }
-    for (pass = 0; pass < 6; pass++) {
-        int shift = pass * 8;
-        size_t i, sum = 0;
-        pp_mac_t *src = (pass & 1) ? tmp : v, *dst = (pass & 1) ? v : tmp;
-
-        memset(count, 0, sizeof(count));
-        for (i = 0; i < n; i++) {
-            count[(src[i] >> shift) & 0xff]++;
-        }
-        for (i = 0; i < 256; i++) {
-            size_t c = count[i];
-            count[i] = sum;
-            sum += c;
-        }
-        for (i = 0; i < n; i++) {
-            dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+    if (!(count = pp_calloc(RADIX_PASSES * RADIX_SIZE, sizeof(*count)))) {
+        pp_free(tmp);
+        qsort(v, n, sizeof(*v), cmp_mac);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        pp_mac_t x = v[i];
+        for (pass = 0; pass < RADIX_PASSES; pass++) {
+            count[pass * RADIX_SIZE
+                  + ((x >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
         }
     }
-    /* six passes: the result is back in v */
+    for (pass = 0; pass < RADIX_PASSES; pass++) {
+        size_t *c = count + pass * RADIX_SIZE, sum = 0;
+        int shift = pass * RADIX_BITS;
+        pp_mac_t *src = (pass & 1) ? tmp : v, *dst = (pass & 1) ? v : tmp;
+
+        for (i = 0; i < RADIX_SIZE; i++) {
+            size_t k = c[i];
+            c[i] = sum;
+            sum += k;
+        }
+        for (i = 0; i < n; i++) {
+            dst[c[(src[i] >> shift) & (RADIX_SIZE - 1)]++] = src[i];
+        }
+    }
+    /* an even number of passes: the result is back in v */
+    pp_free(count);
     pp_free(tmp);
 }
 
@@ -144,9 +158,19 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
         return -1;
     }
     while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *s = p, *e, *hash;
+        const char *eol, *s = p, *e, *hash;
         pp_mac_t m;
+
+        /* the common line, 12 hex digits and a newline, without searching
+         * it; anything else takes the general path below */
+        if (end - p > 12 && p[12] == '\n' && n < cap
+            && pp_mac_from_hex12(p, &m)) {
+            macs[n++] = m;
+            p += 13;
+            line++;
+            continue;
+        }
+        eol = memchr(p, '\n', (size_t)(end - p));
 
         e = eol ? eol : end;
         hash = memchr(s, '#', (size_t)(e - s));

@@ -68,7 +68,7 @@ int pp_mac_parse(const char *s, size_t len, pp_mac_t *out)
 {
     switch (len) {
     case 12:
-        return parse_grouped(s, len, 12, 0, out);
+        return pp_mac_from_hex12(s, out);
     case 17:
         return parse_grouped(s, len, 2, s[2] == '-' ? '-' : ':', out);
     case 14:

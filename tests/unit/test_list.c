@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -113,6 +114,13 @@ START_TEST(empty_and_comment_only)
 }
 END_TEST
 
+static int cmp_u64(const void *a, const void *b)
+{
+    pp_mac_t x = *(const pp_mac_t *)a, y = *(const pp_mac_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 START_TEST(large_list_sorted)
 {
     size_t n = 300000, i;
@@ -141,6 +149,44 @@ START_TEST(large_list_sorted)
     }
     ck_assert(!pp_maclist_contains(l.macs, l.count, 0x1000000000000ULL));
     pp_free(l.macs);
+
+    /* the same with every MAC twice (some in capitals) and a broken line
+     * far down: exactly the sorted distinct set, and the error names the
+     * line after the 2n fast-path lines */
+    {
+        char *text2 = malloc(n * 26 + 32), *q = text2;
+        size_t distinct = 1;
+
+        for (i = 0; i < 2 * n; i++) {
+            pp_mac_format(want[i % n], q);
+            if (i % 7 == 0) {
+                size_t k;
+                for (k = 0; k < 12; k++) {
+                    q[k] = (char)toupper((unsigned char)q[k]);
+                }
+            }
+            q[12] = '\n';
+            q += 13;
+        }
+        ck_assert(pp_maclist_parse("big", text2, (size_t)(q - text2), &l,
+                                   err, sizeof(err)) == 1);
+        qsort(want, n, sizeof(*want), cmp_u64);
+        for (i = 1; i < n; i++) {
+            if (want[i] != want[i - 1]) {
+                want[distinct++] = want[i];
+            }
+        }
+        ck_assert_uint_eq(l.count, distinct);
+        ck_assert(!memcmp(l.macs, want, distinct * sizeof(*want)));
+        pp_free(l.macs);
+        memcpy(q, "0004f2zz0a01\n", 13);
+        q += 13;
+        ck_assert(!pp_maclist_parse("big", text2, (size_t)(q - text2), &l,
+                                    err, sizeof(err)));
+        snprintf(text, 64, "big:%zu: '0004f2zz0a01'", 2 * n + 1);
+        ck_assert_msg(strstr(err, text) != NULL, "%s", err);
+        free(text2);
+    }
     free(want);
     free(text);
 }
