@@ -74,8 +74,8 @@ static int cmp_mac(const void *a, const void *b)
 #define RADIX_PASSES 6
 static void sort_macs(pp_mac_t *v, size_t n)
 {
+    size_t count[RADIX_PASSES][RADIX_SIZE];     /* 12 kB */
     pp_mac_t *tmp;
-    size_t *count;
     size_t i;
     int pass;
 
@@ -83,20 +83,15 @@ static void sort_macs(pp_mac_t *v, size_t n)
         qsort(v, n, sizeof(*v), cmp_mac);
         return;
     }
-    if (!(count = pp_calloc(RADIX_PASSES * RADIX_SIZE, sizeof(*count)))) {
-        pp_free(tmp);
-        qsort(v, n, sizeof(*v), cmp_mac);
-        return;
-    }
+    memset(count, 0, sizeof(count));
     for (i = 0; i < n; i++) {
         pp_mac_t x = v[i];
         for (pass = 0; pass < RADIX_PASSES; pass++) {
-            count[pass * RADIX_SIZE
-                  + ((x >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1))]++;
+            count[pass][(x >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
         }
     }
     for (pass = 0; pass < RADIX_PASSES; pass++) {
-        size_t *c = count + pass * RADIX_SIZE, sum = 0;
+        size_t *c = count[pass], sum = 0;
         int shift = pass * RADIX_BITS;
         pp_mac_t *src = (pass & 1) ? tmp : v, *dst = (pass & 1) ? v : tmp;
 
@@ -110,7 +105,6 @@ static void sort_macs(pp_mac_t *v, size_t n)
         }
     }
     /* an even number of passes: the result is back in v */
-    pp_free(count);
     pp_free(tmp);
 }
 

@@ -32,8 +32,8 @@ int pp_mac_from_hex12(const char *s, pp_mac_t *out)
 }
 
 /*
- * Digits in groups of `group` hex digits separated by `sep`:
- *   12 digits, no separator:     group 12
+ * Digits in groups of `group` hex digits separated by `sep` (12 digits
+ * with no separator are pp_mac_from_hex12's):
  *   xx:xx:xx:xx:xx:xx / xx-...:  group 2
  *   xxxx.xxxx.xxxx:              group 4
  */

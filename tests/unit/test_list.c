@@ -154,7 +154,7 @@ START_TEST(large_list_sorted)
      * far down: exactly the sorted distinct set, and the error names the
      * line after the 2n fast-path lines */
     {
-        char *text2 = malloc(n * 26 + 32), *q = text2;
+        char *text2 = malloc(n * 26 + 32), *q = text2, msg[64];
         size_t distinct = 1;
 
         for (i = 0; i < 2 * n; i++) {
@@ -183,8 +183,8 @@ START_TEST(large_list_sorted)
         q += 13;
         ck_assert(!pp_maclist_parse("big", text2, (size_t)(q - text2), &l,
                                     err, sizeof(err)));
-        snprintf(text, 64, "big:%zu: '0004f2zz0a01'", 2 * n + 1);
-        ck_assert_msg(strstr(err, text) != NULL, "%s", err);
+        snprintf(msg, sizeof(msg), "big:%zu: '0004f2zz0a01'", 2 * n + 1);
+        ck_assert_msg(strstr(err, msg) != NULL, "%s", err);
         free(text2);
     }
     free(want);
