@@ -19,6 +19,9 @@
  * less.  Without mod_watchdog (or in the fault-injection build, whose
  * faults belong to the request that arms them) lookups check the lists
  * themselves, as they always did.
+ *
+ * The thread runs at nice 10 and parses in steps that yield the core
+ * (pp_reload_thread_start, pp_core.h).
  */
 #include "mod_polyprov.h"
 #include "polyprov_testing.h"
@@ -27,28 +30,15 @@
 #include "http_core.h"
 #include "mod_watchdog.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #define WATCHDOG_NAME "_polyprov_lists_"
-/* The watchdog thread runs at this nice value (its own thread only):
- * where requests and a parse compete for a core, requests win, and the
- * parse still gets about a tenth of that core. */
-#ifndef RELOAD_NICE
-#define RELOAD_NICE 10
-#endif
 
 static apr_status_t tick(int state, void *data, apr_pool_t *pool)
 {
     (void)pool;
-#ifdef SYS_gettid
     if (state == AP_WATCHDOG_STATE_STARTING) {
-        /* Linux: a thread id names that thread alone (best effort) */
-        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-                          RELOAD_NICE);
+        /* this thread at nice 10, its parses in steps (pp_core.h) */
+        pp_reload_thread_start();
     }
-#endif
     if (state != AP_WATCHDOG_STATE_STOPPING) {
         pp_listset_tick(data, pp_monotonic_us());
     }

@@ -484,6 +484,23 @@ int pp_listset_background_interval(pp_listset_t *set, int idx,
 /* One round of the background at now_us (pp_monotonic_us()).  Returns
  * how many sources this call checked. */
 int pp_listset_tick(pp_listset_t *set, int64_t now_us);
+/*
+ * A background reload makes way for requests.  pp_reload_thread_start,
+ * called by the thread that will call pp_listset_tick, puts that thread
+ * (and no other) at nice PP_RELOAD_NICE.  Its parses (read, parse, sort,
+ * write the snapshot, free the memory) then go in steps of about 0.1 ms
+ * of work and yield the core after each: at nice 10 alone, a request
+ * thread woken on the parse's core could wait for the rest of the
+ * parse's time slice.  The large blocks a parse frees are given back in
+ * 1 MB pieces, a step each, rather than by one munmap that holds the
+ * process's memory map (and its request threads) for milliseconds.  A
+ * parse in any other thread (a request's, a tool's) runs straight
+ * through.  pp_reload_steps: how many steps this thread's parses took
+ * (tests).
+ */
+#define PP_RELOAD_NICE 10
+void pp_reload_thread_start(void);
+unsigned long pp_reload_steps(void);
 /* Forget what every source looked like, so that the next lookup of each
  * list re-reads and republishes it (the fault-injection tests use it). */
 void pp_listset_recheck(pp_listset_t *set);

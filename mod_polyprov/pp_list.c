@@ -39,11 +39,14 @@
 #include <malloc.h>
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +69,70 @@ static int cmp_mac(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* ------------------------------------------------------------------ */
+/* A background parse makes way for requests (pp_core.h)               */
+
+/* Whether this thread called pp_reload_thread_start, whether a parse of
+ * its is under way, and how many steps its parses took (tests). */
+static __thread int tl_reload_thread, tl_working;
+static __thread unsigned long tl_steps;
+/* Lines, or 8-byte words written, between two steps: about 0.1 ms of
+ * work each; the sort's passes take eight times as many elements. */
+#define WORK_STEP 4096
+#define SORT_STEP (WORK_STEP * 8)
+
+/* A step of a background parse: a request thread waiting for this core
+ * takes it now, not at the end of this thread's time slice (at nice 10
+ * that can be milliseconds on a busy core). */
+static void work_step(void)
+{
+    if (tl_working) {
+        int en = errno;
+        tl_steps++;
+        sched_yield();
+        errno = en;
+    }
+}
+
+/* Give a large block's pages back to the system in pieces, a step each,
+ * before it is freed or unmapped: one munmap of tens of megabytes holds
+ * this process's memory map for milliseconds, and every request thread
+ * of the process that maps a file or faults a page waits for it.  Outside
+ * a background parse it does nothing. */
+static void work_release(void *p, size_t len)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), piece = (size_t)1 << 20;
+    uintptr_t a, e;
+
+    if (!tl_working || !p || len < 4 * piece) {
+        return;
+    }
+    a = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1);
+    e = ((uintptr_t)p + len) & ~(uintptr_t)(pg - 1);
+    for (; a + piece <= e; a += piece) {
+        (void)madvise((void *)a, piece, MADV_DONTNEED);
+        work_step();
+    }
+    if (a < e) {
+        (void)madvise((void *)a, e - a, MADV_DONTNEED);
+    }
+}
+
+void pp_reload_thread_start(void)
+{
+#ifdef SYS_gettid
+    /* Linux: the nice value of a thread id is that thread's alone */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+                      PP_RELOAD_NICE);
+#endif
+    tl_reload_thread = 1;
+}
+
+unsigned long pp_reload_steps(void)
+{
+    return tl_steps;
+}
+
 /* LSD radix sort on the 48 significant bits, six passes of 8 bits
  * (the six histograms taken in one read of the input); falls back to
  * qsort when no scratch memory is available. */
@@ -76,7 +143,7 @@ static void sort_macs(pp_mac_t *v, size_t n)
 {
     size_t count[RADIX_PASSES][RADIX_SIZE];     /* 12 kB */
     pp_mac_t *tmp;
-    size_t i;
+    size_t i, j, stop;
     int pass;
 
     if (n < 65536 || !(tmp = pp_malloc(n * sizeof(*v)))) {
@@ -84,11 +151,15 @@ static void sort_macs(pp_mac_t *v, size_t n)
         return;
     }
     memset(count, 0, sizeof(count));
-    for (i = 0; i < n; i++) {
-        pp_mac_t x = v[i];
-        for (pass = 0; pass < RADIX_PASSES; pass++) {
-            count[pass][(x >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
+    for (j = 0; j < n; j = stop) {
+        stop = n - j > SORT_STEP ? j + SORT_STEP : n;
+        for (i = j; i < stop; i++) {
+            pp_mac_t x = v[i];
+            for (pass = 0; pass < RADIX_PASSES; pass++) {
+                count[pass][(x >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
+            }
         }
+        work_step();
     }
     for (pass = 0; pass < RADIX_PASSES; pass++) {
         size_t *c = count[pass], sum = 0;
@@ -100,11 +171,16 @@ static void sort_macs(pp_mac_t *v, size_t n)
             c[i] = sum;
             sum += k;
         }
-        for (i = 0; i < n; i++) {
-            dst[c[(src[i] >> shift) & (RADIX_SIZE - 1)]++] = src[i];
+        for (j = 0; j < n; j = stop) {
+            stop = n - j > SORT_STEP ? j + SORT_STEP : n;
+            for (i = j; i < stop; i++) {
+                dst[c[(src[i] >> shift) & (RADIX_SIZE - 1)]++] = src[i];
+            }
+            work_step();
         }
     }
     /* an even number of passes: the result is back in v */
+    work_release(tmp, n * sizeof(*tmp));
     pp_free(tmp);
 }
 
@@ -161,7 +237,9 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
             && pp_mac_from_hex12(p, &m)) {
             macs[n++] = m;
             p += 13;
-            line++;
+            if ((++line & (WORK_STEP - 1)) == 0) {
+                work_step();
+            }
             continue;
         }
         eol = memchr(p, '\n', (size_t)(end - p));
@@ -203,7 +281,9 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
             break;
         }
         p = eol + 1;
-        line++;
+        if ((++line & (WORK_STEP - 1)) == 0) {
+            work_step();
+        }
     }
     sort_macs(macs, n);
     for (i = 0, w = 0; i < n; i++) {
@@ -249,6 +329,7 @@ static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
         return -1;
     }
     ok = pp_maclist_parse(path, map, (size_t)st->st_size, list, err, errlen);
+    work_release(map, (size_t)st->st_size);
     munmap(map, (size_t)st->st_size);
     return ok;
 }
@@ -681,7 +762,9 @@ static int write_all(int fd, const void *buf, size_t len)
     const char *p = buf;
 
     while (len) {
-        ssize_t w = write(fd, p, len);
+        /* in pieces, each a step of a background parse's work */
+        size_t piece = WORK_STEP * sizeof(pp_mac_t) * 4;
+        ssize_t w = write(fd, p, len < piece ? len : piece);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
@@ -690,6 +773,7 @@ static int write_all(int fd, const void *buf, size_t len)
         }
         p += w;
         len -= (size_t)w;
+        work_step();
     }
     return 1;
 }
@@ -1161,6 +1245,8 @@ static int read_source(pp_listset_t *set, int idx, int64_t now_us,
             return 0;
         }
     }
+    /* from here to the end of check_source, in steps (pp_core.h) */
+    tl_working = by == BY_BACKGROUND && tl_reload_thread;
     t0 = pp_monotonic_us();
     rc = load_file(e->path, &list, &st2, err, sizeof(err));
     if (rc < 0) {
@@ -1236,6 +1322,7 @@ static int publish(pp_listset_t *set, int idx, uint64_t seq,
                e->path, list.count, (unsigned long long)(seq + 1),
                (double)(pp_monotonic_us() - t0) / 1e6, by_name(by));
     }
+    work_release(list.macs, list.count * sizeof(pp_mac_t));
     pp_free(list.macs);
     if (seq > 1) {
         char old[4096];
@@ -1344,6 +1431,7 @@ static void check_source(pp_listset_t *set, int idx, int64_t now_us,
         malloc_trim(0);
 #endif
     }
+    tl_working = 0;
 }
 
 /* Check list idx if its round is due and no one else took it; returns 1

@@ -9,7 +9,10 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1372,6 +1375,136 @@ START_TEST(source_down_at_start_fails_closed)
 END_TEST
 
 
+/* ------------------------------------------------------------------ */
+/* A background parse makes way for requests (pp_core.h)               */
+
+typedef struct {
+    pp_listset_t *set;
+    int64_t now;
+    int ticked;
+    unsigned long steps;
+} tick_arg_t;
+
+static void *tick_elsewhere(void *arg)
+{
+    tick_arg_t *a = arg;
+
+    a->ticked = pp_listset_tick(a->set, a->now);
+    a->steps = pp_reload_steps();
+    return NULL;
+}
+
+/* n lines of distinct MACs from `first`, in a scrambled order */
+static char *many_macs(size_t n, unsigned long long first)
+{
+    char *text = malloc(n * 13 + 1), *p = text;
+    size_t i;
+
+    ck_assert_ptr_nonnull(text);
+    for (i = 0; i < n; i++) {
+        p += sprintf(p, "%012llx\n",
+                     first + (unsigned long long)((i * 7919) % n));
+    }
+    return text;
+}
+
+/* In a child process (the thread's nice value and its count of steps are
+ * its own): the thread that called pp_reload_thread_start is at nice 10
+ * and parses in steps, at least one per 4,096 lines; a parse on the
+ * request path, or in a thread that never called it, takes none.  Exit
+ * status 0, or the number of the check that failed. */
+static int stepped_reload(void)
+{
+    fixture_t fx;
+    size_t n = 200000;
+    char *v2 = many_macs(n, 0x0004f2100000ULL);
+    char *v3 = many_macs(n, 0x0004f2400000ULL);
+    int64_t t = pp_monotonic_us();
+    unsigned long before;
+    pthread_t th;
+    tick_arg_t a;
+
+    setup_background(&fx, "0004f2000a01\n", 1);
+    errno = 0;
+    if (getpriority(PRIO_PROCESS, 0) != 0 || errno) {
+        return 1;
+    }
+    pp_reload_thread_start();
+    errno = 0;
+    if (getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)) != 10
+        || errno) {
+        return 2;
+    }
+    /* a background round in this thread: in steps */
+    write_aged(fx.path, v2, 3);
+    before = pp_reload_steps();
+    if (pp_listset_tick(fx.set, t + 2000000) != 1
+        || pp_listset_seq(fx.set, 0) != 2) {
+        return 3;
+    }
+    if (pp_reload_steps() - before < n / 4096) {
+        return 4;
+    }
+    /* the stepped parse is the whole list, sorted */
+    if (pp_listset_lookup(fx.set, 0, 0x0004f2100000ULL + n - 1,
+                          t + 2000000, 1) != 1
+        || pp_listset_lookup(fx.set, 0, 0x0004f2100000ULL + n,
+                             t + 2000000, 1) != 0
+        || pp_listset_lookup(fx.set, 0, A, t + 2000000, 1) != 0) {
+        return 5;
+    }
+    /* a round in a thread that never asked: straight through */
+    write_aged(fx.path, v3, 3);
+    a.set = fx.set;
+    a.now = t + 4000000;
+    a.ticked = 0;
+    a.steps = 1;
+    if (pthread_create(&th, NULL, tick_elsewhere, &a) != 0
+        || pthread_join(th, NULL) != 0) {
+        return 6;
+    }
+    if (a.ticked != 1 || a.steps != 0 || pp_listset_seq(fx.set, 0) != 3) {
+        return 7;
+    }
+    /* a parse that is not a background round: straight through */
+    before = pp_reload_steps();
+    {
+        pp_maclist_t l;
+        char err[256];
+        if (pp_maclist_parse("v2", v2, strlen(v2), &l, err,
+                             sizeof(err)) != 1 || l.count != n) {
+            return 8;
+        }
+        free(l.macs);
+    }
+    if (pp_reload_steps() != before) {
+        return 9;
+    }
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+    free(v2);
+    free(v3);
+    return 0;
+}
+
+START_TEST(background_parse_in_steps)
+{
+    pid_t pid;
+    int status;
+
+    capture_logs();
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        _exit(stepped_reload());
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+
 Suite *suite_list(void)
 {
     Suite *s = suite_create("list");
@@ -1414,6 +1547,7 @@ Suite *suite_list(void)
     tcase_add_test(ts, source_failures_keep_last_good_logged_once);
     tcase_add_test(ts, source_down_at_start_fails_closed);
     tcase_add_test(ts, source_version_check);
+    tcase_add_test(ts, background_parse_in_steps);
     suite_add_tcase(s, ts);
     return s;
 }
