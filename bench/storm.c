@@ -26,7 +26,7 @@
  *                  [--concurrency C] [--duration S] [--foreign] [--tls1.2]
  *                  [--json]
  *   storm keepalive --fleet DIR --port P [--concurrency C] [--rate R]
- *                  [--duration S] [--first F] [--json]
+ *                  [--duration S] [--first F] [--samples FILE] [--json]
  *
  * run, order "phones": phones F .. F+K-1 (of the fleet's N), each playing
  * its steps back to back, C phones at a time: a real boot storm.
@@ -39,6 +39,9 @@
  * keepalive: C connections (one phone each) sending GET <MAC>.cfg on and
  * on, R requests per second in all, each timed from when it was due (a
  * stalled server makes the requests behind it late, and they count so).
+ * --samples FILE also writes every answered request as a line "due
+ * latency" (seconds; due on CLOCK_MONOTONIC), for a caller that sorts
+ * them by what the server was doing when they were due.
  *
  * Bounded: at most K jobs, at most S seconds (default 300), a 30 s timeout
  * on every socket; 127.0.0.1 only.  The exit status is 0 when every answer
@@ -543,6 +546,8 @@ typedef struct {
     size_t n, cap;
     unsigned long ok, errors;
     unsigned long long bytes;
+    double *due;                 /* --samples: when each was due */
+    size_t due_cap;
 } lat_t;
 
 typedef struct {
@@ -559,7 +564,7 @@ typedef struct {
     unsigned long next;          /* atomic: the next job */
     /* keep-alive */
     double rate, t0;
-    int conc;
+    int conc, samples;
     /* errors shown */
     pthread_mutex_t mu;
     int shown;
@@ -584,6 +589,24 @@ static void lat_add(lat_t *l, double seconds)
         }
     }
     l->v[l->n++] = (uint32_t)(seconds * 1e6 + 0.5);
+}
+
+/* A keep-alive sample with its due time (--samples); the list grows in
+ * step with l->v. */
+static void lat_add_due(lat_t *l, double seconds, double due, int keep)
+{
+    lat_add(l, seconds);
+    if (!keep) {
+        return;
+    }
+    if (l->due_cap < l->cap) {
+        l->due_cap = l->cap;
+        l->due = realloc(l->due, l->due_cap * sizeof(*l->due));
+        if (!l->due) {
+            die("out of memory");
+        }
+    }
+    l->due[l->n - 1] = due;
 }
 
 static void report_error(storm_t *st, lat_t *l, const char *fmt, ...)
@@ -1044,7 +1067,7 @@ static void *keepalive_worker(void *arg)
         else {
             l->ok++;
             l->bytes += bytes;
-            lat_add(l, now_s() - due);
+            lat_add_due(l, now_s() - due, due, st->samples);
         }
         due += period;
     }
@@ -1116,8 +1139,31 @@ static SSL_CTX *client_ctx(fleet_t *fl, int tls12)
     return ctx;
 }
 
+/* Every keep-alive sample as a line "due latency": the time it was due on
+ * CLOCK_MONOTONIC (the clock of Python's time.monotonic()) and its
+ * latency, both in seconds; in no particular order. */
+static void write_samples(const char *path, const worker_t *w, int n)
+{
+    FILE *f = fopen(path, "w");
+    int i;
+    size_t k;
+
+    if (!f) {
+        die("cannot write %s: %s", path, strerror(errno));
+    }
+    for (i = 0; i < n; i++) {
+        const lat_t *l = &w[i].lat[ST_KEEPALIVE];
+        for (k = 0; l->due && k < l->n; k++) {
+            fprintf(f, "%.6f %.6f\n", l->due[k], l->v[k] / 1e6);
+        }
+    }
+    if (fclose(f) != 0) {
+        die("cannot write %s", path);
+    }
+}
+
 typedef struct {
-    const char *fleet, *pki, *out, *docroot, *host;
+    const char *fleet, *pki, *out, *docroot, *host, *samples;
     int port, conc, foreign, tls12, json, threads, keepalive;
     int order_phones;
     unsigned long first, count, nplay;
@@ -1155,6 +1201,7 @@ static int cmd_run(const opts_t *o)
     st.nsteps = o->foreign ? 8 : 5;
     st.conc = o->conc;
     st.rate = o->rate;
+    st.samples = o->samples != NULL;
     st.ctx = client_ctx(&fl, o->tls12);
     if (!o->keepalive) {
         st.count = o->count ? o->count
@@ -1186,12 +1233,16 @@ static int cmd_run(const opts_t *o)
         pthread_join(tids[i], NULL);
     }
     el = now_s() - t0;
+    if (o->samples) {
+        write_samples(o->samples, w, o->conc);
+    }
     memset(total, 0, sizeof(total));
     for (i = 0; i < o->conc; i++) {
         handshakes += w[i].handshakes;
         for (s = 0; s < ST_COUNT; s++) {
             merge(&total[s], &w[i].lat[s]);
             free(w[i].lat[s].v);
+            free(w[i].lat[s].due);
         }
     }
     for (s = 0; s < ST_COUNT; s++) {
@@ -1279,7 +1330,7 @@ static void usage(void)
         "                 [--firmware-kb K] [--foreign] [--tls1.2] [--json]\n"
         "       storm keepalive --fleet DIR --port P [--concurrency C]"
         " [--rate R]\n"
-        "                 [--duration S] [--first F] [--json]\n");
+        "                 [--duration S] [--first F] [--samples FILE] [--json]\n");
     exit(2);
 }
 
@@ -1330,6 +1381,7 @@ int main(int argc, char **argv)
         else if (ARG("--duration")) o.duration = atof(v);
         else if (ARG("--rate")) o.rate = atof(v);
         else if (ARG("--firmware-kb")) o.firmware_kb = num(v);
+        else if (ARG("--samples")) o.samples = v;
         else if (ARG("--order")) {
             if (!strcmp(v, "phones")) o.order_phones = 1;
             else if (!strcmp(v, "interleaved")) o.order_phones = 0;
