@@ -20,7 +20,10 @@
       requests interleaved so that no verification is a cache hit, and
       a real storm (each phone's files back to back).
 4. p99 latency of a keep-alive load while a 10,000,000-MAC allow list is
-   reloaded in the background, against the same load in steady state.
+   reloaded in the background, against the same load in steady state:
+   one run in alternating cycles (a new version at the start of every
+   other), percentiles over all requests of each kind, and where the slow
+   ones fell (during a parse, just after, elsewhere).
 5. Memory: RSS of each httpd process with a 10,000,000-MAC allow list,
    before and after serving 10,000 phones.
 6. Lists from a database (bench/dbbench.py): the refresh of a

@@ -104,7 +104,7 @@ static void work_release(void *p, size_t len)
     size_t pg = (size_t)sysconf(_SC_PAGESIZE), piece = (size_t)1 << 20;
     uintptr_t a, e;
 
-    if (!tl_working || !p || len < 4 * piece) {
+    if (!tl_working || !p || len < 2 * piece) {
         return;
     }
     a = ((uintptr_t)p + pg - 1) & ~(uintptr_t)(pg - 1);

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -123,3 +124,34 @@ def test_bounded_and_loopback_only(fleet):
                         "192.0.2.1", "--port", "443"], capture_output=True,
                        text=True, timeout=30)
     assert p.returncode == 2 and "127.0.0.1 only" in p.stderr
+
+
+def test_keepalive_samples_are_every_request_with_its_due_time(
+        servers, pki, fleet, tmp_path):
+    """make bench's section 4 sorts keep-alive requests by when they were
+    due: --samples writes one line per answered request, its due time on
+    the monotonic clock (Python's time.monotonic()) and its latency."""
+    h = server(servers, pki, fleet)
+    samples = str(tmp_path / "samples.txt")
+    t0 = time.monotonic()
+    p = subprocess.run([STORM, "keepalive", "--fleet", fleet, "--port",
+                        str(h.port), "--concurrency", "4", "--rate", "200",
+                        "--duration", "1.5", "--samples", samples, "--json"],
+                       capture_output=True, text=True, timeout=60)
+    t1 = time.monotonic()
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    ok = out["steps"]["keepalive_cfg"]["ok"]
+    with open(samples) as f:
+        rows = [tuple(map(float, line.split())) for line in f]
+    assert 200 <= ok == len(rows), (ok, len(rows))
+    # paced at 200 requests/s from the start: each due time is in the run,
+    # and they are spread over it, not bunched
+    dues = sorted(d for d, _ in rows)
+    assert t0 <= dues[0] and dues[-1] <= t1, (t0, dues[0], dues[-1], t1)
+    assert dues[-1] - dues[0] >= 1.2
+    assert all(0 < lat < 30 for _, lat in rows)
+    # the latencies are the ones the report's percentiles come from
+    lats = sorted(lat for _, lat in rows)
+    assert abs(lats[-1] * 1e3 - out["steps"]["keepalive_cfg"]["max_ms"]) \
+        < 0.01

@@ -1416,13 +1416,16 @@ static char *many_macs(size_t n, unsigned long long first)
 static int stepped_reload(void)
 {
     fixture_t fx;
-    size_t n = 200000;
+    size_t n = 300000;          /* 3.9 MB of text, 2.4 MB of MACs: each
+                                 * block given back in pieces, and the
+                                 * list intact after it */
     char *v2 = many_macs(n, 0x0004f2100000ULL);
     char *v3 = many_macs(n, 0x0004f2400000ULL);
     int64_t t = pp_monotonic_us();
     unsigned long before;
     pthread_t th;
     tick_arg_t a;
+    size_t i;
 
     setup_background(&fx, "0004f2000a01\n", 1);
     errno = 0;
@@ -1445,9 +1448,15 @@ static int stepped_reload(void)
     if (pp_reload_steps() - before < n / 4096) {
         return 4;
     }
-    /* the stepped parse is the whole list, sorted */
-    if (pp_listset_lookup(fx.set, 0, 0x0004f2100000ULL + n - 1,
-                          t + 2000000, 1) != 1
+    /* the stepped parse is the whole list, sorted: every MAC of it */
+    for (i = 0; i < n; i++) {
+        if (pp_listset_lookup(fx.set, 0, 0x0004f2100000ULL + i,
+                              t + 2000000, 1) != 1) {
+            return 10;
+        }
+    }
+    if (pp_listset_lookup(fx.set, 0, 0x0004f2100000ULL - 1,
+                          t + 2000000, 1) != 0
         || pp_listset_lookup(fx.set, 0, 0x0004f2100000ULL + n,
                              t + 2000000, 1) != 0
         || pp_listset_lookup(fx.set, 0, A, t + 2000000, 1) != 0) {
