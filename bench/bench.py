@@ -31,6 +31,7 @@
    with that allow list (skipped where PostgreSQL is missing).
 
     /usr/bin/python3 -m bench.bench [--quick] [--sections 1,2,3,4,5,6]
+    (3c alone: --sections 3c)
 """
 
 import argparse
@@ -190,6 +191,8 @@ def main():
             section_one(pem, q, tmp)
         if "2" in sections:
             section_two(q, tmp)
+        if "3c" in sections and "3" not in sections:
+            stormbench.section_throughput(q)
         if "3" in sections:
             print("\n3. the boot storm (bench/storm.c): %d phones, each "
                   "with a certificate of its own,\n   each file on a new "
