@@ -76,7 +76,8 @@ static uint64_t rnd(uint64_t *s)
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
-    const char *dir = argc > 2 ? argv[2] : "/tmp";
+    const char *tmp = getenv("TMPDIR");
+    const char *dir = argc > 2 ? argv[2] : tmp && *tmp ? tmp : "/tmp";
     char path[512], state[512], err[1024];
     uint64_t seed = 0x9E3779B97F4A7C15ULL;
     pp_maclist_t l;

@@ -21,7 +21,7 @@ static pp_listset_t *lists;
 static pp_pattern_t *pattern;
 static pp_shared_t *shared;
 static const unsigned char PIN[32] = { 7 };
-static char dir[] = "/tmp/pp-fuzz-decide-XXXXXX";
+static char dir[256];
 static char state[256];
 
 static void cleanup(void)
@@ -38,6 +38,12 @@ static void setup(void)
 
     if (lists) {
         return;
+    }
+    {
+        const char *base = getenv("TMPDIR");    /* as every harness */
+
+        snprintf(dir, sizeof(dir), "%s/pp-fuzz-decide-XXXXXX",
+                 base && *base ? base : "/tmp");
     }
     if (!mkdtemp(dir)) {
         abort();

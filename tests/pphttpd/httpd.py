@@ -110,12 +110,15 @@ class Httpd:
         self.http_port = free_port()
         self.docroot = os.path.join(self.root, "htdocs")
         self.conf = os.path.join(self.root, "httpd.conf")
-        for d in ("htdocs", "logs", "run", "lists", "dav"):
+        for d in ("htdocs", "logs", "run", "lists", "dav", "cores"):
             os.makedirs(os.path.join(self.root, d), exist_ok=True)
         if os.geteuid() == 0:
             # the child processes run as www-data: they write uploads and
             # must be able to read the lists they reload
             shutil.chown(os.path.join(self.root, "dav"), "www-data",
+                         "www-data")
+            # core dumps, if the kernel writes any, stay in this root
+            shutil.chown(os.path.join(self.root, "cores"), "www-data",
                          "www-data")
             shutil.chown(self.docroot, "www-data", "www-data")
         self.error_log = os.path.join(self.root, "logs", "error.log")
@@ -179,7 +182,7 @@ ServerName localhost
 {user}
 PidFile {self.root}/run/httpd.pid
 DefaultRuntimeDir {self.root}/run
-CoreDumpDirectory /tmp/cores
+CoreDumpDirectory {self.root}/cores
 Mutex file:{self.root}/run default
 ErrorLog {self.error_log}
 LogLevel {loglevel}

@@ -102,8 +102,12 @@ int main(void)
 {
     SRunner *sr;
     int failed;
+    const char *base = getenv("TMPDIR");
 
-    snprintf(top, sizeof(top), "/tmp/pp-unit-XXXXXX");
+    /* the run's temporary root: below $TMPDIR when it is set, as every
+     * harness of the project does, /tmp otherwise */
+    snprintf(top, sizeof(top), "%s/pp-unit-XXXXXX",
+             base && *base ? base : "/tmp");
     if (!mkdtemp(top)) {
         perror("mkdtemp");
         return EXIT_FAILURE;
