@@ -6,7 +6,8 @@
 #   sh tests/fresh.sh COMMAND [ARG...]        (root: it uses unshare)
 #
 # The command runs in a private mount namespace where /tmp is a new, empty
-# tmpfs, read-only but for two directories made in it: $TMPDIR (/tmp/tmp)
+# tmpfs, read-only but for two directories made in it: $TMPDIR (/tmp/tmp,
+# also $TMP and $TEMP)
 # and a fresh, empty $HOME (/tmp/home).  Nothing that earlier runs left in
 # /tmp or in the caller's home can make the command pass, and a harness
 # that writes to a fixed path under /tmp instead of its own temporary root
@@ -50,6 +51,8 @@ mount --bind "$stage/home" "$stage/home"
 mount --move "$stage" /tmp
 mount -o remount,bind,ro /tmp
 
-export TMPDIR=/tmp/tmp HOME=/tmp/home
+# TMP and TEMP as well: Check's runner takes its message file from TEMP
+# when glibc's tmpfile(), which only knows /tmp, fails
+export TMPDIR=/tmp/tmp TMP=/tmp/tmp TEMP=/tmp/tmp HOME=/tmp/home
 cd "$here"
 exec "$@"
