@@ -7,11 +7,10 @@
 #
 # The command runs in a private mount namespace where /tmp is a new, empty
 # tmpfs, read-only but for two directories made in it: $TMPDIR (/tmp/tmp,
-# also $TMP and $TEMP)
-# and a fresh, empty $HOME (/tmp/home).  Nothing that earlier runs left in
-# /tmp or in the caller's home can make the command pass, and a harness
-# that writes to a fixed path under /tmp instead of its own temporary root
-# fails at once (EROFS).  The clone itself may live under /tmp: it is
+# also $TMP and $TEMP) and a fresh, empty $HOME (/tmp/home).  Nothing that
+# earlier runs left in /tmp or in the caller's home can make the command
+# pass, and a harness that writes to a fixed path under /tmp instead of its
+# own temporary root fails at once (EROFS).  The clone itself may live under /tmp: it is
 # carried into the new /tmp at the same path, writable.  Everything in the
 # namespace is gone when the command ends; the rest of the machine is
 # untouched.  .ci/run runs the README's test command this way.
