@@ -38,6 +38,7 @@ typedef struct {
     const pp_crl_t *crl;
     const char *crl_where;          /* "file:line" of each PolyProvCRL */
     apr_array_header_t *pins;       /* unsigned char[32] */
+    apr_array_header_t *pins_where; /* const char *: "file:line" of each */
     const pp_pattern_t *pattern;    /* NULL: default */
     int allow_idx;                  /* list index, PP_UNSET */
     int deny_idx;
@@ -55,6 +56,8 @@ typedef struct {
     apr_hash_t *cas;                /* paths (\n between) -> pp_ca_t */
     apr_hash_t *crls;               /* path -> pp_crl_t */
     apr_hash_t *list_where;         /* list path -> "Directive at file:line" */
+    apr_hash_t *list_db;            /* list name -> the SQLite database
+                                     * file it is queried from */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;
 } polyprov_glue_t;
@@ -78,6 +81,9 @@ void polyprov_config_lists_report(server_rec *s);
 const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
                                 const char *version, const char **name,
                                 pp_list_read_fn **read, void **baton);
+/* The database file of a dbd list (DBDriver sqlite3: its DBDParams), or
+ * NULL when the driver is another or the database is no file. */
+const char *polyprov_dbd_file(apr_pool_t *p, void *baton);
 /* post_config, after the lists were published: their reloads move to a
  * mod_watchdog thread in each child (mod_polyprov_reload.c). */
 void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,

@@ -351,6 +351,15 @@ typedef struct {
  * number of distinct MACs when the file is good. */
 int pp_list_validate(const char *path, size_t *count, char *err,
                      size_t errlen);
+/* The same, reporting every bad line instead of stopping at the first:
+ * fn receives "path:line: ..." for each of the first max bad lines, and
+ * *nbad (if not NULL) the number of bad lines in all (0 when the file is
+ * good, or cannot be read, or is wrong as a whole: empty, not a regular
+ * file; err says so then).  Returns as pp_list_validate. */
+typedef void pp_list_bad_fn(void *baton, const char *msg);
+int pp_list_validate_all(const char *path, size_t *count, unsigned long max,
+                         pp_list_bad_fn *fn, void *baton,
+                         unsigned long *nbad, char *err, size_t errlen);
 int pp_maclist_load(const char *path, pp_maclist_t *list,
                     char *err, size_t errlen);
 /* Same, from memory (name is used in messages). */
@@ -424,6 +433,12 @@ int pp_listset_add_source(pp_listset_t *set, const char *name,
                           char *err, size_t errlen);
 /* 1 when list idx comes from pp_listset_add_source, not a file. */
 int pp_listset_is_source(const pp_listset_t *set, int idx);
+/* Before pp_listset_start: put list idx out of force as if it could not
+ * be read (why: the message), whatever was read when it was added; start
+ * then keeps the previous generation's version or leaves it unavailable,
+ * and lookups (or the background) try it again.  1 done, 0 no such list,
+ * already started, or out of memory. */
+int pp_listset_withhold(pp_listset_t *set, int idx, const char *why);
 /* Why list idx did not load when it was added, or NULL. */
 const char *pp_listset_problem(const pp_listset_t *set, int idx);
 /* After pp_listset_start: where the version in force came from, and how
