@@ -781,7 +781,9 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
         return;
     }
     file = file_below_root(r);
-    if (r->handler && strcmp(r->handler, "default-handler")
+    /* the default handler is named, or the empty name httpd gives it
+     * when a file has no content type (AP_DEFAULT_HANDLER_NAME) */
+    if (r->handler && *r->handler && strcmp(r->handler, "default-handler")
         && strcmp(r->handler, "dav-handler")) {
         /* the handler ap_invoke_handler derived from the content type is
          * the ordinary case; anything else is worth a line */

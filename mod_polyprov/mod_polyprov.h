@@ -98,6 +98,8 @@ typedef struct {
     const char *allow_expired_where;
     apr_array_header_t *cas;        /* const pp_ca_t *: every
                                      * PolyProvTrustedCA of it, once each */
+    const pp_pattern_t *pattern;    /* its host-level PolyProvCNPattern, else
+                                     * the first of its scopes, or NULL */
 } polyprov_host_t;
 void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h);
 

@@ -580,6 +580,9 @@ void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h)
         if (dc->enabled == PP_ON) {
             h->polyprov_on = 1;
         }
+        if (dc->pattern && !h->pattern) {
+            h->pattern = dc->pattern;    /* (the defaults come first) */
+        }
         if (dc->allow_expired == 1 && !h->allow_expired) {
             h->allow_expired = 1;
             h->allow_expired_where = dc->allow_expired_where;
