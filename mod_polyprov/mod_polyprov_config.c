@@ -1136,7 +1136,6 @@ static pp_access_t *list_access(apr_pool_t *p, server_rec *s,
 }
 
 /* The bad lines of a list, each a warning of its own */
-#define BAD_LINES_SHOWN 100
 
 typedef struct {
     server_rec *s;
@@ -1206,15 +1205,15 @@ static int list_problems(apr_pool_t *p, server_rec *s)
         ctx.what = f->what;
         /* every bad line, when that is what is wrong; else what was
          * wrong when the configuration read it */
-        pp_list_validate_all(f->path, NULL, BAD_LINES_SHOWN, bad_line, &ctx,
+        pp_list_validate_all(f->path, NULL, PP_LIST_BAD_SHOWN, bad_line, &ctx,
                              &nbad, err, sizeof(err));
         if (nbad == 0) {
             bad_line(&ctx, why);
         }
-        else if (nbad > BAD_LINES_SHOWN) {
+        else if (nbad > PP_LIST_BAD_SHOWN) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP122: %s: %s has "
                          "%lu bad lines in all; the first %d are shown above",
-                         f->what, f->path, nbad, BAD_LINES_SHOWN);
+                         f->what, f->path, nbad, PP_LIST_BAD_SHOWN);
         }
     }
     return bad;

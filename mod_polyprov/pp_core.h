@@ -357,6 +357,8 @@ int pp_list_validate(const char *path, size_t *count, char *err,
  * good, or cannot be read, or is wrong as a whole: empty, not a regular
  * file; err says so then).  Returns as pp_list_validate. */
 typedef void pp_list_bad_fn(void *baton, const char *msg);
+/* How many bad lines the module (configtest) and the tools show. */
+#define PP_LIST_BAD_SHOWN 100
 int pp_list_validate_all(const char *path, size_t *count, unsigned long max,
                          pp_list_bad_fn *fn, void *baton,
                          unsigned long *nbad, char *err, size_t errlen);

@@ -485,8 +485,24 @@ static int known_mode(void)
     return 0;
 }
 
-/* The module's own parser (pp_list_validate): 0 good, 1 a bad line (the
- * message names file:line), 2 unreadable. */
+/* The bad lines of a list, kept to follow its BROKEN line. */
+typedef struct {
+    char *lines[PP_LIST_BAD_SHOWN];
+    int n;
+} bad_lines_t;
+
+static void bad_line(void *baton, const char *msg)
+{
+    bad_lines_t *b = baton;
+
+    if (b->n < PP_LIST_BAD_SHOWN) {
+        b->lines[b->n++] = strdup(msg);
+    }
+}
+
+/* The module's own parser (pp_list_validate_all): 0 good, 1 bad lines (a
+ * message naming file:line for each, the first PP_LIST_BAD_SHOWN, then
+ * their count), 2 unreadable. */
 static int check_list_mode(int argc, char **argv, int first)
 {
     int i, worst = 0;
@@ -497,8 +513,13 @@ static int check_list_mode(int argc, char **argv, int first)
     for (i = first; i < argc; i++) {
         char err[1024];
         size_t n = 0;
-        int rc = pp_list_validate(argv[i], &n, err, sizeof(err));
+        unsigned long nbad = 0;
+        bad_lines_t bad;
+        int rc, k;
 
+        bad.n = 0;
+        rc = pp_list_validate_all(argv[i], &n, PP_LIST_BAD_SHOWN, bad_line,
+                                  &bad, &nbad, err, sizeof(err));
         if (rc == 1) {
             printf("%s: OK, %zu MACs\n", argv[i], n);
         }
@@ -506,7 +527,18 @@ static int check_list_mode(int argc, char **argv, int first)
             int code = rc == 0 ? 1 : 2;
             printf("%s: %s\n", argv[i], rc == 0 ? "BROKEN" : "UNREADABLE");
             fflush(stdout);
-            fprintf(stderr, PROG ": %s\n", err);
+            for (k = 0; k < bad.n; k++) {
+                fprintf(stderr, PROG ": %s\n",
+                        bad.lines[k] ? bad.lines[k] : "(out of memory)");
+                free(bad.lines[k]);
+            }
+            if (nbad == 0) {
+                fprintf(stderr, PROG ": %s\n", err);
+            }
+            else if (nbad > PP_LIST_BAD_SHOWN) {
+                fprintf(stderr, PROG ": %s: %lu bad lines in all; the first "
+                        "%d are shown\n", argv[i], nbad, PP_LIST_BAD_SHOWN);
+            }
             if (worst < code) {
                 worst = code;
             }

@@ -358,7 +358,8 @@ def test_check_list_agrees_with_make_check_list(tmp_path, check_list_bin):
         if a.rc == 0:
             assert a.out == ref.stdout, (name, a)
         else:
-            assert a.err == "polyprov-check: " + ref.stderr, (name, a)
+            assert a.err == "".join("polyprov-check: " + l for l in
+                                    ref.stderr.splitlines(True)), (name, a)
             assert a.out == "%s: %s\n" % (path, "BROKEN" if a.rc == 1
                                           else "UNREADABLE")
     assert checktool.run("--check-list", paths["ten-mb"]).out.endswith(
@@ -370,6 +371,36 @@ def test_check_list_agrees_with_make_check_list(tmp_path, check_list_bin):
     a = checktool.run("--check-list", paths["good"], paths["broken"],
                       paths["missing"])
     assert a.rc == 2 and a.out.count("\n") == 3, a
+
+
+def test_check_list_reports_every_bad_line(tmp_path, check_list_bin):
+    """A large export with several bad lines: every one in one run (the
+    first 100, then how many in all), as configtest's PP029 lines."""
+    path = write(tmp_path, "three", b"0004f2000a01\nbad\n0004f2000b02\n"
+                 b"00:04:f2\n\n0004f2000c0g # typo\n")
+    for cmd in (["--check-list", path], [path]):
+        if cmd[0] == path:
+            p = subprocess.run([check_list_bin, path], capture_output=True,
+                               text=True, timeout=60)
+            rc, err = p.returncode, p.stderr
+        else:
+            a = checktool.run(*cmd)
+            rc, err = a.rc, a.err
+        assert rc == 1, err
+        lines = err.splitlines()
+        assert len(lines) == 3, err
+        for line, (n, tok) in zip(lines, [(2, "bad"), (4, "00:04:f2"),
+                                          (6, "0004f2000c0g")]):
+            assert "%s:%d: '%s' is not a MAC address" % (path, n, tok) \
+                in line, err
+    many = write(tmp_path, "many", b"".join(b"bad%d\n" % i
+                                            for i in range(250)))
+    a = checktool.run("--check-list", many)
+    lines = a.err.splitlines()
+    assert a.rc == 1 and len(lines) == 101, a
+    assert "%s:100: 'bad99'" % many in lines[99]
+    assert lines[100] == "polyprov-check: %s: 250 bad lines in all; the " \
+        "first 100 are shown" % many, a
 
 
 # -- --show-ca and Poly's published fingerprints --------------------------
