@@ -1309,6 +1309,7 @@ static void register_hooks(apr_pool_t *p)
 
     ap_hook_pre_config(polyprov_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(polyprov_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(polyprov_dump, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(polyprov_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(polyprov_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_connection(polyprov_pre_connection, after_ssl, NULL,

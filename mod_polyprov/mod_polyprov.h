@@ -47,6 +47,9 @@ typedef struct {
     int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
     int allow_expired;              /* PolyProvAllowExpired, PP_UNSET */
     const char *allow_expired_where;/* "file:line" of it */
+    /* "file:line" of the directives, for -D DUMP_POLYPROV */
+    const char *pattern_where, *allow_where, *deny_where, *shared_where,
+               *reload_where, *handlers_where;
 } polyprov_dir_conf_t;
 
 /* Module-wide state of one configuration generation. */
@@ -102,6 +105,9 @@ typedef struct {
                                      * the first of its scopes, or NULL */
 } polyprov_host_t;
 void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h);
+
+/* mod_polyprov_dump.c: apachectl -t -D DUMP_POLYPROV (test_config). */
+void polyprov_dump(apr_pool_t *p, server_rec *s);
 
 /* mod_polyprov_expired.c: expired phone certificates through mod_ssl's
  * handshake, on the virtual hosts whose scopes allow them. */

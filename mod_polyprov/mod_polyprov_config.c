@@ -115,6 +115,17 @@ void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->crl_where = add->crl ? add->crl_where : base->crl_where;
     c->pins_where = add->pins ? add->pins_where : base->pins_where;
     PICK(pins, NULL);
+    c->pattern_where = add->pattern ? add->pattern_where
+                                    : base->pattern_where;
+    c->allow_where = add->allow_idx != PP_UNSET ? add->allow_where
+                                                : base->allow_where;
+    c->deny_where = add->deny_idx != PP_UNSET ? add->deny_where
+                                              : base->deny_where;
+    c->shared_where = add->shared ? add->shared_where : base->shared_where;
+    c->reload_where = add->reload != PP_UNSET ? add->reload_where
+                                              : base->reload_where;
+    c->handlers_where = add->device_handlers != PP_UNSET
+        ? add->handlers_where : base->handlers_where;
     PICK(pattern, NULL);
     PICK(allow_idx, PP_UNSET);
     PICK(deny_idx, PP_UNSET);
@@ -183,8 +194,8 @@ static const char *set_device_handlers(cmd_parms *cmd, void *dcv, int on)
 {
     polyprov_dir_conf_t *dc = dcv;
 
-    (void)cmd;
     dc->device_handlers = on ? 1 : 0;
+    dc->handlers_where = where(cmd);
     return NULL;
 }
 
@@ -363,6 +374,7 @@ static const char *set_pattern(cmd_parms *cmd, void *dcv, const char *arg)
     apr_pool_cleanup_register(cmd->pool, p, pattern_cleanup,
                               apr_pool_cleanup_null);
     dc->pattern = p;
+    dc->pattern_where = where(cmd);
     return NULL;
 }
 
@@ -427,9 +439,11 @@ static const char *set_list(cmd_parms *cmd, void *dcv, int argc,
     }
     if (cmd->info == &allow_list_tag) {
         dc->allow_idx = idx;
+        dc->allow_where = where(cmd);
     }
     else {
         dc->deny_idx = idx;
+        dc->deny_where = where(cmd);
     }
     return NULL;
 }
@@ -454,6 +468,7 @@ static const char *set_shared(cmd_parms *cmd, void *dcv, int argc,
     apr_pool_cleanup_register(cmd->pool, s, shared_cleanup,
                               apr_pool_cleanup_null);
     dc->shared = s;
+    dc->shared_where = where(cmd);
     return NULL;
 }
 
@@ -470,6 +485,7 @@ static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
                                       "seconds from 0 to 86400", arg));
     }
     dc->reload = (int)v;
+    dc->reload_where = where(cmd);
     return NULL;
 }
 

@@ -207,6 +207,10 @@ int pp_ca_verify_depth(const pp_ca_t *ca);
 /* Whether a certificate of the bundle has this SHA-256 fingerprint (of
  * its DER): 1 yes, 0 no. */
 int pp_ca_holds(const pp_ca_t *ca, const unsigned char sha256[32]);
+/* Certificate i of the bundle, in file order: its subject (one-line form)
+ * and SHA-256 fingerprint.  0 when there is no certificate i. */
+int pp_ca_info(const pp_ca_t *ca, int i, char *subject, size_t len,
+               unsigned char sha256[32]);
 
 /* PolyProvCRL: PEM (one or more) or DER CRLs. */
 pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen);
