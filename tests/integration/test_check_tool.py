@@ -573,3 +573,40 @@ def test_readme_examples_are_real_output(pki, tmp_path):
         assert mask(got).splitlines() == mask("\n".join(expect)).splitlines(), \
             "README example differs: %s\n--- README\n%s\n--- real\n%s" % (
                 cmd, "\n".join(expect), got)
+
+
+# -- PolyProvAllowExpired, and which CA a pin matches --------------------------
+
+def test_allow_expired_is_the_directives_question(pki):
+    mac = "0004f2000f06"
+    args = ["--trusted-ca", "%s/polycom-chain.pem" % pki, "--cert",
+            "%s/expired-day.chain.pem" % pki, "/%s.cfg" % mac]
+    a = checktool.run(*args)
+    assert a.rc == 1 and a.reason == "untrusted", a
+    assert "PolyProvAllowExpired is not On" in a.out, a
+    a = checktool.run(*(["--allow-expired"] + args))
+    assert a.rc == 0 and a.reason == "ok", a
+    assert "expired at " in a.out and "PolyProvAllowExpired is On" in a.out
+    # nothing else is loosened: a not yet valid certificate stays refused
+    a = checktool.run("--allow-expired", "--trusted-ca",
+                      "%s/polycom-chain.pem" % pki, "--cert",
+                      "%s/notyet-a.chain.pem" % pki, "/%s.cfg" % A)
+    assert a.reason == "untrusted", a
+
+
+def test_show_ca_says_which_certificate_each_pin_matches(pki, manifest):
+    good = manifest["issuing2"]["sha256"]
+    typo = good[:-1] + ("0" if good[-1] != "0" else "1")
+    a = checktool.run("--show-ca", "%s/polycom-chain.pem" % pki,
+                      "--issuer-fingerprint", "sha256:" + good)
+    assert a.rc == 0, a
+    assert re.search(r"^pin sha256:%s matches #4 /CN=Polycom Equipment "
+                     r"Issuing CA 2 \(%s/polycom-chain.pem\)$" % (
+                         ":".join(good[i:i + 2] for i in range(0, 64, 2))
+                         .upper(), re.escape(pki)), a.out, re.M), a
+    a = checktool.run("--show-ca", "%s/polycom-chain.pem" % pki,
+                      "--issuer-fingerprint", "sha256:" + good,
+                      "--issuer-fingerprint", "sha256:" + typo)
+    assert a.rc == 1, a
+    assert "matches NO certificate of these files" in a.out
+    assert "configtest fails (PP123)" in a.err, a

@@ -142,3 +142,29 @@ def test_without_the_define_nothing_is_printed(configured):
     p = subprocess.run([HTTPD, "-f", h.conf, "-t"], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 0 and p.stdout == "", p.stdout
+
+
+def test_the_tool_answers_from_the_dump_as_the_server(configured, pki,
+                                                      tmp_path):
+    """polyprov-check --dump: "would this expired phone be served in
+    /legacy/?" answered from the server's configuration, as the running
+    server answers it (PolyProvAllowExpired On only there)."""
+    from tests.pphttpd import checktool
+    from tests.pphttpd.fixtures import populate
+    h, _, _ = configured
+    mac = "0004f2000f06"                  # expired-day
+    populate(h, {"%s.cfg" % mac: "F's\n", "legacy/%s.cfg" % mac: "F's\n"})
+    path = tmp_path / "dump.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in dump(h)) + "\n")
+    h.start()
+    cert = ["--cert", "%s/expired-day.chain.pem" % pki]
+    where = ["--dump", str(path), "--host", "localhost:%d" % h.port]
+    for uri, status, reason in (("/legacy/%s.cfg" % mac, 200, "ok"),
+                                ("/%s.cfg" % mac, 403, "untrusted")):
+        r = h.curl(uri, phone="expired-day")
+        assert r.status == status, (uri, r)
+        tool = checktool.run(*(where + cert + [uri]))
+        assert tool.reason == reason, tool
+    tool = checktool.run(*(where + cert + ["/legacy/%s.cfg" % mac]))
+    assert "Directory %s/legacy/" % h.docroot in tool.out, tool
+    assert "PolyProvAllowExpired is On" in tool.out, tool
