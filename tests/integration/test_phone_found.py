@@ -4,13 +4,17 @@ its MAC at the default LogLevel (PP124 for the handshake); PP015 and its
 counter count only device files that another handler or filter would
 have processed, not an ordinary GET served by the default handler."""
 
+import os
 import re
+import subprocess
 import time
 
 import pytest
 
 from tests.pphttpd.expect import A, handshake_refused
+from tests.pphttpd import checktool
 from tests.pphttpd.fixtures import populate, serve
+from tests.pphttpd.readme import readme
 
 METRICS = """
     <Location /polyprov-metrics>
@@ -24,7 +28,9 @@ def configure(h):
     h.put("plain/%s.cfg" % A, "A's own, no MIME type\n")
     h.put("plain/%s" % A, "A's own, no extension\n")
     h.put("%s-page.shtml" % A, "<!--#echo var=\"DOCUMENT_NAME\" -->\n")
-    h.write(loglevel="warn", vhost="""
+    fmt = re.search(r"^LogFormat .* phonecert$", readme(), re.M).group(0)
+    h.write(loglevel="warn", server=fmt + "\n", vhost="""
+    CustomLog {r}/logs/phone-certs.log phonecert "expr=-n %{{SSL_CLIENT_CERT}}"
     <Directory {d}>
         PolyProv On
         PolyProvTrustedCA {p}/polycom-chain.pem
@@ -35,7 +41,8 @@ def configure(h):
         # as on a stock Debian: .cfg has no MIME type, so httpd leaves
         # the handler empty (the default handler)
         RemoveType .cfg
-    </Directory>""".format(d=h.docroot, p=h.pki), plain_vhost=METRICS)
+    </Directory>""".format(d=h.docroot, p=h.pki, r=h.root),
+            plain_vhost=METRICS)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +94,26 @@ def test_a_handshake_refusal_names_the_mac(h, phone, mac, error):
     assert re.search(r'issuer="/CN=[^"]+"', line), line
     assert re.search(error, line), line
     assert "client=127.0.0.1" in line, line
+
+
+def test_a_certificate_captured_from_the_servers_log(h, tmp_path):
+    """README, "Capturing a phone's certificate": the log format and the
+    command given there give back the phone's certificate, which
+    polyprov-check then judges as the server did."""
+    r = h.curl("/%s.cfg" % A, phone="phone-a")
+    assert r.status == 200, r
+    m = re.search(r"^\$ (grep -i 0004f2000a01 .*\\\n.*)$", readme(), re.M)
+    cmd = m.group(1).replace("\\\n", " ")
+    cmd = cmd.replace("/var/log/apache2", os.path.join(h.root, "logs"))
+    log = os.path.join(h.root, "logs", "phone-certs.log")
+    deadline = time.time() + 5
+    while time.time() < deadline and A.upper() not in open(log).read():
+        time.sleep(0.05)
+    subprocess.run(cmd, shell=True, cwd=str(tmp_path), check=True)
+    pem = (tmp_path / ("%s.pem" % A)).read_text()
+    with open(os.path.join(h.pki, "phone-a.crt")) as f:
+        assert pem.strip() == f.read().strip()
+    tool = checktool.run("--trusted-ca", "%s/polycom-chain.pem" % h.pki,
+                         "--cert", str(tmp_path / ("%s.pem" % A)),
+                         "/%s.cfg" % A)
+    assert tool.reason == "ok", tool
