@@ -139,8 +139,10 @@ def test_the_dump_names_every_scope_in_order(configured, pki, manifest):
 
 def test_without_the_define_nothing_is_printed(configured):
     h, _, _ = configured
+    e = dict(os.environ)
+    e.update(h.sanitizer_env())
     p = subprocess.run([HTTPD, "-f", h.conf, "-t"], capture_output=True,
-                       text=True, timeout=60)
+                       text=True, env=e, timeout=60)
     assert p.returncode == 0 and p.stdout == "", p.stdout
 
 
