@@ -225,3 +225,36 @@ def test_bad_lines_past_the_cap_are_counted(h, pki):
     assert re.search(r"PP122: PolyProvAllowList at \S+: %s has 130 bad lines"
                      r" in all; the first 100 are shown" % re.escape(path),
                      out), out
+
+
+@pytest.mark.usefixtures("needs_root")
+def test_a_start_with_an_unreadable_database_serves_everything_else(servers,
+                                                                   pki):
+    """The same for an SQLite inventory the children cannot read: root
+    could query it at the start, but the children's refreshes could not,
+    and a phone disabled in it would be served until then."""
+    h = servers()
+    populate(h)
+    h.put("listed/%s.cfg" % A, "listed A\n")
+    db = Sqlite(h)
+    db.set_phones([A])
+    os.chmod(db.path, 0o600)
+    h.write(modules=["dbd"], server=dbd_server(db), vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+    <Location /listed/>
+        PolyProvAllowList dbd "SELECT mac FROM phones WHERE enabled"
+    </Location>""".format(d=h.docroot, p=pki))
+    h.expect_log(r"PP026|PP031|PP081|list-unavailable|dbd")
+    h.start()
+    assert h.curl("/listed/%s.cfg" % A, phone="phone-a").status == 403
+    assert "reason=list-unavailable" in h.access_lines()[-1]
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    assert re.search(r"\[polyprov:error\] .*PP026: SQLite database %s "
+                     r"\(PolyProvAllowList at %s:%d\) cannot be read by the "
+                     r"user www-data" % (re.escape(db.path),
+                                         re.escape(h.conf),
+                                         line_of(h, "PolyProvAllowList")),
+                     h.log_text()), h.log_text()
