@@ -121,17 +121,39 @@ static apr_array_header_t *own_keys(apr_pool_t *p,
 {
     apr_array_header_t *k = strs(p);
 
-    if (c->enabled != PP_UNSET) PUSH(k, "mode");
-    if (c->ca) PUSH(k, "trusted_ca");
-    if (c->crl) PUSH(k, "crl");
-    if (c->pins) PUSH(k, "pins");
-    if (c->pattern) PUSH(k, "cn_pattern");
-    if (c->allow_idx != PP_UNSET) PUSH(k, "allow_list");
-    if (c->deny_idx != PP_UNSET) PUSH(k, "deny_list");
-    if (c->shared) PUSH(k, "shared_files");
-    if (c->reload != PP_UNSET) PUSH(k, "reload_interval");
-    if (c->device_handlers != PP_UNSET) PUSH(k, "device_handlers");
-    if (c->allow_expired != PP_UNSET) PUSH(k, "allow_expired");
+    if (c->enabled != PP_UNSET) {
+        PUSH(k, "mode");
+    }
+    if (c->ca) {
+        PUSH(k, "trusted_ca");
+    }
+    if (c->crl) {
+        PUSH(k, "crl");
+    }
+    if (c->pins) {
+        PUSH(k, "pins");
+    }
+    if (c->pattern) {
+        PUSH(k, "cn_pattern");
+    }
+    if (c->allow_idx != PP_UNSET) {
+        PUSH(k, "allow_list");
+    }
+    if (c->deny_idx != PP_UNSET) {
+        PUSH(k, "deny_list");
+    }
+    if (c->shared) {
+        PUSH(k, "shared_files");
+    }
+    if (c->reload != PP_UNSET) {
+        PUSH(k, "reload_interval");
+    }
+    if (c->device_handlers != PP_UNSET) {
+        PUSH(k, "device_handlers");
+    }
+    if (c->allow_expired != PP_UNSET) {
+        PUSH(k, "allow_expired");
+    }
     return k;
 }
 
