@@ -54,7 +54,7 @@ SRC      := mod_polyprov
 CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
 GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
             mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
-            mod_polyprov_dbd
+            mod_polyprov_dbd mod_polyprov_dump
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
 
@@ -63,7 +63,7 @@ MODULE   := $(B)/mod_polyprov.so
 CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
 TOOL     := $(B)/polyprov-check
-TOOLSRC  := tools/polyprov-check.c tools/pc_input.c
+TOOLSRC  := tools/polyprov-check.c tools/pc_input.c tools/pc_dump.c
 PKI      := build/pki
 
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
@@ -105,7 +105,7 @@ $(B)/check-list: tools/check_list.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 # polyprov-check: the decision without a server, from the same core
-$(TOOL): $(TOOLSRC) tools/pc_input.h $(CORELIB)
+$(TOOL): $(TOOLSRC) tools/pc_input.h tools/pc_dump.h $(CORELIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS) -o $@ $(TOOLSRC) \
 	  $(CORELIB) -Wl,-z,relro,-z,now $(PKG_LIBS)
 

@@ -781,7 +781,9 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
         return;
     }
     file = file_below_root(r);
-    if (r->handler && strcmp(r->handler, "default-handler")
+    /* the default handler is named, or the empty name httpd gives it
+     * when a file has no content type (AP_DEFAULT_HANDLER_NAME) */
+    if (r->handler && *r->handler && strcmp(r->handler, "default-handler")
         && strcmp(r->handler, "dav-handler")) {
         /* the handler ap_invoke_handler derived from the content type is
          * the ordinary case; anything else is worth a line */
@@ -1307,6 +1309,7 @@ static void register_hooks(apr_pool_t *p)
 
     ap_hook_pre_config(polyprov_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(polyprov_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(polyprov_dump, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(polyprov_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(polyprov_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_connection(polyprov_pre_connection, after_ssl, NULL,

@@ -38,6 +38,7 @@ typedef struct {
     const pp_crl_t *crl;
     const char *crl_where;          /* "file:line" of each PolyProvCRL */
     apr_array_header_t *pins;       /* unsigned char[32] */
+    apr_array_header_t *pins_where; /* const char *: "file:line" of each */
     const pp_pattern_t *pattern;    /* NULL: default */
     int allow_idx;                  /* list index, PP_UNSET */
     int deny_idx;
@@ -46,6 +47,9 @@ typedef struct {
     int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
     int allow_expired;              /* PolyProvAllowExpired, PP_UNSET */
     const char *allow_expired_where;/* "file:line" of it */
+    /* "file:line" of the directives, for -D DUMP_POLYPROV */
+    const char *pattern_where, *allow_where, *deny_where, *shared_where,
+               *reload_where, *handlers_where;
 } polyprov_dir_conf_t;
 
 /* Module-wide state of one configuration generation. */
@@ -55,6 +59,8 @@ typedef struct {
     apr_hash_t *cas;                /* paths (\n between) -> pp_ca_t */
     apr_hash_t *crls;               /* path -> pp_crl_t */
     apr_hash_t *list_where;         /* list path -> "Directive at file:line" */
+    apr_hash_t *list_db;            /* list name -> the SQLite database
+                                     * file it is queried from */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;
 } polyprov_glue_t;
@@ -78,6 +84,9 @@ void polyprov_config_lists_report(server_rec *s);
 const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
                                 const char *version, const char **name,
                                 pp_list_read_fn **read, void **baton);
+/* The database file of a dbd list (DBDriver sqlite3: its DBDParams), or
+ * NULL when the driver is another or the database is no file. */
+const char *polyprov_dbd_file(apr_pool_t *p, void *baton);
 /* post_config, after the lists were published: their reloads move to a
  * mod_watchdog thread in each child (mod_polyprov_reload.c). */
 void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
@@ -92,8 +101,13 @@ typedef struct {
     const char *allow_expired_where;
     apr_array_header_t *cas;        /* const pp_ca_t *: every
                                      * PolyProvTrustedCA of it, once each */
+    const pp_pattern_t *pattern;    /* its host-level PolyProvCNPattern, else
+                                     * the first of its scopes, or NULL */
 } polyprov_host_t;
 void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h);
+
+/* mod_polyprov_dump.c: apachectl -t -D DUMP_POLYPROV (test_config). */
+void polyprov_dump(apr_pool_t *p, server_rec *s);
 
 /* mod_polyprov_expired.c: expired phone certificates through mod_ssl's
  * handshake, on the virtual hosts whose scopes allow them. */

@@ -57,6 +57,7 @@ static polyprov_glue_t *glue(apr_pool_t *pconf, const char **errp)
     g->cas = apr_hash_make(pconf);
     g->crls = apr_hash_make(pconf);
     g->list_where = apr_hash_make(pconf);
+    g->list_db = apr_hash_make(pconf);
     g->lists = pp_listset_new();
     g->default_pattern = pp_pattern_compile(PP_DEFAULT_CN_PATTERN, err,
                                             sizeof(err));
@@ -112,7 +113,19 @@ void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->ca_where = add->ca ? add->ca_where : base->ca_where;
     c->crl = add->crl ? add->crl : base->crl;
     c->crl_where = add->crl ? add->crl_where : base->crl_where;
+    c->pins_where = add->pins ? add->pins_where : base->pins_where;
     PICK(pins, NULL);
+    c->pattern_where = add->pattern ? add->pattern_where
+                                    : base->pattern_where;
+    c->allow_where = add->allow_idx != PP_UNSET ? add->allow_where
+                                                : base->allow_where;
+    c->deny_where = add->deny_idx != PP_UNSET ? add->deny_where
+                                              : base->deny_where;
+    c->shared_where = add->shared ? add->shared_where : base->shared_where;
+    c->reload_where = add->reload != PP_UNSET ? add->reload_where
+                                              : base->reload_where;
+    c->handlers_where = add->device_handlers != PP_UNSET
+        ? add->handlers_where : base->handlers_where;
     PICK(pattern, NULL);
     PICK(allow_idx, PP_UNSET);
     PICK(deny_idx, PP_UNSET);
@@ -181,8 +194,8 @@ static const char *set_device_handlers(cmd_parms *cmd, void *dcv, int on)
 {
     polyprov_dir_conf_t *dc = dcv;
 
-    (void)cmd;
     dc->device_handlers = on ? 1 : 0;
+    dc->handlers_where = where(cmd);
     return NULL;
 }
 
@@ -336,8 +349,10 @@ static const char *add_pin(cmd_parms *cmd, void *dcv, const char *arg)
     }
     if (!dc->pins) {
         dc->pins = apr_array_make(cmd->pool, 4, sizeof(fp));
+        dc->pins_where = apr_array_make(cmd->pool, 4, sizeof(const char *));
     }
     memcpy(apr_array_push(dc->pins), fp, sizeof(fp));
+    APR_ARRAY_PUSH(dc->pins_where, const char *) = where(cmd);
     return NULL;
 }
 
@@ -359,6 +374,7 @@ static const char *set_pattern(cmd_parms *cmd, void *dcv, const char *arg)
     apr_pool_cleanup_register(cmd->pool, p, pattern_cleanup,
                               apr_pool_cleanup_null);
     dc->pattern = p;
+    dc->pattern_where = where(cmd);
     return NULL;
 }
 
@@ -399,6 +415,10 @@ static const char *set_list(cmd_parms *cmd, void *dcv, int argc,
         }
         idx = pp_listset_add_source(g->lists, path, read, baton, err,
                                     sizeof(err));
+        if (idx >= 0 && polyprov_dbd_file(cmd->pool, baton)) {
+            apr_hash_set(g->list_db, path, APR_HASH_KEY_STRING,
+                         polyprov_dbd_file(cmd->pool, baton));
+        }
     }
     else if ((e = file_arg(cmd, arg, &path))) {
         return e;
@@ -419,9 +439,11 @@ static const char *set_list(cmd_parms *cmd, void *dcv, int argc,
     }
     if (cmd->info == &allow_list_tag) {
         dc->allow_idx = idx;
+        dc->allow_where = where(cmd);
     }
     else {
         dc->deny_idx = idx;
+        dc->deny_where = where(cmd);
     }
     return NULL;
 }
@@ -446,6 +468,7 @@ static const char *set_shared(cmd_parms *cmd, void *dcv, int argc,
     apr_pool_cleanup_register(cmd->pool, s, shared_cleanup,
                               apr_pool_cleanup_null);
     dc->shared = s;
+    dc->shared_where = where(cmd);
     return NULL;
 }
 
@@ -462,6 +485,7 @@ static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
                                       "seconds from 0 to 86400", arg));
     }
     dc->reload = (int)v;
+    dc->reload_where = where(cmd);
     return NULL;
 }
 
@@ -572,6 +596,9 @@ void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h)
         if (dc->enabled == PP_ON) {
             h->polyprov_on = 1;
         }
+        if (dc->pattern && !h->pattern) {
+            h->pattern = dc->pattern;    /* (the defaults come first) */
+        }
         if (dc->allow_expired == 1 && !h->allow_expired) {
             h->allow_expired = 1;
             h->allow_expired_where = dc->allow_expired_where;
@@ -658,6 +685,86 @@ static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
         }
     }
     return gaps;
+}
+
+/* A pin that matches no certificate of the PolyProvTrustedCA that
+ * applies to its scope refuses every phone there (issuer): name it.  The
+ * CA is the scope's own, else the host's default, else (a CA from an
+ * enclosing section) any of the host's. */
+static int pin_matches(const unsigned char *fp, const polyprov_dir_conf_t *dc,
+                       const polyprov_dir_conf_t *def, walk_t *w,
+                       const char **ca_where, const char **ca_path)
+{
+    int j;
+
+    if (dc->ca || (def && def->ca)) {
+        const polyprov_dir_conf_t *c = dc->ca ? dc : def;
+        *ca_where = c->ca_where;
+        *ca_path = pp_ca_path(c->ca);
+        return pp_ca_holds(c->ca, fp);
+    }
+    *ca_where = NULL;
+    *ca_path = NULL;
+    for (j = 0; j < w->confs->nelts; j++) {
+        const polyprov_dir_conf_t *o = ap_get_module_config(
+            APR_ARRAY_IDX(w->confs, j, ap_conf_vector_t *), &polyprov_module);
+        if (o && o->ca) {
+            *ca_where = *ca_where ? "(each of this host's)" : o->ca_where;
+            *ca_path = *ca_path ? "" : pp_ca_path(o->ca);
+            if (pp_ca_holds(o->ca, fp)) {
+                return 1;
+            }
+        }
+    }
+    return *ca_where ? 0 : -1;         /* -1: no CA at all (PP005) */
+}
+
+static int check_pins(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
+                      walk_t *w)
+{
+    const polyprov_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
+                                                    &polyprov_module);
+    int i, k, bad = 0;
+
+    for (i = 0; i < w->confs->nelts; i++) {
+        const polyprov_dir_conf_t *dc = ap_get_module_config(
+            APR_ARRAY_IDX(w->confs, i, ap_conf_vector_t *), &polyprov_module);
+
+        if (!dc || !dc->pins) {
+            continue;
+        }
+        for (k = 0; k < dc->pins->nelts; k++) {
+            const unsigned char *fp = (const unsigned char *)dc->pins->elts
+                                      + 32 * k;
+            const char *pw = APR_ARRAY_IDX(dc->pins_where, k, const char *);
+            const char *ca_where, *ca_path, *key;
+            char hex[96];
+
+            if (pin_matches(fp, dc, def, w, &ca_where, &ca_path) != 0) {
+                continue;
+            }
+            key = apr_psprintf(p, "%s/%d", pw, k);
+            if (apr_hash_get(seen, key, APR_HASH_KEY_STRING)) {
+                continue;
+            }
+            apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+            pp_fingerprint_format(fp, hex);
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "PP123: PolyProvIssuerFingerprint at %s: sha256:%s "
+                         "matches no certificate of PolyProvTrustedCA at %s%s"
+                         "%s%s: every phone in its scope would be refused "
+                         "(issuer). Pin the CA that issues the phones' "
+                         "certificates (`polyprov-check --show-ca FILE "
+                         "--issuer-fingerprint sha256:HEX` says which "
+                         "certificate a pin matches), or remove the pin",
+                         pw, hex, ca_where ? ca_where : "?",
+                         ca_path && *ca_path ? " (" : "",
+                         ca_path && *ca_path ? ca_path : "",
+                         ca_path && *ca_path ? ")" : "");
+            bad++;
+        }
+    }
+    return bad;
 }
 
 /* ------------------------------------------------------------------ */
@@ -958,32 +1065,181 @@ static const char *list_directive(const char *path)
     return w ? w : "a list directive";
 }
 
-/* configtest: a list that does not load now is reported, not fatal. */
-static void list_problems(apr_pool_t *p, server_rec *s)
+/* ------------------------------------------------------------------ */
+/* Lists as httpd's children will see them.  A mistake in the
+ * configuration (a path with no file behind it, a file, directory or
+ * SQLite database the children cannot read) fails configtest; a real
+ * start or restart never fails because of a list: the scopes that use
+ * it refuse list-unavailable, or keep its last good version. */
+
+typedef struct {
+    const char *path;            /* the file to look at */
+    const char *what;            /* "PolyProvAllowList at file:line" */
+    int idx;                     /* the list's index in the set */
+    int db;                      /* an SQLite database file */
+} list_file_t;
+
+static apr_array_header_t *list_files(apr_pool_t *p)
 {
+    apr_array_header_t *files = apr_array_make(p, 8, sizeof(list_file_t));
     int i, n = pp_listset_count(polyprov_glue ? polyprov_glue->lists : NULL);
 
-    (void)p;
     for (i = 0; i < n; i++) {
-        const char *why = pp_listset_problem(polyprov_glue->lists, i);
-        const char *path = pp_listset_path(polyprov_glue->lists, i);
+        const char *name = pp_listset_path(polyprov_glue->lists, i);
+        list_file_t *f;
+        const char *db = NULL;
 
-        if (why) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP029: %s: %s; "
-                         "not in force: a running server keeps its last "
-                         "good version of the list across a graceful "
-                         "restart, a server started now refuses requests "
-                         "that need it (list-unavailable); either way the "
-                         "file is tried again every PolyProvReloadInterval",
-                         list_directive(path), why);
+        if (pp_listset_is_source(polyprov_glue->lists, i)
+            && !(db = apr_hash_get(polyprov_glue->list_db, name,
+                                   APR_HASH_KEY_STRING))) {
+            continue;            /* a database that is no file */
+        }
+        f = apr_array_push(files);
+        f->path = db ? db : name;
+        f->what = list_directive(name);
+        f->idx = i;
+        f->db = db != NULL;
+    }
+    return files;
+}
+
+/* For each of paths, whether the children's User can read it; NULL when
+ * httpd does not change users (not root, or User root: the children read
+ * what the parent can) or the check cannot be made (logged). */
+static pp_access_t *children_access(apr_pool_t *p, server_rec *s,
+                                    apr_array_header_t *paths)
+{
+    const char *user = ap_unixd_config.user_name;
+    pp_access_t *res;
+    char err[256];
+
+    if (geteuid() != 0 || ap_unixd_config.user_id == 0 || !paths->nelts) {
+        return NULL;
+    }
+    res = apr_pcalloc(p, sizeof(*res) * (size_t)paths->nelts);
+    if (pp_check_readable_as(user, (long)ap_unixd_config.user_id,
+                             (long)ap_unixd_config.group_id,
+                             (const char *const *)paths->elts, paths->nelts,
+                             res, err, sizeof(err)) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP028: cannot check "
+                     "whether the user %s can read the files of this "
+                     "module: %s", user, err);
+        return NULL;
+    }
+    return res;
+}
+
+static const char *access_why(apr_pool_t *p, const pp_access_t *a)
+{
+    return a->is_dir
+        ? apr_psprintf(p, "it cannot search the directory %s (%s)", a->where,
+                       strerror(a->err))
+        : apr_psprintf(p, "it cannot open the file (%s)", strerror(a->err));
+}
+
+static pp_access_t *list_access(apr_pool_t *p, server_rec *s,
+                                apr_array_header_t *files)
+{
+    apr_array_header_t *paths = apr_array_make(p, files->nelts + 1,
+                                               sizeof(const char *));
+    int i;
+
+    for (i = 0; i < files->nelts; i++) {
+        APR_ARRAY_PUSH(paths, const char *) =
+            APR_ARRAY_IDX(files, i, list_file_t).path;
+    }
+    return children_access(p, s, paths);
+}
+
+/* The bad lines of a list, each a warning of its own */
+
+typedef struct {
+    server_rec *s;
+    const char *what;
+} bad_line_ctx_t;
+
+static void bad_line(void *baton, const char *msg)
+{
+    const bad_line_ctx_t *b = baton;
+
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, b->s, "PP029: %s: %s; "
+                 "not in force: a running server keeps its last "
+                 "good version of the list across a graceful "
+                 "restart, a server started now refuses requests "
+                 "that need it (list-unavailable); either way the "
+                 "file is tried again every PolyProvReloadInterval",
+                 b->what, msg);
+}
+
+/* configtest: the errors (returned: how many) and the warnings of the
+ * lists. */
+static int list_problems(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *files = list_files(p);
+    pp_access_t *res = list_access(p, s, files);
+    const char *user = ap_unixd_config.user_name;
+    int i, bad = 0;
+
+    for (i = 0; i < files->nelts; i++) {
+        const list_file_t *f = &APR_ARRAY_IDX(files, i, list_file_t);
+        const char *why = pp_listset_problem(polyprov_glue->lists, f->idx);
+        bad_line_ctx_t ctx;
+        unsigned long nbad = 0;
+        char err[1024];
+        apr_finfo_t fi;
+        apr_status_t rv = apr_stat(&fi, f->path, APR_FINFO_TYPE, p);
+
+        if (!f->db && (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv))) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "PP120: %s: the list file %s does not exist: a new "
+                         "list has no last good version, so every request in"
+                         " the scopes that use it would be refused "
+                         "(list-unavailable). Correct the path, or create "
+                         "the file (a list with only a '#' comment line is "
+                         "an empty list)", f->what, f->path);
+            bad++;
+            continue;
+        }
+        if (res && res[i].err && !APR_STATUS_IS_ENOENT(res[i].err)) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         "PP121: %s: the %s %s cannot be read by the user %s "
+                         "that httpd's children run as: %s. They %s, so a "
+                         "server started with it refuses every request in "
+                         "the scopes that use it (list-unavailable). Make it "
+                         "readable by %s (and its directories searchable)",
+                         f->what, f->db ? "SQLite database" : "list file",
+                         f->path, user, access_why(p, &res[i]),
+                         f->db ? "query it every PolyProvReloadInterval"
+                               : "re-read it when it changes", user);
+            bad++;
+            continue;
+        }
+        if (!why || f->db) {
+            continue;
+        }
+        ctx.s = s;
+        ctx.what = f->what;
+        /* every bad line, when that is what is wrong; else what was
+         * wrong when the configuration read it */
+        pp_list_validate_all(f->path, NULL, PP_LIST_BAD_SHOWN, bad_line, &ctx,
+                             &nbad, err, sizeof(err));
+        if (nbad == 0) {
+            bad_line(&ctx, why);
+        }
+        else if (nbad > PP_LIST_BAD_SHOWN) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP122: %s: %s has "
+                         "%lu bad lines in all; the first %d are shown above",
+                         f->what, f->path, nbad, PP_LIST_BAD_SHOWN);
         }
     }
+    return bad;
 }
 
 int polyprov_config_check(apr_pool_t *pconf, server_rec *s)
 {
     server_rec *s0 = s;
     apr_hash_t *crl_pairs = apr_hash_make(pconf);
+    apr_hash_t *pins_seen = apr_hash_make(pconf);
     int bad = 0;
 
     for (; s; s = s->next) {
@@ -1008,6 +1264,9 @@ int polyprov_config_check(apr_pool_t *pconf, server_rec *s)
             }
         }
         if (check_crls(pconf, crl_pairs, s, &w) > 0) {
+            bad = 1;
+        }
+        if (check_pins(pconf, pins_seen, s, &w) > 0) {
             bad = 1;
         }
         if (any_ca) {
@@ -1041,7 +1300,9 @@ int polyprov_config_check(apr_pool_t *pconf, server_rec *s)
      * once the error log is open */
     if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
         check_ssl_settings(pconf, s0);
-        list_problems(pconf, s0);
+        if (polyprov_glue && list_problems(pconf, s0) > 0) {
+            bad = 1;
+        }
     }
     return bad ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
@@ -1080,41 +1341,47 @@ static void expired_crls(apr_pool_t *ptemp, server_rec *s)
     }
 }
 
-/* The children (User/Group) re-read list files when they change: a list
- * they cannot read is read once by root at start-up and never again.
- * Refuse to start with one; at a restart, say so (the running server
- * keeps its lists).  CA and CRL files are read by the parent only, at
- * start and restart: one the children cannot read is only worth a
- * warning. */
-static int child_access(apr_pool_t *p, server_rec *s, int warn)
+/* The children (User/Group) re-read list files when they change, and
+ * query databases: a list they cannot read is an error at configtest
+ * (list_problems).  At a start, such a list is not put in force (the
+ * scopes that use it refuse list-unavailable until the children can read
+ * it); at a restart, the running server keeps the version root read and
+ * says that no change will be picked up.  CA and CRL files are read by
+ * the parent only, at start and restart: one the children cannot read is
+ * only worth a warning. */
+static void child_access(apr_pool_t *p, server_rec *s)
 {
+    apr_array_header_t *files = list_files(p);
     apr_array_header_t *paths = apr_array_make(p, 8, sizeof(char *));
     apr_array_header_t *what = apr_array_make(p, 8, sizeof(char *));
     apr_hash_index_t *hi;
     pp_access_t *res;
     const char *user = ap_unixd_config.user_name;
-    int starting = ap_state_query(AP_SQ_CONFIG_GEN) == 0;
-    int i, n, nlists, refuse = 0;
-    char err[256];
+    int i, nlists = files->nelts, starting;
+    void *started = NULL;
 
-    if (geteuid() != 0 || ap_unixd_config.user_id == 0) {
-        return OK;               /* the children read what the parent can */
+    /* a start, not a restart: the first configuration this process puts
+     * in force (its generation number is not 0 by then) */
+    apr_pool_userdata_get(&started, "polyprov-started", s->process->pool);
+    starting = started == NULL;
+    if (starting) {
+        apr_pool_userdata_set(apr_pstrdup(s->process->pool, "1"),
+                              "polyprov-started", apr_pool_cleanup_null,
+                              s->process->pool);
     }
-    nlists = pp_listset_count(polyprov_glue->lists);
+
     for (i = 0; i < nlists; i++) {
-        const char *path = pp_listset_path(polyprov_glue->lists, i);
-        const char *w = apr_hash_get(polyprov_glue->list_where, path,
-                                     APR_HASH_KEY_STRING);
-        APR_ARRAY_PUSH(paths, const char *) = path;
-        APR_ARRAY_PUSH(what, const char *) = w ? w : "a list directive";
+        const list_file_t *f = &APR_ARRAY_IDX(files, i, list_file_t);
+        APR_ARRAY_PUSH(paths, const char *) = f->path;
+        APR_ARRAY_PUSH(what, const char *) = f->what;
     }
     for (hi = apr_hash_first(p, polyprov_glue->cas); hi; hi = apr_hash_next(hi)) {
         const void *key;
-        char *files, *f, *last;
+        char *cafiles, *f, *last;
 
         apr_hash_this(hi, &key, NULL, NULL);
-        files = apr_pstrdup(p, key);
-        for (f = apr_strtok(files, "\n", &last); f;
+        cafiles = apr_pstrdup(p, key);
+        for (f = apr_strtok(cafiles, "\n", &last); f;
              f = apr_strtok(NULL, "\n", &last)) {
             APR_ARRAY_PUSH(paths, const char *) = f;
             APR_ARRAY_PUSH(what, const char *) = "PolyProvTrustedCA";
@@ -1127,21 +1394,10 @@ static int child_access(apr_pool_t *p, server_rec *s, int warn)
         APR_ARRAY_PUSH(paths, const char *) = key;
         APR_ARRAY_PUSH(what, const char *) = "PolyProvCRL";
     }
-    n = paths->nelts;
-    if (n == 0) {
-        return OK;
+    if (!(res = children_access(p, s, paths))) {
+        return;
     }
-    res = apr_pcalloc(p, sizeof(*res) * (size_t)n);
-    if (pp_check_readable_as(user, (long)ap_unixd_config.user_id,
-                             (long)ap_unixd_config.group_id,
-                             (const char *const *)paths->elts, n, res,
-                             err, sizeof(err)) < 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP028: cannot check "
-                     "whether the user %s can read the files of this "
-                     "module: %s", user, err);
-        return OK;
-    }
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < paths->nelts; i++) {
         const char *path = APR_ARRAY_IDX(paths, i, const char *);
         const char *w = APR_ARRAY_IDX(what, i, const char *);
         const char *why;
@@ -1149,15 +1405,8 @@ static int child_access(apr_pool_t *p, server_rec *s, int warn)
         if (res[i].err == 0 || (i < nlists && res[i].err == ENOENT)) {
             continue;            /* a missing list: see its own message */
         }
-        why = res[i].is_dir
-            ? apr_psprintf(p, "it cannot search the directory %s (%s)",
-                           res[i].where, strerror(res[i].err))
-            : apr_psprintf(p, "it cannot open the file (%s)",
-                           strerror(res[i].err));
+        why = access_why(p, &res[i]);
         if (i >= nlists) {
-            if (!warn) {
-                continue;
-            }
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP027: %s file "
                          "%s cannot be read by the user %s that httpd's "
                          "children run as: %s. Only the parent (root) reads "
@@ -1167,14 +1416,19 @@ static int child_access(apr_pool_t *p, server_rec *s, int warn)
             continue;
         }
         if (starting) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                         "PP026: list file %s (%s) cannot be read by the "
-                         "user %s that httpd's children run as: %s. They "
-                         "re-read it when it changes, so no change would "
-                         "ever be picked up; not starting. Make it readable"
-                         " by %s (and its directories searchable)", path, w,
-                         user, why, user);
-            refuse = 1;
+            const list_file_t *f = &APR_ARRAY_IDX(files, i, list_file_t);
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP026: %s %s (%s) "
+                         "cannot be read by the user %s that httpd's "
+                         "children run as: %s. Not put in force: requests in"
+                         " the scopes that use it are refused "
+                         "(list-unavailable) until it is readable by %s (and"
+                         " its directories searchable); the other scopes are"
+                         " served", f->db ? "SQLite database" : "list file",
+                         path, w, user, why, user);
+            pp_listset_withhold(polyprov_glue->lists, f->idx,
+                                apr_psprintf(p, "%s cannot be read by the "
+                                             "user %s: %s", path, user,
+                                             why));
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "PP026: list file %s "
@@ -1185,7 +1439,6 @@ static int child_access(apr_pool_t *p, server_rec *s, int warn)
                          "searchable)", path, w, user, why, user);
         }
     }
-    return refuse ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
 int polyprov_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
@@ -1197,14 +1450,15 @@ int polyprov_config_post(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     if (!polyprov_glue) {
         return OK;
     }
-    /* a refusal in the first pass of a start stops `apachectl start`
-     * before httpd detaches; the warnings are logged once, later */
+    /* the warnings are logged once, in the second pass; nothing about a
+     * list stops a start (configtest says what is wrong with one) */
     if (first_pass) {
-        return child_access(ptemp, s, 0);
+        return OK;
     }
     expired_crls(ptemp, s);
     check_ssl_settings(ptemp, s);
-    return child_access(ptemp, s, 1);
+    child_access(ptemp, s);
+    return OK;
 }
 
 /* After the lists were published: where each one's version in force came

@@ -299,3 +299,17 @@ const char *polyprov_dbd_source(cmd_parms *cmd, const char *query,
     *baton = q;
     return NULL;
 }
+
+const char *polyprov_dbd_file(apr_pool_t *p, void *baton)
+{
+    const polyprov_dbd_t *q = baton;
+
+    if (!q || strcasecmp(q->driver, "sqlite3") || !*q->params
+        || !strcmp(q->params, ":memory:") || !strncmp(q->params, "file:", 5)) {
+        return NULL;
+    }
+    /* apr_dbd's sqlite3 driver opens DBDParams as a path, from the
+     * server's working directory (/ once httpd runs) */
+    return q->params[0] == '/' ? q->params
+                               : apr_pstrcat(p, "/", q->params, NULL);
+}

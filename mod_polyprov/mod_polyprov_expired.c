@@ -62,11 +62,15 @@ typedef int ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p,
                                    int is_proxy, SSL_CTX *ctx);
 typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
 
-/* One virtual host that lets expired certificates through. */
+/* One virtual host where PolyProv On applies: its handshake's refusals
+ * are logged (PP124), and, when expired is set, it lets expired
+ * certificates through. */
 typedef struct {
     server_rec *s;
     const char *name;             /* for the log */
     apr_array_header_t *cas;      /* const pp_ca_t *: its PolyProvTrustedCA */
+    int expired;                  /* PolyProvAllowExpired On applies */
+    const pp_pattern_t *pattern;  /* the host's PolyProvCNPattern */
 } waiver_t;
 
 /* Whether any host of this configuration has a waiver: the others' SSL
@@ -126,7 +130,7 @@ static int waiver_cb(int ok, X509_STORE_CTX *x)
                            && X509_STORE_CTX_get_error_depth(x) == 0;
         const char *why = NULL;
 
-        if (expired_leaf && !st->other_error
+        if (expired_leaf && !st->other_error && st->w->expired
             && !(why = anchor_refused(st->w, x))) {
             st->waived = 1;
             X509_STORE_CTX_set_error(x, X509_V_OK);
@@ -135,7 +139,7 @@ static int waiver_cb(int ok, X509_STORE_CTX *x)
         else {
             /* counted even when the outer callback accepts it
              * (optional_no_ca): no waiver after any other error */
-            if (expired_leaf) {
+            if (expired_leaf && st->w->expired) {
                 st->declined = why ? why : "the chain has another error";
             }
             st->other_error = 1;
@@ -161,6 +165,90 @@ static void log_leaf(conn_rec *c, int level, X509_STORE_CTX *x,
     }
 }
 
+/* Once per certificate and process: 256 sets of 4 fingerprints. */
+typedef struct {
+    unsigned char fp[256][4][32];
+    unsigned char used[256];
+    pthread_mutex_t mu;
+} seen_t;
+
+static int seen_first(seen_t *t, const unsigned char sha256[32])
+{
+    unsigned char set = sha256[1];
+    int i, first = 1;
+
+    pthread_mutex_lock(&t->mu);
+    for (i = 0; i < 4 && i < t->used[set]; i++) {
+        if (!memcmp(t->fp[set][i], sha256, 32)) {
+            first = 0;
+            break;
+        }
+    }
+    if (first) {
+        /* the oldest goes: a fifth certificate of the set is logged
+         * again when it comes back */
+        memmove(t->fp[set][1], t->fp[set][0], 3 * 32);
+        memcpy(t->fp[set][0], sha256, 32);
+        if (t->used[set] < 4) {
+            t->used[set]++;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return first;
+}
+
+static seen_t refused_seen = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* PP124: the handshake refused a client certificate on a host where
+ * PolyProv On applies.  mod_ssl's own line (AH02039 at warn) names no
+ * subject; this one names the phone, as the module's other lines do, so
+ * that grep of a MAC finds every refusal of it. */
+static void log_refused(conn_rec *c, X509_STORE_CTX *x, const waiver_t *w)
+{
+    X509 *leaf = X509_STORE_CTX_get0_cert(x);
+    int err = X509_STORE_CTX_get_error(x);
+    int depth = X509_STORE_CTX_get_error_depth(x);
+    unsigned char fp[32];
+    unsigned int len = 0;
+    char issuer[256] = "?", macs[13];
+    pp_cert_facts_t f;
+    unsigned char *der = NULL;
+    int dlen;
+    pp_mac_t mac = 0;
+    const char *cn = NULL, *what;
+
+    if (!c || !leaf || !X509_digest(leaf, EVP_sha256(), fp, &len)
+        || len != 32 || !seen_first(&refused_seen, fp)) {
+        return;
+    }
+    X509_NAME_oneline(X509_get_issuer_name(leaf), issuer, sizeof(issuer));
+    memset(&f, 0, sizeof(f));
+    if ((dlen = i2d_X509(leaf, &der)) > 0
+        && pp_cert_subject_cn(der, (size_t)dlen, &f) && f.cn_count > 0) {
+        cn = ap_escape_logitem(c->pool, f.cn);
+        if (!f.cn_usable
+            || pp_pattern_mac(w->pattern ? w->pattern
+                              : polyprov_glue->default_pattern, f.cn,
+                              f.cn_len, &mac) != PP_R_OK) {
+            mac = 0;
+        }
+    }
+    OPENSSL_free(der);
+    pp_mac_format(mac, macs);
+    what = err != X509_V_OK
+        ? apr_psprintf(c->pool, "verify error %d at depth %d: %s", err, depth,
+                       X509_verify_cert_error_string(err))
+        : "refused by mod_ssl's own checks (SSLVerifyDepth, OCSP): its "
+          "AH lines say which";
+    ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c, "PP124: refused in the "
+                  "TLS handshake mac=%s cn=\"%s\" issuer=\"%s\" client=%s "
+                  "detail=%s; virtual host %s (no request reaches the "
+                  "module; logged once per certificate and process)",
+                  mac ? macs : "-", cn ? cn : "",
+                  ap_escape_logitem(c->pool, issuer),
+                  c->client_ip ? c->client_ip : "?", what, w->name);
+}
+
 /* SSL_CTX_set_cert_verify_callback: OpenSSL's verification of the client's
  * chain, with waiver_cb() around the callback in force. */
 static int cert_verify(X509_STORE_CTX *x, void *arg)
@@ -181,6 +269,9 @@ static int cert_verify(X509_STORE_CTX *x, void *arg)
     rc = X509_verify_cert(x);
     X509_STORE_CTX_set_verify_cb(x, st.outer);
     X509_STORE_CTX_set_ex_data(x, store_idx, NULL);
+    if (rc != 1 && polyprov_glue) {
+        log_refused(c, x, st.w);
+    }
     if (c && rc == 1 && st.waived) {
         log_leaf(c, APLOG_INFO, x, st.w, "PP047: an expired client "
                  "certificate under PolyProvTrustedCA passed the handshake "
@@ -199,7 +290,7 @@ static const waiver_t *ctx_waiver(SSL_CTX *ctx)
 {
     void *w = ctx && ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
 
-    return w == &no_waiver ? NULL : w;
+    return w == &no_waiver || !w || !((waiver_t *)w)->expired ? NULL : w;
 }
 
 /* ssl_init_server: for each SSL-enabled virtual host (and its proxy
@@ -223,12 +314,12 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     }
     polyprov_host_scan(p, s, &h);
     mark = ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
-    if (!h.allow_expired || !h.polyprov_on || h.cas->nelts == 0) {
+    if (!h.polyprov_on) {
         /* configtest says why, if it matters.  Marked, so that an SSL_CTX
          * shared with a host that lets expired certificates through (mod_ssl
          * makes one per host: it never is) would stop the start instead of
          * loosening this host */
-        if (mark && mark != &no_waiver) {
+        if (ctx_waiver(ctx)) {
             goto shared;
         }
         if (ctx_idx >= 0) {
@@ -237,11 +328,18 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
         return DECLINED;
     }
     if (mark) {
+        /* (never: mod_ssl makes an SSL_CTX per host) shared with a host
+         * that has no waiver, without one itself: no harm */
+        if (!ctx_waiver(ctx) && !(h.allow_expired && h.cas->nelts)) {
+            return DECLINED;
+        }
         goto shared;
     }
     w = apr_pcalloc(p, sizeof(*w));
     w->s = s;
     w->cas = h.cas;
+    w->expired = h.allow_expired && h.cas->nelts > 0;
+    w->pattern = h.pattern;
     w->name = apr_psprintf(p, "%s:%u (%s:%d)",
                            s->server_hostname ? s->server_hostname : "?",
                            s->addrs ? (unsigned)s->addrs->host_port
@@ -249,6 +347,9 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                            s->defn_name ? s->defn_name : "?",
                            s->defn_line_number);
     if (ctx_idx < 0 || store_idx < 0 || !SSL_CTX_set_ex_data(ctx, ctx_idx, w)) {
+        if (!w->expired) {
+            return DECLINED;      /* only the PP124 lines are missed */
+        }
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PP049: cannot install "
                      "PolyProvAllowExpired (at %s) into mod_ssl for %s: "
                      "OpenSSL refused its ex_data",
@@ -257,6 +358,9 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     SSL_CTX_set_cert_verify_callback(ctx, cert_verify, w);
+    if (!w->expired) {
+        return OK;
+    }
     any_waiver = 1;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PP050: expired client "
                  "certificates under PolyProvTrustedCA pass the handshake of "
@@ -321,34 +425,12 @@ int polyprov_expired_conn(conn_rec *c, apr_time_t now, time_t *not_after)
     return 1;
 }
 
-/* PP042 once per certificate and process: 256 sets of 4 fingerprints. */
-static unsigned char seen[256][4][32];
-static unsigned char seen_used[256];
-static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+/* PP042 once per certificate and process. */
+static seen_t expired_seen = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 int polyprov_expired_first(const unsigned char sha256[32])
 {
-    unsigned char set = sha256[1];
-    int i, first = 1;
-
-    pthread_mutex_lock(&seen_mu);
-    for (i = 0; i < 4 && i < seen_used[set]; i++) {
-        if (!memcmp(seen[set][i], sha256, 32)) {
-            first = 0;
-            break;
-        }
-    }
-    if (first) {
-        /* the oldest goes: a fifth certificate of the set is logged
-         * again when it comes back */
-        memmove(seen[set][1], seen[set][0], 3 * 32);
-        memcpy(seen[set][0], sha256, 32);
-        if (seen_used[set] < 4) {
-            seen_used[set]++;
-        }
-    }
-    pthread_mutex_unlock(&seen_mu);
-    return first;
+    return seen_first(&expired_seen, sha256);
 }
 
 const char *polyprov_expired_stamp(apr_pool_t *p, time_t t)

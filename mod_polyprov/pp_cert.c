@@ -358,6 +358,17 @@ int pp_ca_holds(const pp_ca_t *ca, const unsigned char sha256[32])
     return 0;
 }
 
+int pp_ca_info(const pp_ca_t *ca, int i, char *subject, size_t len,
+               unsigned char sha256[32])
+{
+    if (!ca || !ca->sha256 || i < 0 || i >= sk_X509_num(ca->certs)) {
+        return 0;
+    }
+    subject_of(sk_X509_value(ca->certs, i), subject, len);
+    memcpy(sha256, ca->sha256[i], 32);
+    return 1;
+}
+
 /* ------------------------------------------------------------------ */
 
 void pp_time_format(time_t t, char *buf, size_t len)

@@ -207,6 +207,10 @@ int pp_ca_verify_depth(const pp_ca_t *ca);
 /* Whether a certificate of the bundle has this SHA-256 fingerprint (of
  * its DER): 1 yes, 0 no. */
 int pp_ca_holds(const pp_ca_t *ca, const unsigned char sha256[32]);
+/* Certificate i of the bundle, in file order: its subject (one-line form)
+ * and SHA-256 fingerprint.  0 when there is no certificate i. */
+int pp_ca_info(const pp_ca_t *ca, int i, char *subject, size_t len,
+               unsigned char sha256[32]);
 
 /* PolyProvCRL: PEM (one or more) or DER CRLs. */
 pp_crl_t *pp_crl_load(const char *path, char *err, size_t errlen);
@@ -351,6 +355,17 @@ typedef struct {
  * number of distinct MACs when the file is good. */
 int pp_list_validate(const char *path, size_t *count, char *err,
                      size_t errlen);
+/* The same, reporting every bad line instead of stopping at the first:
+ * fn receives "path:line: ..." for each of the first max bad lines, and
+ * *nbad (if not NULL) the number of bad lines in all (0 when the file is
+ * good, or cannot be read, or is wrong as a whole: empty, not a regular
+ * file; err says so then).  Returns as pp_list_validate. */
+typedef void pp_list_bad_fn(void *baton, const char *msg);
+/* How many bad lines the module (configtest) and the tools show. */
+#define PP_LIST_BAD_SHOWN 100
+int pp_list_validate_all(const char *path, size_t *count, unsigned long max,
+                         pp_list_bad_fn *fn, void *baton,
+                         unsigned long *nbad, char *err, size_t errlen);
 int pp_maclist_load(const char *path, pp_maclist_t *list,
                     char *err, size_t errlen);
 /* Same, from memory (name is used in messages). */
@@ -424,6 +439,12 @@ int pp_listset_add_source(pp_listset_t *set, const char *name,
                           char *err, size_t errlen);
 /* 1 when list idx comes from pp_listset_add_source, not a file. */
 int pp_listset_is_source(const pp_listset_t *set, int idx);
+/* Before pp_listset_start: put list idx out of force as if it could not
+ * be read (why: the message), whatever was read when it was added; start
+ * then keeps the previous generation's version or leaves it unavailable,
+ * and lookups (or the background) try it again.  1 done, 0 no such list,
+ * already started, or out of memory. */
+int pp_listset_withhold(pp_listset_t *set, int idx, const char *why);
 /* Why list idx did not load when it was added, or NULL. */
 const char *pp_listset_problem(const pp_listset_t *set, int idx);
 /* After pp_listset_start: where the version in force came from, and how

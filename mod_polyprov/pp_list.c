@@ -204,8 +204,18 @@ static void printable(const char *s, size_t n, char *out, size_t outlen)
     out[o] = '\0';
 }
 
-int pp_maclist_parse(const char *name, const char *buf, size_t len,
-                     pp_maclist_t *list, char *err, size_t errlen)
+/* Every bad line, when a caller wants them all (pp_list_validate_all):
+ * fn gets the first max of them, nbad counts them all. */
+typedef struct {
+    pp_list_bad_fn *fn;
+    void *baton;
+    unsigned long max;
+    unsigned long nbad;
+} bad_lines_t;
+
+static int maclist_parse(const char *name, const char *buf, size_t len,
+                         pp_maclist_t *list, char *err, size_t errlen,
+                         bad_lines_t *all)
 {
     const char *p = buf, *end = buf + len;
     size_t cap = len / 13 + 16, n = 0, i, w;
@@ -259,11 +269,25 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
             if (!pp_mac_parse(s, (size_t)(e - s), &m)) {
                 char tok[64];
                 printable(s, (size_t)(e - s), tok, sizeof(tok));
-                pp_err(err, errlen, "%s:%lu: '%s' is not a MAC address "
-                       "(use 0004f2aabbcc, 00:04:f2:aa:bb:cc, "
-                       "00-04-f2-aa-bb-cc or 0004.f2aa.bbcc)", name, line, tok);
-                pp_free(macs);
-                return 0;
+                if (!all || all->nbad == 0) {
+                    pp_err(err, errlen, "%s:%lu: '%s' is not a MAC address "
+                           "(use 0004f2aabbcc, 00:04:f2:aa:bb:cc, "
+                           "00-04-f2-aa-bb-cc or 0004.f2aa.bbcc)", name, line,
+                           tok);
+                }
+                if (!all) {
+                    pp_free(macs);
+                    return 0;
+                }
+                if (all->nbad++ < all->max && all->fn) {
+                    char msg[256];
+                    snprintf(msg, sizeof(msg), "%s:%lu: '%s' is not a MAC "
+                             "address (use 0004f2aabbcc, 00:04:f2:aa:bb:cc, "
+                             "00-04-f2-aa-bb-cc or 0004.f2aa.bbcc)", name,
+                             line, tok);
+                    all->fn(all->baton, msg);
+                }
+                goto next_line;
             }
             if (n == cap) {
                 pp_mac_t *nm = pp_realloc(macs, cap * 2 * sizeof(*macs));
@@ -277,6 +301,7 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
             }
             macs[n++] = m;
         }
+next_line:
         if (!eol) {
             break;
         }
@@ -284,6 +309,10 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
         if ((++line & (WORK_STEP - 1)) == 0) {
             work_step();
         }
+    }
+    if (all && all->nbad) {
+        pp_free(macs);
+        return 0;
     }
     sort_macs(macs, n);
     for (i = 0, w = 0; i < n; i++) {
@@ -297,8 +326,9 @@ int pp_maclist_parse(const char *name, const char *buf, size_t len,
 }
 
 /* Read a whole file through mmap; *st receives its state as read. */
-static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
-                     char *err, size_t errlen)
+static int load_file_all(const char *path, pp_maclist_t *list,
+                         struct stat *st, char *err, size_t errlen,
+                         bad_lines_t *all)
 {
     int fd = pp_open(path, O_RDONLY | O_CLOEXEC, 0);
     void *map;
@@ -320,7 +350,7 @@ static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
     }
     if (st->st_size == 0) {
         close(fd);
-        return pp_maclist_parse(path, "", 0, list, err, errlen);
+        return maclist_parse(path, "", 0, list, err, errlen, all);
     }
     map = pp_mmap((size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd);
     close(fd);
@@ -328,10 +358,49 @@ static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
         pp_err(err, errlen, "cannot map '%s': %s", path, strerror(errno));
         return -1;
     }
-    ok = pp_maclist_parse(path, map, (size_t)st->st_size, list, err, errlen);
+    ok = maclist_parse(path, map, (size_t)st->st_size, list, err, errlen,
+                       all);
     work_release(map, (size_t)st->st_size);
     munmap(map, (size_t)st->st_size);
     return ok;
+}
+
+static int load_file(const char *path, pp_maclist_t *list, struct stat *st,
+                     char *err, size_t errlen)
+{
+    return load_file_all(path, list, st, err, errlen, NULL);
+}
+
+int pp_maclist_parse(const char *name, const char *buf, size_t len,
+                     pp_maclist_t *list, char *err, size_t errlen)
+{
+    return maclist_parse(name, buf, len, list, err, errlen, NULL);
+}
+
+int pp_list_validate_all(const char *path, size_t *count, unsigned long max,
+                         pp_list_bad_fn *fn, void *baton,
+                         unsigned long *nbad, char *err, size_t errlen)
+{
+    bad_lines_t all;
+    pp_maclist_t list;
+    struct stat st;
+    int rc;
+
+    all.fn = fn;
+    all.baton = baton;
+    all.max = max;
+    all.nbad = 0;
+    rc = load_file_all(path, &list, &st, err, errlen, &all);
+    if (nbad) {
+        *nbad = all.nbad;
+    }
+    if (rc == 1) {
+        if (count) {
+            *count = list.count;
+        }
+        pp_free(list.macs);
+    }
+    return rc;
 }
 
 int pp_maclist_load(const char *path, pp_maclist_t *list,
@@ -721,6 +790,27 @@ int pp_listset_add_source(pp_listset_t *set, const char *name,
 int pp_listset_is_source(const pp_listset_t *set, int idx)
 {
     return set && idx >= 0 && idx < set->n && set->e[idx].read != NULL;
+}
+
+int pp_listset_withhold(pp_listset_t *set, int idx, const char *why)
+{
+    entry_t *e;
+    char *p;
+
+    if (!set || set->shm || idx < 0 || idx >= set->n
+        || !(p = pp_strndup(why, strlen(why)))) {
+        return 0;
+    }
+    e = &set->e[idx];
+    pp_free(e->initial.macs);
+    e->initial.macs = NULL;
+    e->initial.count = 0;
+    memset(&e->initial_src, 0, sizeof(e->initial_src));
+    e->initial_rc = -1;
+    e->initial_errno = EACCES;
+    pp_free(e->problem);
+    e->problem = p;
+    return 1;
 }
 
 const char *pp_listset_problem(const pp_listset_t *set, int idx)

@@ -20,6 +20,10 @@
 #define _GNU_SOURCE
 #include "pp_core.h"
 #include "pc_input.h"
+#include "pc_dump.h"
+
+#include <fnmatch.h>
+#include <regex.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -84,12 +88,10 @@ typedef struct {
     char *shared_words[MAXFILES];          /* PolyProvSharedFiles */
     int nshared;
     int shared_only;                       /* PolyProv SharedOnly */
-    /* EXTENSION POINT, the expiry setting (issue 11, part 3): add its
-     * field here, its option in `options` and parse_args() (under
-     * OPT_EXPIRY, reserved below), load it in load_settings() as the
-     * directive's handler does, and hand it to the verification in
-     * decide_mode() where pp_cert_examine_pem() is called (step 3), so
-     * that the tool keeps deciding exactly as the module. */
+    int allow_expired;                     /* PolyProvAllowExpired On */
+    int mode_off;                          /* PolyProv Off (--dump) */
+    const char *dump, *host;               /* --dump FILE, --host NAME */
+    int from_dump;                         /* the directives came from it */
 } settings_t;
 
 /* What the settings become, loaded by the core as the module loads them. */
@@ -161,6 +163,7 @@ static void usage(FILE *f)
 {
     fputs(
 "usage: " PROG " [DIRECTIVE OPTIONS] --cert FILE [REQUEST OPTIONS] [URI]\n"
+"       " PROG " --dump FILE [--host NAME] --cert FILE [REQUEST OPTIONS] URI\n"
 "       " PROG " --check-list FILE...\n"
 "       " PROG " --show-ca FILE... [--issuer-fingerprint sha256:HEX]...\n"
 "       " PROG " --known-cas | --help | --version\n"
@@ -177,6 +180,15 @@ static void usage(FILE *f)
 "  --deny-list FILE           PolyProvDenyList\n"
 "  --shared-files WORDS       PolyProvSharedFiles (wildcards, * or none)\n"
 "  --shared-only              PolyProv SharedOnly (default: PolyProv On)\n"
+"  --allow-expired            PolyProvAllowExpired On\n"
+"\n"
+"Or the server's own configuration, instead of the options above:\n"
+"  --dump FILE                the output of apachectl -t -D DUMP_POLYPROV\n"
+"                             ('-' for standard input): the scopes of\n"
+"                             --host that apply to the URI, merged as\n"
+"                             httpd merges them\n"
+"  --host NAME[:PORT]         the virtual host (ServerName or ServerAlias);\n"
+"                             needed when the dump has several\n"
 "\n"
 "The client and the request:\n"
 "  --cert FILE                the device certificate, PEM or DER, alone or\n"
@@ -208,7 +220,7 @@ enum {
     OPT_DENY, OPT_SHARED, OPT_SHARED_ONLY, OPT_CERT, OPT_NO_CERT,
     OPT_NO_TLS, OPT_METHOD, OPT_DESTINATION, OPT_DOCROOT, OPT_FILE,
     OPT_CHECK_LIST, OPT_SHOW_CA, OPT_KNOWN_CAS, OPT_HELP, OPT_VERSION,
-    OPT_EXPIRY                     /* reserved: the expiry setting */
+    OPT_ALLOW_EXPIRED, OPT_DUMP, OPT_HOST
 };
 
 static const struct option options[] = {
@@ -220,6 +232,9 @@ static const struct option options[] = {
     { "deny-list", required_argument, NULL, OPT_DENY },
     { "shared-files", required_argument, NULL, OPT_SHARED },
     { "shared-only", no_argument, NULL, OPT_SHARED_ONLY },
+    { "allow-expired", no_argument, NULL, OPT_ALLOW_EXPIRED },
+    { "dump", required_argument, NULL, OPT_DUMP },
+    { "host", required_argument, NULL, OPT_HOST },
     { "cert", required_argument, NULL, OPT_CERT },
     { "no-cert", no_argument, NULL, OPT_NO_CERT },
     { "no-tls", no_argument, NULL, OPT_NO_TLS },
@@ -290,7 +305,7 @@ static mode_t_ parse_args(int argc, char **argv, settings_t *s,
                           request_opts_t *r, int *first_operand)
 {
     mode_t_ mode = MODE_DECIDE;
-    int c, modes = 0;
+    int c, modes = 0, directives = 0, pins = 0;
     char err[512];
 
     opterr = 0;
@@ -298,9 +313,11 @@ static mode_t_ parse_args(int argc, char **argv, settings_t *s,
         switch (c) {
         case OPT_TRUSTED_CA:
             add_file(s->ca_files, &s->nca, optarg, "--trusted-ca");
+            directives++;
             break;
         case OPT_CRL:
             add_file(s->crl_files, &s->ncrl, optarg, "--crl");
+            directives++;
             break;
         case OPT_PIN:
             if (s->npins >= MAXFILES) {
@@ -311,21 +328,37 @@ static mode_t_ parse_args(int argc, char **argv, settings_t *s,
                 die_usage("--issuer-fingerprint: %s", err);
             }
             s->npins++;
+            pins++;
             break;
         case OPT_CN_PATTERN:
             s->cn_pattern = optarg;
+            directives++;
             break;
         case OPT_ALLOW:
             s->allow_list = optarg;
+            directives++;
             break;
         case OPT_DENY:
             s->deny_list = optarg;
+            directives++;
             break;
         case OPT_SHARED:
             add_shared(s, optarg);
+            directives++;
             break;
         case OPT_SHARED_ONLY:
             s->shared_only = 1;
+            directives++;
+            break;
+        case OPT_ALLOW_EXPIRED:
+            s->allow_expired = 1;
+            directives++;
+            break;
+        case OPT_DUMP:
+            s->dump = optarg;
+            break;
+        case OPT_HOST:
+            s->host = optarg;
             break;
         case OPT_CERT:
             r->cert_file = optarg;
@@ -381,6 +414,13 @@ static mode_t_ parse_args(int argc, char **argv, settings_t *s,
     if (modes > 1) {
         die_usage("--check-list, --show-ca and --known-cas exclude each "
                   "other");
+    }
+    if (s->dump && (directives || pins || mode != MODE_DECIDE)) {
+        die_usage("--dump gives the directives of the server's scopes: no "
+                  "directive option, --check-list or --show-ca with it");
+    }
+    if (s->host && !s->dump) {
+        die_usage("--host chooses a virtual host of --dump");
     }
     *first_operand = optind;
     return mode;
@@ -485,8 +525,24 @@ static int known_mode(void)
     return 0;
 }
 
-/* The module's own parser (pp_list_validate): 0 good, 1 a bad line (the
- * message names file:line), 2 unreadable. */
+/* The bad lines of a list, kept to follow its BROKEN line. */
+typedef struct {
+    char *lines[PP_LIST_BAD_SHOWN];
+    int n;
+} bad_lines_t;
+
+static void bad_line(void *baton, const char *msg)
+{
+    bad_lines_t *b = baton;
+
+    if (b->n < PP_LIST_BAD_SHOWN) {
+        b->lines[b->n++] = strdup(msg);
+    }
+}
+
+/* The module's own parser (pp_list_validate_all): 0 good, 1 bad lines (a
+ * message naming file:line for each, the first PP_LIST_BAD_SHOWN, then
+ * their count), 2 unreadable. */
 static int check_list_mode(int argc, char **argv, int first)
 {
     int i, worst = 0;
@@ -497,8 +553,13 @@ static int check_list_mode(int argc, char **argv, int first)
     for (i = first; i < argc; i++) {
         char err[1024];
         size_t n = 0;
-        int rc = pp_list_validate(argv[i], &n, err, sizeof(err));
+        unsigned long nbad = 0;
+        bad_lines_t bad;
+        int rc, k;
 
+        bad.n = 0;
+        rc = pp_list_validate_all(argv[i], &n, PP_LIST_BAD_SHOWN, bad_line,
+                                  &bad, &nbad, err, sizeof(err));
         if (rc == 1) {
             printf("%s: OK, %zu MACs\n", argv[i], n);
         }
@@ -506,7 +567,18 @@ static int check_list_mode(int argc, char **argv, int first)
             int code = rc == 0 ? 1 : 2;
             printf("%s: %s\n", argv[i], rc == 0 ? "BROKEN" : "UNREADABLE");
             fflush(stdout);
-            fprintf(stderr, PROG ": %s\n", err);
+            for (k = 0; k < bad.n; k++) {
+                fprintf(stderr, PROG ": %s\n",
+                        bad.lines[k] ? bad.lines[k] : "(out of memory)");
+                free(bad.lines[k]);
+            }
+            if (nbad == 0) {
+                fprintf(stderr, PROG ": %s\n", err);
+            }
+            else if (nbad > PP_LIST_BAD_SHOWN) {
+                fprintf(stderr, PROG ": %s: %lu bad lines in all; the first "
+                        "%d are shown\n", argv[i], nbad, PP_LIST_BAD_SHOWN);
+            }
             if (worst < code) {
                 worst = code;
             }
@@ -515,12 +587,20 @@ static int check_list_mode(int argc, char **argv, int first)
     return worst;
 }
 
+#define SHOW_CA_MAX 256
+
 static int show_ca_mode(const settings_t *s, int argc, char **argv, int first)
 {
     time_t now = time(NULL);
     char err[2048];
     pp_ca_t *ca;
-    int i, k, total = 0;
+    int i, k, total = 0, unmatched = 0;
+    static struct {
+        unsigned char sha256[32];
+        char subject[512];
+        const char *file;
+        int n;
+    } seen[SHOW_CA_MAX];
 
     if (first >= argc) {
         die_usage("--show-ca needs at least one CA file");
@@ -554,6 +634,13 @@ static int show_ca_mode(const settings_t *s, int argc, char **argv, int first)
                 pc_certs_free(&certs);
                 return EXIT_USAGE;
             }
+            if (total < SHOW_CA_MAX) {
+                memcpy(seen[total].sha256, ci.sha256, 32);
+                snprintf(seen[total].subject, sizeof(seen[total].subject),
+                         "%s", ci.subject);
+                seen[total].file = argv[i];
+                seen[total].n = k + 1;
+            }
             total++;
             fp_hex(ci.sha256, hex);
             poly = poly_name(ci.sha256);
@@ -585,9 +672,32 @@ static int show_ca_mode(const settings_t *s, int argc, char **argv, int first)
     printf("PolyProvTrustedCA accepts these %d certificates; devices under "
            "them need SSLVerifyDepth %d or more\n", pp_ca_count(ca),
            pp_ca_verify_depth(ca));
-    (void)total;
     pp_ca_free(ca);
-    return 0;
+    /* each pin: the certificate it matches, or none (configtest fails,
+     * PP123: every phone of the scope would be refused issuer) */
+    for (k = 0; k < s->npins; k++) {
+        char hex[96];
+        fp_hex(s->pins[k], hex);
+        for (i = 0; i < total && i < SHOW_CA_MAX; i++) {
+            if (!memcmp(seen[i].sha256, s->pins[k], 32)) {
+                break;
+            }
+        }
+        if (i < total && i < SHOW_CA_MAX) {
+            printf("pin sha256:%s matches #%d %s (%s)\n", hex, seen[i].n,
+                   seen[i].subject, seen[i].file);
+        }
+        else {
+            printf("pin sha256:%s matches NO certificate of these files\n",
+                   hex);
+            error_msg("--issuer-fingerprint sha256:%s matches no certificate "
+                      "of these files: as PolyProvIssuerFingerprint with "
+                      "them as PolyProvTrustedCA, every phone would be "
+                      "refused (issuer), and configtest fails (PP123)", hex);
+            unmatched++;
+        }
+    }
+    return unmatched ? EXIT_REFUSED : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -692,6 +802,7 @@ static int load_settings(const settings_t *s, int need_ca, loaded_t *l)
     l->scope.deny_idx = l->scope.allow_idx = -1;
     l->scope.reload_s = 0;                 /* no reloading in one run */
     l->scope.shared = l->shared;
+    l->scope.allow_expired = s->allow_expired;
     if (!s->shared_only && (s->deny_list || s->allow_list)) {
         /* a list is data: one that does not load is not an error of the
          * configuration; the module refuses list-unavailable */
@@ -1062,6 +1173,16 @@ static void report_steps(const report_t *rp)
             if (fail) {
                 step(n, st, "%s", detail ? detail : rp->facts->detail);
             }
+            else if (rp->facts->leaf_expired) {
+                char when[64];
+                pp_time_format(rp->facts->not_after, when, sizeof(when));
+                step(n, st, "chains to --trusted-ca (%d certificates), "
+                     "expired at %s but PolyProvAllowExpired is On "
+                     "(--allow-expired), for TLS clients, not a CA%s%s%s",
+                     pp_ca_count(l->ca), when, l->crl ? ", not revoked "
+                     "(--crl " : "; no --crl", l->crl ? pp_crl_path(l->crl)
+                     : "", l->crl ? ")" : "");
+            }
             else {
                 step(n, st, "chains to --trusted-ca (%d certificates), "
                      "valid now, for TLS clients, not a CA%s%s%s",
@@ -1223,10 +1344,374 @@ static char *absolute(const char *path)
     return out;
 }
 
+/* ------------------------------------------------------------------ */
+/* --dump: the directives from the server's own configuration          */
+
+/* The parsed lines of the dump, kept until the end of the run (the
+ * settings point into them). */
+static pc_jobj_t *dump_rows;
+static int dump_nrows;
+
+static void dump_free(void)
+{
+    int i;
+
+    for (i = 0; i < dump_nrows; i++) {
+        pc_json_free(&dump_rows[i]);
+    }
+    free(dump_rows);
+    dump_rows = NULL;
+    dump_nrows = 0;
+}
+
+static int read_dump(const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    char *line = NULL, err[512];
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0;
+
+    if (!f) {
+        error_msg("--dump: cannot read '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    while ((n = getline(&line, &cap, f)) > 0) {
+        pc_jobj_t *nr;
+        lineno++;
+        if (line[0] != '{') {
+            continue;            /* not a line of the dump */
+        }
+        if (!(nr = realloc(dump_rows, sizeof(*nr) * (size_t)(dump_nrows + 1)))) {
+            error_msg("out of memory");
+            break;
+        }
+        dump_rows = nr;
+        if (!pc_json_line(line, &dump_rows[dump_nrows], err, sizeof(err))) {
+            error_msg("--dump: %s:%d: %s", path, lineno, err);
+            free(line);
+            if (f != stdin) {
+                fclose(f);
+            }
+            return 0;
+        }
+        dump_nrows++;
+    }
+    free(line);
+    if (f != stdin) {
+        fclose(f);
+    }
+    if (!dump_nrows) {
+        error_msg("--dump: '%s' holds no line of apachectl -t -D "
+                  "DUMP_POLYPROV", path);
+        return 0;
+    }
+    return 1;
+}
+
+/* Does the row's host answer to --host (NAME or NAME:PORT)? */
+static int host_matches(const pc_jobj_t *o, const char *want)
+{
+    const char *host = pc_json_str(o, "host");
+    const char *colon = strrchr(host, ':');
+    const char *wcolon = strrchr(want, ':');
+    size_t hn = colon ? (size_t)(colon - host) : strlen(host);
+    size_t wn = wcolon ? (size_t)(wcolon - want) : strlen(want);
+    const pc_jv_t *al = pc_json_get(o, "aliases");
+    int i, name = 0;
+
+    if (wcolon && (!colon || strcmp(colon + 1, wcolon + 1))) {
+        return 0;
+    }
+    if (hn == wn && !strncasecmp(host, want, wn)) {
+        name = 1;
+    }
+    for (i = 0; !name && al && i < al->narr; i++) {
+        if (strlen(al->arr[i]) == wn && !strncasecmp(al->arr[i], want, wn)) {
+            name = 1;
+        }
+    }
+    return name;
+}
+
+static int dir_contains(const char *outer, const char *inner)
+{
+    size_t n = strlen(outer);
+
+    while (n > 0 && outer[n - 1] == '/') {
+        n--;
+    }
+    return !strncmp(outer, inner, n) && (inner[n] == '/' || inner[n] == '\0');
+}
+
+static int regex_matches(const char *re, const char *s)
+{
+    regex_t rx;
+    int m;
+
+    if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0) {
+        return 0;
+    }
+    m = regexec(&rx, s, 0, NULL, 0) == 0;
+    regfree(&rx);
+    return m;
+}
+
+/* <Location path> for a request's decoded path, as httpd matches it. */
+static int location_matches(const char *path, const char *uri)
+{
+    size_t n = strlen(path);
+
+    if (!strncmp(path, "~ ", 2)) {
+        return regex_matches(path + 2, uri);
+    }
+    return !strncmp(uri, path, n)
+           && (n == 0 || path[n - 1] == '/' || uri[n] == '/' || uri[n] == '\0');
+}
+
+static int has(const pc_jv_t *own, const char *key)
+{
+    int i;
+
+    for (i = 0; own && i < own->narr; i++) {
+        if (!strcmp(own->arr[i], key)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What one scope sets itself replaces what came before (httpd's merge). */
+static int apply_row(settings_t *s, const pc_jobj_t *o)
+{
+    const pc_jv_t *own = pc_json_get(o, "own"), *v;
+    char err[512];
+    int i;
+
+    if (has(own, "mode")) {
+        const char *m = pc_json_str(o, "mode");
+        s->mode_off = !strcmp(m, "Off");
+        s->shared_only = !strcmp(m, "SharedOnly");
+    }
+    if (has(own, "trusted_ca")) {
+        s->nca = 0;
+        v = pc_json_get(o, "trusted_ca");
+        for (i = 0; v && i < v->narr; i++) {
+            add_file(s->ca_files, &s->nca, v->arr[i], "PolyProvTrustedCA");
+        }
+    }
+    if (has(own, "crl")) {
+        s->ncrl = 0;
+        v = pc_json_get(o, "crl");
+        for (i = 0; v && i < v->narr; i++) {
+            add_file(s->crl_files, &s->ncrl, v->arr[i], "PolyProvCRL");
+        }
+    }
+    if (has(own, "pins")) {
+        s->npins = 0;
+        v = pc_json_get(o, "pins");
+        for (i = 0; v && i < v->narr && s->npins < MAXFILES; i++) {
+            if (!pp_fingerprint_parse(v->arr[i], s->pins[s->npins], err,
+                                      sizeof(err))) {
+                error_msg("--dump: PolyProvIssuerFingerprint: %s", err);
+                return 0;
+            }
+            s->npins++;
+        }
+    }
+    if (has(own, "cn_pattern")) {
+        s->cn_pattern = pc_json_str(o, "cn_pattern");
+    }
+    if (has(own, "allow_list")) {
+        s->allow_list = pc_json_get(o, "allow_list")->str;
+    }
+    if (has(own, "deny_list")) {
+        s->deny_list = pc_json_get(o, "deny_list")->str;
+    }
+    if (has(own, "shared_files")) {
+        for (i = 0; i < s->nshared; i++) {
+            free(s->shared_words[i]);
+        }
+        s->nshared = 0;
+        add_shared(s, pc_json_str(o, "shared_files"));
+    }
+    if (has(own, "allow_expired")) {
+        s->allow_expired = !strcmp(pc_json_str(o, "allow_expired"), "On");
+    }
+    return 1;
+}
+
+static void print_scope(const pc_jobj_t *o, int *printed)
+{
+    const char *kind = pc_json_str(o, "kind"), *path = pc_json_str(o, "path");
+
+    printf("%s%s%s%s", *printed ? "; " : "scope        ", kind,
+           *path ? " " : "", path);
+    *printed = 1;
+}
+
+/* The settings of the scopes of --host that apply to the request, in the
+ * order httpd merges them: the host, <Directory> sections (shortest path
+ * first, then regular expressions, as the dump lists them), <Files> in
+ * them, <Location> sections.  <If> sections are not evaluated. */
+static int settings_from_dump(settings_t *s, request_opts_t *r)
+{
+    const char *host = NULL;
+    char *path = NULL, *file = NULL, err[512];
+    const char *base;
+    int i, pass, status, printed = 0, ifs = 0, ok = 0;
+    int *dir_applied;
+
+    if (!read_dump(s->dump)) {
+        return 0;
+    }
+    for (i = 0; i < dump_nrows; i++) {
+        const char *h = pc_json_str(&dump_rows[i], "host");
+        /* the main server's scopes are merged into every virtual host's
+         * (and printed with them): its own lines stand for no host
+         * when there are virtual hosts */
+        if (!strcmp(pc_json_str(&dump_rows[i], "vhost"), "main server")
+            && dump_nrows > 0 && strcmp(pc_json_str(&dump_rows[dump_nrows - 1],
+                                                    "vhost"), "main server")) {
+            continue;
+        }
+        if (s->host ? host_matches(&dump_rows[i], s->host) : 1) {
+            if (host && strcmp(host, h)) {
+                error_msg("--dump: %s scopes of %s and of %s: say which "
+                          "with --host NAME:PORT", s->host ? "--host matches"
+                          : "the dump holds", host, h);
+                return 0;
+            }
+            host = h;
+        }
+    }
+    if (!host) {
+        error_msg("--dump: no virtual host %s has a PolyProv scope", s->host);
+        return 0;
+    }
+    if (!r->uri) {
+        die_usage("--dump needs the request's URI: the scopes that apply "
+                  "depend on it");
+    }
+    if (!(path = pc_request_path(r->uri, &status, err, sizeof(err)))) {
+        error_msg("%s; the module never sees such a request", err);
+        return 0;
+    }
+    for (i = 0; i < dump_nrows; i++) {
+        if (!strcmp(pc_json_str(&dump_rows[i], "host"), host)) {
+            if (!r->docroot && *pc_json_str(&dump_rows[i], "document_root")) {
+                r->docroot = pc_json_str(&dump_rows[i], "document_root");
+            }
+            break;
+        }
+    }
+    if (r->file) {
+        file = strdup(r->file);
+    }
+    else if (r->docroot) {
+        size_t n = strlen(r->docroot);
+        if ((file = malloc(n + strlen(path) + 2))) {
+            sprintf(file, "%s%s", r->docroot,
+                    n && r->docroot[n - 1] == '/' && path[0] == '/'
+                    ? path + 1 : path);
+        }
+    }
+    if (!file) {
+        error_msg("--dump: the host has no DocumentRoot: give --docroot or "
+                  "--file");
+        goto out;
+    }
+    base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    dir_applied = calloc((size_t)dump_nrows, sizeof(int));
+    if (!dir_applied) {
+        error_msg("out of memory");
+        goto out;
+    }
+    for (pass = 0; pass < 4; pass++) {
+        for (i = 0; i < dump_nrows; i++) {
+            const pc_jobj_t *o = &dump_rows[i];
+            const char *kind = pc_json_str(o, "kind");
+            const char *p = pc_json_str(o, "path");
+            int applies = 0;
+
+            if (strcmp(pc_json_str(o, "host"), host)) {
+                continue;
+            }
+            if (pass == 0 && !strcmp(kind, "host")) {
+                applies = 1;
+            }
+            else if (pass == 1 && !strcmp(kind, "Directory")) {
+                applies = !strncmp(p, "~ ", 2) ? regex_matches(p + 2, file)
+                                               : dir_contains(p, file);
+                dir_applied[i] = applies;
+            }
+            else if (pass == 2 && !strcmp(kind, "Files")) {
+                /* "host Files X" or "Directory P Files X" */
+                const char *f = strstr(p, " Files ");
+                int outer = !strncmp(p, "host Files ", 11);
+                int k;
+                for (k = 0; !outer && f && k < dump_nrows; k++) {
+                    const char *dp = pc_json_str(&dump_rows[k], "path");
+                    outer = dir_applied[k]
+                            && !strncmp(p, "Directory ", 10)
+                            && strlen(dp) == (size_t)(f - p - 10)
+                            && !strncmp(p + 10, dp, strlen(dp));
+                }
+                if (outer && f) {
+                    f += 7;
+                    applies = !strncmp(f, "~ ", 2) ? regex_matches(f + 2, base)
+                                                   : !fnmatch(f, base, 0);
+                }
+            }
+            else if (pass == 3 && !strcmp(kind, "Location")) {
+                applies = location_matches(p, path);
+            }
+            else if (pass == 3 && !strcmp(kind, "If")) {
+                ifs++;
+            }
+            if (applies) {
+                print_scope(o, &printed);
+                if (!apply_row(s, o)) {
+                    free(dir_applied);
+                    goto out;
+                }
+            }
+        }
+    }
+    free(dir_applied);
+    printf("%s(%s)\n", printed ? " " : "scope        none ", host);
+    for (i = 0; i < dump_nrows; i++) {
+        if (!strcmp(pc_json_str(&dump_rows[i], "host"), host)) {
+            printf("vhost        %s\n", pc_json_str(&dump_rows[i], "vhost"));
+            break;
+        }
+    }
+    if (ifs) {
+        fflush(stdout);
+        fprintf(stderr, PROG ": note: %d <If> section%s of the host %s not "
+                "evaluated\n", ifs, ifs == 1 ? "" : "s",
+                ifs == 1 ? "is" : "are");
+    }
+    if ((s->allow_list && !strncmp(s->allow_list, "dbd:", 4))
+        || (s->deny_list && !strncmp(s->deny_list, "dbd:", 4))) {
+        error_msg("--dump: a list of this scope comes from a database (%s): "
+                  "the tool reads list files only",
+                  s->allow_list && !strncmp(s->allow_list, "dbd:", 4)
+                  ? s->allow_list : s->deny_list);
+        goto out;
+    }
+    s->from_dump = 1;
+    ok = 1;
+out:
+    free(path);
+    free(file);
+    return ok;
+}
+
 static int decide_mode(settings_t *s, request_opts_t *r, int argc,
                        char **argv, int first)
 {
-    int need_cert = !s->shared_only && !r->no_tls && !r->no_cert;
+    int need_cert;
     pc_certs_t certs;
     pp_cert_facts_t facts;
     loaded_t l;
@@ -1249,6 +1734,15 @@ static int decide_mode(settings_t *s, request_opts_t *r, int argc,
     if (!r->method) {
         r->method = "GET";
     }
+    if (s->dump && !settings_from_dump(s, r)) {
+        return EXIT_USAGE;
+    }
+    if (s->mode_off) {
+        printf("not judged   PolyProv is Off in this scope: the module does "
+               "not judge %s\n", r->uri);
+        return EXIT_ALLOWED;
+    }
+    need_cert = !s->shared_only && !r->no_tls && !r->no_cert;
     if (need_cert && !r->cert_file) {
         die_usage("--cert FILE is needed (or --no-cert, --no-tls, "
                   "--shared-only)");
@@ -1422,6 +1916,7 @@ int main(int argc, char **argv)
         rc = decide_mode(&s, &r, argc, argv, first);
         break;
     }
+    dump_free();
     for (i = 0; i < s.nshared; i++) {
         free(s.shared_words[i]);
     }

@@ -358,7 +358,8 @@ def test_check_list_agrees_with_make_check_list(tmp_path, check_list_bin):
         if a.rc == 0:
             assert a.out == ref.stdout, (name, a)
         else:
-            assert a.err == "polyprov-check: " + ref.stderr, (name, a)
+            assert a.err == "".join("polyprov-check: " + l for l in
+                                    ref.stderr.splitlines(True)), (name, a)
             assert a.out == "%s: %s\n" % (path, "BROKEN" if a.rc == 1
                                           else "UNREADABLE")
     assert checktool.run("--check-list", paths["ten-mb"]).out.endswith(
@@ -370,6 +371,36 @@ def test_check_list_agrees_with_make_check_list(tmp_path, check_list_bin):
     a = checktool.run("--check-list", paths["good"], paths["broken"],
                       paths["missing"])
     assert a.rc == 2 and a.out.count("\n") == 3, a
+
+
+def test_check_list_reports_every_bad_line(tmp_path, check_list_bin):
+    """A large export with several bad lines: every one in one run (the
+    first 100, then how many in all), as configtest's PP029 lines."""
+    path = write(tmp_path, "three", b"0004f2000a01\nbad\n0004f2000b02\n"
+                 b"00:04:f2\n\n0004f2000c0g # typo\n")
+    for cmd in (["--check-list", path], [path]):
+        if cmd[0] == path:
+            p = subprocess.run([check_list_bin, path], capture_output=True,
+                               text=True, timeout=60)
+            rc, err = p.returncode, p.stderr
+        else:
+            a = checktool.run(*cmd)
+            rc, err = a.rc, a.err
+        assert rc == 1, err
+        lines = err.splitlines()
+        assert len(lines) == 3, err
+        for line, (n, tok) in zip(lines, [(2, "bad"), (4, "00:04:f2"),
+                                          (6, "0004f2000c0g")]):
+            assert "%s:%d: '%s' is not a MAC address" % (path, n, tok) \
+                in line, err
+    many = write(tmp_path, "many", b"".join(b"bad%d\n" % i
+                                            for i in range(250)))
+    a = checktool.run("--check-list", many)
+    lines = a.err.splitlines()
+    assert a.rc == 1 and len(lines) == 101, a
+    assert "%s:100: 'bad99'" % many in lines[99]
+    assert lines[100] == "polyprov-check: %s: 250 bad lines in all; the " \
+        "first 100 are shown" % many, a
 
 
 # -- --show-ca and Poly's published fingerprints --------------------------
@@ -542,3 +573,40 @@ def test_readme_examples_are_real_output(pki, tmp_path):
         assert mask(got).splitlines() == mask("\n".join(expect)).splitlines(), \
             "README example differs: %s\n--- README\n%s\n--- real\n%s" % (
                 cmd, "\n".join(expect), got)
+
+
+# -- PolyProvAllowExpired, and which CA a pin matches --------------------------
+
+def test_allow_expired_is_the_directives_question(pki):
+    mac = "0004f2000f06"
+    args = ["--trusted-ca", "%s/polycom-chain.pem" % pki, "--cert",
+            "%s/expired-day.chain.pem" % pki, "/%s.cfg" % mac]
+    a = checktool.run(*args)
+    assert a.rc == 1 and a.reason == "untrusted", a
+    assert "PolyProvAllowExpired is not On" in a.out, a
+    a = checktool.run(*(["--allow-expired"] + args))
+    assert a.rc == 0 and a.reason == "ok", a
+    assert "expired at " in a.out and "PolyProvAllowExpired is On" in a.out
+    # nothing else is loosened: a not yet valid certificate stays refused
+    a = checktool.run("--allow-expired", "--trusted-ca",
+                      "%s/polycom-chain.pem" % pki, "--cert",
+                      "%s/notyet-a.chain.pem" % pki, "/%s.cfg" % A)
+    assert a.reason == "untrusted", a
+
+
+def test_show_ca_says_which_certificate_each_pin_matches(pki, manifest):
+    good = manifest["issuing2"]["sha256"]
+    typo = good[:-1] + ("0" if good[-1] != "0" else "1")
+    a = checktool.run("--show-ca", "%s/polycom-chain.pem" % pki,
+                      "--issuer-fingerprint", "sha256:" + good)
+    assert a.rc == 0, a
+    assert re.search(r"^pin sha256:%s matches #4 /CN=Polycom Equipment "
+                     r"Issuing CA 2 \(%s/polycom-chain.pem\)$" % (
+                         ":".join(good[i:i + 2] for i in range(0, 64, 2))
+                         .upper(), re.escape(pki)), a.out, re.M), a
+    a = checktool.run("--show-ca", "%s/polycom-chain.pem" % pki,
+                      "--issuer-fingerprint", "sha256:" + good,
+                      "--issuer-fingerprint", "sha256:" + typo)
+    assert a.rc == 1, a
+    assert "matches NO certificate of these files" in a.out
+    assert "configtest fails (PP123)" in a.err, a

@@ -406,6 +406,66 @@ def test_every_reason_of_the_table_was_compared(env):
         len(OBSERVED), ", ".join(sorted(seen))))
 
 
+# -- the same, with the directives from the server's own configuration ---------
+
+@pytest.fixture(scope="module")
+def dumped(env, tmp_path_factory):
+    """apachectl -t -D DUMP_POLYPROV of the running server's configuration:
+    the tool is told nothing else of its scopes."""
+    import subprocess
+    from tests.pphttpd.httpd import HTTPD
+    e = dict(os.environ)
+    e.update(env.h.sanitizer_env())
+    p = subprocess.run([HTTPD, "-f", env.h.conf, "-t", "-D",
+                        "DUMP_POLYPROV"], capture_output=True, text=True,
+                       env=e, timeout=60)
+    assert p.returncode == 0 and p.stdout, p.stderr
+    path = tmp_path_factory.mktemp("dump") / "polyprov.jsonl"
+    path.write_text(p.stdout)
+    return str(path)
+
+
+def dump_options(env, dumped, host):
+    port = {"require": env.h.port, "optional": env.optional_port,
+            "plain": env.h.http_port}[host]
+    return ["--dump", dumped, "--host", "localhost:%d" % port]
+
+
+@pytest.mark.parametrize("c", CASES, ids=[case_id(c) for c in CASES])
+def test_same_reason_from_the_servers_dump(env, dumped, c):
+    """polyprov-check --dump: the scopes that apply to the request are
+    taken from the server's configuration, and the verdict is the
+    server's (the module's answer observed above, else asked again)."""
+    host, scope, phone, method, path, dest = c
+    tool = tool_answer(env, *c, options=dump_options(env, dumped, host))
+    assert tool.rc in (0, 1), tool
+    if c in OBSERVED:
+        module = OBSERVED[c][0]
+    else:
+        module, _ = module_answer(env, host, phone, method, path, dest)
+    assert tool.reason == module, "module: %s\ntool: %r" % (module, tool)
+
+
+def test_a_wrong_dump_is_caught(env, dumped, tmp_path):
+    """The comparison can fail: the tool follows the dump it is given.
+    Without --host, a dump of several hosts is a usage error; the right
+    host names the scopes it merged; a dump without the <Location> of the
+    pin gives another verdict than the server's."""
+    args = ["--cert", "%s/phone-c.chain.pem" % env.pki, "/pinned/%s.cfg" % C]
+    tool = checktool.run("--dump", dumped, *args)
+    assert tool.rc == 2 and "--host" in tool.err, tool
+    tool = checktool.run(*(dump_options(env, dumped, "require") + args))
+    assert tool.reason == "issuer", tool
+    assert "scope        Directory %s/; Location /pinned/ (localhost:%d)" % (
+        env.h.docroot, env.h.port) in tool.out, tool
+    with open(dumped) as f:
+        rows = [l for l in f if '"path":"/pinned/"' not in l]
+    less = tmp_path / "less.jsonl"
+    less.write_text("".join(rows))
+    tool = checktool.run(*(dump_options(env, str(less), "require") + args))
+    assert tool.reason == "ok", tool
+
+
 def test_readme_tells_the_case_count():
     from tests.pphttpd.readme import readme
     text = readme()

@@ -272,6 +272,102 @@ START_TEST(set_add_errors)
 }
 END_TEST
 
+/* Every bad line, the first max of them, and how many in all. */
+typedef struct {
+    char lines[8][256];
+    int n;
+} bad_seen_t;
+
+static void bad_cb(void *baton, const char *msg)
+{
+    bad_seen_t *b = baton;
+
+    ck_assert_int_lt(b->n, 8);
+    snprintf(b->lines[b->n++], sizeof(b->lines[0]), "%s", msg);
+}
+
+START_TEST(validate_all_reports_every_bad_line)
+{
+    const char *path = write_tmp("three.txt", "# x\n0004f2000a01\nbad\n\n"
+                                 "00:04:f2\n0004f2000b02 # ok\nzz\n");
+    bad_seen_t b;
+    unsigned long nbad = 9;
+    size_t count = 7;
+    char err[512];
+
+    memset(&b, 0, sizeof(b));
+    ck_assert_int_eq(pp_list_validate_all(path, &count, 100, bad_cb, &b,
+                                          &nbad, err, sizeof(err)), 0);
+    ck_assert_uint_eq(nbad, 3);
+    ck_assert_int_eq(b.n, 3);
+    ck_assert_ptr_nonnull(strstr(b.lines[0], "three.txt:3: 'bad'"));
+    ck_assert_ptr_nonnull(strstr(b.lines[1], "three.txt:5: '00:04:f2'"));
+    ck_assert_ptr_nonnull(strstr(b.lines[2], "three.txt:7: 'zz'"));
+    /* err holds the first, as pp_list_validate's */
+    ck_assert_ptr_nonnull(strstr(err, "three.txt:3: 'bad'"));
+    ck_assert_uint_eq(count, 7);               /* untouched */
+    /* the cap: two shown, three counted */
+    memset(&b, 0, sizeof(b));
+    ck_assert_int_eq(pp_list_validate_all(path, NULL, 2, bad_cb, &b, &nbad,
+                                          err, sizeof(err)), 0);
+    ck_assert_int_eq(b.n, 2);
+    ck_assert_uint_eq(nbad, 3);
+    /* a good list: no call, its count */
+    memset(&b, 0, sizeof(b));
+    ck_assert_int_eq(pp_list_validate_all(write_tmp("ok.txt", "0004f2000a01\n"
+                                                    "0004F2000A01\n"),
+                                          &count, 100, bad_cb, &b, &nbad, err,
+                                          sizeof(err)), 1);
+    ck_assert_int_eq(b.n, 0);
+    ck_assert_uint_eq(nbad, 0);
+    ck_assert_uint_eq(count, 1);
+    /* wrong as a whole, or unreadable: err, no bad line */
+    ck_assert_int_eq(pp_list_validate_all(write_tmp("e.txt", ""), NULL, 100,
+                                          bad_cb, &b, &nbad, err,
+                                          sizeof(err)), 0);
+    ck_assert_uint_eq(nbad, 0);
+    ck_assert_ptr_nonnull(strstr(err, "empty"));
+    ck_assert_int_eq(pp_list_validate_all("/nonexistent/x", NULL, 100,
+                                          bad_cb, &b, &nbad, err,
+                                          sizeof(err)), -1);
+    ck_assert_int_eq(b.n, 0);
+}
+END_TEST
+
+/* A list withheld before the start (the children cannot read it) is not
+ * in force, however good root found it, until it is read again. */
+START_TEST(withheld_list_is_unavailable)
+{
+    fixture_t fx;
+    char err[512];
+    uint64_t count = 9;
+
+    capture_logs();
+    snprintf(fx.dir, sizeof(fx.dir), "%s", tmpdir());
+    snprintf(fx.state, sizeof(fx.state), "%s/state", fx.dir);
+    snprintf(fx.path, sizeof(fx.path), "%s/allow.txt", fx.dir);
+    write_aged(fx.path, "0004f2000a01\n", 10);
+    fx.set = pp_listset_new();
+    ck_assert_int_eq(pp_listset_add(fx.set, fx.path, err, sizeof(err)), 0);
+    ck_assert_ptr_null(pp_listset_problem(fx.set, 0));
+    ck_assert_int_eq(pp_listset_withhold(fx.set, 0, "not for the children"),
+                     1);
+    ck_assert_int_eq(pp_listset_withhold(fx.set, 3, "no such list"), 0);
+    ck_assert_str_eq(pp_listset_problem(fx.set, 0), "not for the children");
+    ck_assert(pp_listset_start(fx.set, fx.state, 0, -1, -1, err,
+                               sizeof(err)));
+    ck_assert_int_eq(pp_listset_withhold(fx.set, 0, "too late"), 0);
+    ck_assert_int_eq(pp_listset_origin(fx.set, 0, &count), PP_LIST_NONE);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, pp_monotonic_us(), 5),
+                     PP_LIST_UNAVAILABLE);
+    /* read again at the next interval, as any list that never loaded */
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A,
+                                       pp_monotonic_us() + 6000000, 5), 1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
 /* A list that has never loaded refuses (PP_LIST_UNAVAILABLE, not an
  * error), is tried again each interval, and is used once it loads. */
 START_TEST(never_loaded_is_unavailable_until_fixed)
@@ -1527,6 +1623,8 @@ Suite *suite_list(void)
     suite_add_tcase(s, tc);
     tcase_add_test(ts, set_lookup);
     tcase_add_test(ts, set_add_errors);
+    tcase_add_test(ts, validate_all_reports_every_bad_line);
+    tcase_add_test(ts, withheld_list_is_unavailable);
     tcase_add_test(ts, never_loaded_is_unavailable_until_fixed);
     tcase_add_test(ts, never_loaded_retried_with_interval_zero);
     tcase_add_test(ts, kept_across_generations);
