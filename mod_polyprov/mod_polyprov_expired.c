@@ -62,11 +62,17 @@ typedef int ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p,
                                    int is_proxy, SSL_CTX *ctx);
 typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
 
-/* One virtual host that lets expired certificates through. */
+/* One virtual host that lets expired certificates through (waive), or
+ * where a PolyProv Report applies (report: the handshakes mod_ssl
+ * refuses are logged with the MAC of the CN, PP141), or both. */
 typedef struct {
     server_rec *s;
     const char *name;             /* for the log */
     apr_array_header_t *cas;      /* const pp_ca_t *: its PolyProvTrustedCA */
+    int waive;
+    int report;
+    const char *report_where;     /* PolyProv Report's file:line */
+    const pp_pattern_t *pattern;  /* its CN pattern, or NULL: default */
 } waiver_t;
 
 /* Whether any host of this configuration has a waiver: the others' SSL
@@ -83,6 +89,8 @@ typedef struct {
     int other_error;              /* an error other than the waived one */
     int waived;
     const char *declined;         /* why an expired leaf was not waived */
+    int refused;                  /* mod_ssl's callback refused an error */
+    int refused_err, refused_depth;
 } verify_state_t;
 
 /* The chain ends at a certificate from the trust store (X509_STORE), and
@@ -126,7 +134,7 @@ static int waiver_cb(int ok, X509_STORE_CTX *x)
                            && X509_STORE_CTX_get_error_depth(x) == 0;
         const char *why = NULL;
 
-        if (expired_leaf && !st->other_error
+        if (expired_leaf && st->w->waive && !st->other_error
             && !(why = anchor_refused(st->w, x))) {
             st->waived = 1;
             X509_STORE_CTX_set_error(x, X509_V_OK);
@@ -135,13 +143,61 @@ static int waiver_cb(int ok, X509_STORE_CTX *x)
         else {
             /* counted even when the outer callback accepts it
              * (optional_no_ca): no waiver after any other error */
-            if (expired_leaf) {
+            if (expired_leaf && st->w->waive) {
                 st->declined = why ? why : "the chain has another error";
             }
             st->other_error = 1;
+            if (!st->refused) {
+                st->refused_err = err;
+                st->refused_depth = X509_STORE_CTX_get_error_depth(x);
+            }
         }
     }
-    return st->outer ? st->outer(ok, x) : ok;
+    ok = st->outer ? st->outer(ok, x) : ok;
+    if (!ok && !st->refused) {
+        /* mod_ssl ends the handshake on this error (under optional_no_ca
+         * it lets the chain errors pass, never the dates or purpose) */
+        st->refused = 1;
+        st->refused_err = X509_STORE_CTX_get_error(x);
+        st->refused_depth = X509_STORE_CTX_get_error_depth(x);
+    }
+    return ok;
+}
+
+/* PP141, on a host where PolyProv Report applies: mod_ssl refuses this
+ * client certificate in the handshake.  The phone never reaches a
+ * request, under Report or On alike; the readiness report (polyprov-check
+ * --readiness) needs its MAC, taken from the CN by the Report scope's
+ * pattern (nothing about the certificate is verified: it is what the
+ * phone claims). */
+static void log_handshake_refusal(conn_rec *c, X509_STORE_CTX *x,
+                                  const verify_state_t *st)
+{
+    X509 *leaf = X509_STORE_CTX_get0_cert(x);
+    pp_cert_facts_t *f = apr_pcalloc(c->pool, sizeof(*f));
+    unsigned char *der = NULL;
+    int len = leaf ? i2d_X509(leaf, &der) : -1;
+    const pp_pattern_t *pat = st->w->pattern;
+    pp_mac_t mac = 0;
+    char macs[13] = "-";
+
+    if (len > 0 && pp_cert_subject_cn(der, (size_t)len, f) && f->cn_usable) {
+        if (!pat && polyprov_glue) {
+            pat = polyprov_glue->default_pattern;
+        }
+        if (pat && pp_pattern_mac(pat, f->cn, f->cn_len, &mac) == PP_R_OK) {
+            pp_mac_format(mac, macs);
+        }
+    }
+    OPENSSL_free(der);
+    ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c, "PP141: would refuse "
+                  "reason=untrusted mac=%s client=%s cn=\"%s\" detail=mod_ssl "
+                  "ends the handshake: verify error %d at depth %d: %s "
+                  "(virtual host %s) report=%s", macs, c->client_ip,
+                  f->cn_usable ? ap_escape_logitem(c->pool, f->cn) : "",
+                  st->refused_err, st->refused_depth,
+                  X509_verify_cert_error_string(st->refused_err), st->w->name,
+                  st->w->report_where ? st->w->report_where : "?");
 }
 
 static void log_leaf(conn_rec *c, int level, X509_STORE_CTX *x,
@@ -181,6 +237,9 @@ static int cert_verify(X509_STORE_CTX *x, void *arg)
     rc = X509_verify_cert(x);
     X509_STORE_CTX_set_verify_cb(x, st.outer);
     X509_STORE_CTX_set_ex_data(x, store_idx, NULL);
+    if (c && st.refused && st.w->report) {
+        log_handshake_refusal(c, x, &st);
+    }
     if (c && rc == 1 && st.waived) {
         log_leaf(c, APLOG_INFO, x, st.w, "PP047: an expired client "
                  "certificate under PolyProvTrustedCA passed the handshake "
@@ -199,7 +258,8 @@ static const waiver_t *ctx_waiver(SSL_CTX *ctx)
 {
     void *w = ctx && ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
 
-    return w == &no_waiver ? NULL : w;
+    return w == &no_waiver || (w && !((const waiver_t *)w)->waive) ? NULL
+                                                                    : w;
 }
 
 /* ssl_init_server: for each SSL-enabled virtual host (and its proxy
@@ -223,7 +283,8 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     }
     polyprov_host_scan(p, s, &h);
     mark = ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
-    if (!h.allow_expired || !h.polyprov_on || h.cas->nelts == 0) {
+    if ((!h.allow_expired || !h.polyprov_on || h.cas->nelts == 0)
+        && !h.report) {
         /* configtest says why, if it matters.  Marked, so that an SSL_CTX
          * shared with a host that lets expired certificates through (mod_ssl
          * makes one per host: it never is) would stop the start instead of
@@ -242,6 +303,10 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     w = apr_pcalloc(p, sizeof(*w));
     w->s = s;
     w->cas = h.cas;
+    w->waive = h.allow_expired && h.polyprov_on && h.cas->nelts > 0;
+    w->report = h.report;
+    w->report_where = h.report_where;
+    w->pattern = h.report_pattern;
     w->name = apr_psprintf(p, "%s:%u (%s:%d)",
                            s->server_hostname ? s->server_hostname : "?",
                            s->addrs ? (unsigned)s->addrs->host_port
@@ -257,6 +322,9 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     SSL_CTX_set_cert_verify_callback(ctx, cert_verify, w);
+    if (!w->waive) {
+        return OK;                /* PolyProv Report: watching only */
+    }
     any_waiver = 1;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PP050: expired client "
                  "certificates under PolyProvTrustedCA pass the handshake of "
