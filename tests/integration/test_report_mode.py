@@ -1,0 +1,368 @@
+# SPDX-License-Identifier: Apache-2.0
+"""PolyProv Report: decided as under PolyProv On, logged and counted, never
+refused by the module.
+
+One server (SSLVerifyClient optional_no_ca, as the migration guide has it)
+holds the decision table's files under several prefixes of one document
+root whose <Directory> says PolyProv Report:
+
+  ""             PolyProv Report
+  /on/           PolyProv On nested in the Report scope: enforces
+  /bare/         PolyProv Off: the same host as without the module
+  /recipe/       Report, with Poly's <If> recipe as the host's access control
+  /recipe-bare/  the recipe alone
+  /own/          Report, with a Require of the host's own that refuses us
+  /own-bare/     that Require alone
+
+Every row of the decision table is sent to each: the reason PolyProv
+Report gives (PP140 line, POLYPROV_REASON, POLYPROV_MODE=report) is the one
+PolyProv On gives (PP001), and the status is the one the same host gives
+without the module."""
+
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.expect import A, B, C
+
+PREFIXES = ("", "/on", "/bare", "/recipe", "/recipe-bare", "/own",
+            "/own-bare")
+# (with the module, without it)
+PAIRS = (("", "/bare"), ("/recipe", "/recipe-bare"), ("/own", "/own-bare"))
+
+RECIPE = """
+        Require all denied
+        <If "%{REQUEST_URI} -strcmatch '*%{SSL_CLIENT_S_DN_CN}*'">
+            Require all granted
+        </If>"""
+
+SSI = '<!--#include virtual="{target}" -->END\n'
+
+
+def config(h, pki, manifest):
+    pin = manifest["issuing1"]["sha256"]
+    allow = h.list_file("allow.txt", "%s\n%s\n" % (A, B))
+    deny = h.list_file("deny.txt", "%s\n" % B)
+    for prefix in PREFIXES:
+        tree = dict(FILES)
+        for sub in ("pinned", "listed", "noshare", "pattern"):
+            tree.update({"%s/%s" % (sub, k): v for k, v in FILES.items()})
+        tree["sub/%s.cfg" % A] = "in a directory\n"
+        populate(h, {prefix.lstrip("/") + "/" + k if prefix else k: v
+                     for k, v in tree.items()})
+    # SSI pages (operator's: no MAC in their names)
+    h.put("page-b.shtml", SSI.format(target="/%s.cfg" % B))
+    h.put("page-on-b.shtml", SSI.format(target="/on/%s.cfg" % B))
+    h.put("on/page-b.shtml", SSI.format(target="/%s.cfg" % B))
+    h.put("bare/page-b.shtml", SSI.format(target="/bare/%s.cfg" % B))
+    h.put("err/site.cfg", "site\n")
+    h.put("on/err/site.cfg", "site\n")
+    return """
+    <Directory {d}>
+        PolyProv Report
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        Options +Includes
+        AddOutputFilter INCLUDES .shtml
+    </Directory>
+    <Directory {d}/err>
+        ErrorDocument 404 "no such file; try {b}.cfg"
+    </Directory>
+    <Directory {d}/on/err>
+        ErrorDocument 404 "no such file; try {b}.cfg"
+    </Directory>
+    <LocationMatch "^(/[a-z-]+)?/pinned/">
+        PolyProvIssuerFingerprint sha256:{pin}
+    </LocationMatch>
+    <LocationMatch "^(/[a-z-]+)?/listed/">
+        PolyProvAllowList {allow}
+        PolyProvDenyList {deny}
+    </LocationMatch>
+    <LocationMatch "^(/[a-z-]+)?/noshare/">
+        PolyProvSharedFiles none
+    </LocationMatch>
+    <LocationMatch "^(/[a-z-]+)?/pattern/">
+        PolyProvCNPattern "^Phone ([0-9A-Fa-f]{{12}}) desk$"
+    </LocationMatch>
+    <Location /on/>
+        PolyProv On
+    </Location>
+    <Location /bare/>
+        PolyProv Off
+    </Location>
+    <Location /recipe/>{recipe}
+    </Location>
+    <Location /recipe-bare/>
+        PolyProv Off{recipe}
+    </Location>
+    <Location /own/>
+        Require ip 192.0.2.1
+    </Location>
+    <Location /own-bare/>
+        PolyProv Off
+        Require ip 192.0.2.1
+    </Location>
+    <Location /polyprov-metrics>
+        PolyProv Off
+        SetHandler polyprov-metrics
+    </Location>
+""".format(d=h.docroot, p=pki, pin=pin, allow=allow, deny=deny,
+           recipe=RECIPE, b=B)
+
+
+MODE_LOG = "logs/mode.log"
+
+
+@pytest.fixture(scope="module")
+def server(module, pki, manifest):
+    def configure(h):
+        g = config(h, pki, manifest)
+        h.write(vhost=g, plain_vhost=g, verify="optional_no_ca",
+                loglevel="warn",
+                server='CustomLog %s/%s "%%h \\"%%r\\" %%>s '
+                       'mode=%%{POLYPROV_MODE}e reason=%%{POLYPROV_REASON}e '
+                       'mac=%%{POLYPROV_MAC}e"' % (h.root, MODE_LOG))
+    yield from serve(module, pki, configure)
+
+
+@pytest.fixture
+def h(server):
+    yield from checked(server)
+
+
+def mode_entry(h, path, n_before, timeout=10.0):
+    """The mode log's line for path written after n_before lines."""
+    deadline = time.time() + timeout
+    want = ' %s HTTP/' % path
+    while True:
+        try:
+            with open(os.path.join(h.root, MODE_LOG)) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        hits = [l for l in lines[n_before:] if want in l]
+        if hits or time.time() > deadline:
+            return hits[-1] if hits else None
+        time.sleep(0.05)
+
+
+def mode_lines(h):
+    try:
+        with open(os.path.join(h.root, MODE_LOG)) as f:
+            return len(f.read().splitlines())
+    except OSError:
+        return 0
+
+
+def send(h, row, prefix):
+    """One request of a row under prefix: (result, new error-log text,
+    mode-log line)."""
+    path = prefix + row["path"]
+    before = mode_lines(h)
+    h.mark()
+    r = h.curl(path, phone=row.get("phone"), method=row.get("method"),
+               data=row.get("data"), tls=row.get("tls", True))
+    entry = mode_entry(h, path, before) if r.status else None
+    return r, h.new_log(), entry
+
+
+def reason_of(log, number):
+    m = re.findall(r"%s: (?:refused|would refuse) reason=(\S+) mac=(\S+)"
+                   % number, log)
+    return m
+
+
+# The decision table (tests/integration/test_decision.py), as requests.
+ROWS = [
+    dict(id="allowed", phone="phone-a", path="/%s.cfg" % A, reason=None),
+    dict(id="shared", phone="phone-c", path="/000000000000.cfg", reason=None),
+    dict(id="no-tls", tls=False, path="/%s.cfg" % A, reason="no-tls"),
+    dict(id="no-cert", path="/%s.cfg" % A, reason="no-cert"),
+    dict(id="forged", phone="forged-a", path="/%s.cfg" % A,
+         reason="untrusted", cn_mac=A),
+    dict(id="corp", phone="corp-a", path="/%s.cfg" % A, reason="untrusted",
+         cn_mac=A),
+    dict(id="selfsigned", phone="selfsigned-a", path="/%s.cfg" % A,
+         reason="untrusted"),
+    dict(id="ca-as-device", phone="ca-as-device", path="/%s.cfg" % A,
+         reason="untrusted"),
+    dict(id="issuer", phone="phone-c", path="/pinned/%s.cfg" % C,
+         reason="issuer"),
+    dict(id="two-cn", phone="two-cn", path="/%s.cfg" % A, reason="bad-cn"),
+    dict(id="cn-zero", phone="cn-zero", path="/000000000000.cfg",
+         reason="bad-cn"),
+    dict(id="pattern", phone="phone-a", path="/pattern/%s.cfg" % A,
+         reason="bad-cn"),
+    dict(id="deny-list", phone="phone-b", path="/listed/%s.cfg" % B,
+         reason="deny-list", mac=B),
+    dict(id="allow-list", phone="phone-c", path="/listed/%s.cfg" % C,
+         reason="allow-list", mac=C),
+    dict(id="directory", phone="phone-a", path="/sub/", reason="directory"),
+    dict(id="directory-noslash", phone="phone-a", path="/sub",
+         reason="directory"),
+    dict(id="dot-file", phone="phone-a", path="/.htaccess", method="PUT",
+         data="x", reason="dot-file"),
+    dict(id="not-owner", phone="phone-a", path="/%s.cfg" % B,
+         reason="not-owner", mac=A),
+    dict(id="shared-readonly", phone="phone-a", path="/000000000000.cfg",
+         method="PUT", data="x", reason="shared-readonly", mac=A),
+    dict(id="not-shared", phone="phone-a", path="/noshare/000000000000.cfg",
+         reason="not-shared", mac=A),
+    dict(id="method", phone="phone-a", path="/%s.cfg" % A,
+         method="PROPPATCH", data="<x/>", reason="method", mac=A),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
+def test_decision_table(h, row):
+    on, on_log, on_entry = send(h, row, "/on")
+    reason = row["reason"]
+    # PolyProv On (nested in the Report scope) enforces
+    if reason is None:
+        assert on.status == 200, (on, on_log)
+        assert "PP001" not in on_log and "PP140" not in on_log, on_log
+    else:
+        assert on.status == 403, (on, on_log)
+        assert [x[0] for x in reason_of(on_log, "PP001")] == [reason], on_log
+        assert "PP140" not in on_log, on_log
+        assert "mode=- reason=%s " % reason in on_entry, on_entry
+    prefixes = PAIRS if row.get("tls", True) else PAIRS[:1]
+    for with_module, without in prefixes:
+        rep, rep_log, rep_entry = send(h, row, with_module)
+        bare, bare_log, _ = send(h, row, without)
+        # the same status as the host without the module
+        assert rep.status == bare.status, (with_module, rep, bare, rep_log)
+        assert rep.body.replace(with_module, "") == \
+            bare.body.replace(without, ""), (rep.body, bare.body)
+        assert "PP" not in bare_log.replace("PP141", ""), bare_log
+        # the reason PolyProv On gives, in the log and the environment
+        assert "PP001" not in rep_log, rep_log
+        got = reason_of(rep_log, "PP140")
+        if reason is None:
+            assert got == [], rep_log
+            assert "mode=report reason=- " in rep_entry, rep_entry
+            continue
+        assert [x[0] for x in got] == [reason], rep_log
+        assert "mode=report reason=%s " % reason in rep_entry, rep_entry
+        if row.get("mac"):
+            assert got[0][1] == row["mac"]
+            assert "mac=%s" % row["mac"] in rep_entry, rep_entry
+        if row.get("cn_mac"):
+            # the MAC the CN names, though the certificate is refused
+            assert got[0][1] == row["cn_mac"], rep_log
+        line = [l for l in rep_log.splitlines() if "PP140:" in l][0]
+        assert "[polyprov:warn]" in line, line
+        assert 'uri="%s%s"' % (with_module, row["path"]) in line, line
+        assert re.search(r" report=\S+:\d+$", line), line
+
+
+def test_report_never_loosens(h):
+    """What the host refuses without the module it refuses with Report,
+    also what the module would allow; what it serves, it serves."""
+    # the host's own Require refuses everyone here
+    r = h.curl("/own/%s.cfg" % A, phone="phone-a")
+    assert r.status == 403
+    # Poly's recipe refuses the shared files, which the module allows
+    h.mark()
+    r = h.curl("/recipe/000000000000.cfg", phone="phone-a")
+    assert r.status == 403
+    assert "PP140" not in h.new_log()
+    # and serves a phone from a foreign CA whose CN is in the URI, as
+    # without the module (the report says untrusted)
+    h.mark()
+    r = h.curl("/recipe/%s.cfg" % A, phone="forged-a")
+    bare = h.curl("/recipe-bare/%s.cfg" % A, phone="forged-a")
+    assert r.status == bare.status == 200
+    assert r.body == bare.body == FILES[A + ".cfg"]
+    assert reason_of(h.new_log(), "PP140") == [("untrusted", A)]
+
+
+def test_subrequests(h):
+    """An SSI page of the Report scope includes B's file: reported
+    (via=subrequest), served as without the module.  A page of the On
+    scope including a Report file, and a Report page including an On file,
+    are enforced."""
+    h.mark()
+    r = h.curl("/page-b.shtml", phone="phone-a")
+    bare = h.curl("/bare/page-b.shtml", phone="phone-a")
+    assert r.status == bare.status == 200
+    assert "secret of B" in r.body and r.body == bare.body
+    lines = [l for l in h.new_log().splitlines() if "PP140:" in l]
+    assert len(lines) == 1 and "reason=not-owner" in lines[0], lines
+    assert "via=subrequest" in lines[0]
+
+    for page in ("/on/page-b.shtml", "/page-on-b.shtml"):
+        h.mark()
+        r = h.curl(page, phone="phone-a")
+        assert r.status == 200 and "secret of B" not in r.body, r
+        assert "error occurred" in r.body
+        log = h.new_log()
+        assert re.search(r"PP001: refused reason=not-owner .*via=subrequest",
+                         log), log
+        assert "PP140" not in log, log
+
+
+def test_response_guard(h):
+    """A 404 page naming another device: PolyProv On replaces it
+    (foreign-name); Report logs it and sends it as it is."""
+    h.mark()
+    r = h.curl("/on/err/missing.cfg", phone="phone-a")
+    assert r.status == 403 and B not in r.body
+    assert reason_of(h.new_log(), "PP001") == [("foreign-name", A)]
+    before = mode_lines(h)
+    h.mark()
+    r = h.curl("/err/missing.cfg", phone="phone-a")
+    assert r.status == 404 and B in r.body, r
+    log = h.new_log()
+    assert reason_of(log, "PP140") == [("foreign-name", A)], log
+    assert "PP001" not in log
+    entry = mode_entry(h, "/err/missing.cfg", before)
+    assert "mode=report reason=foreign-name" in entry, entry
+
+
+def metrics(h):
+    r = h.curl("/polyprov-metrics", tls=False)
+    assert r.status == 200, r
+    return r.body
+
+
+def sample(text, name, **labels):
+    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    m = re.search(r"^%s\{%s\} (\d+)$" % (re.escape(name), re.escape(want)),
+                  text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def test_metrics_by_mode(h):
+    """Report decisions are counted under mode="report", apart from the
+    enforced ones (the older series count only those); promtool accepts
+    the text."""
+    before = metrics(h)
+    h.curl("/%s.cfg" % B, phone="phone-a")          # report: not-owner
+    h.curl("/%s.cfg" % A, phone="phone-a")          # report: ok
+    h.curl("/on/%s.cfg" % B, phone="phone-a")       # enforce: not-owner
+    time.sleep(0.2)
+    after = metrics(h)
+
+    def delta(name, **labels):
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert delta("polyprov_decisions_total", mode="report",
+                 reason="not-owner") == 1
+    assert delta("polyprov_decisions_total", mode="report", reason="ok") == 1
+    assert delta("polyprov_decisions_total", mode="enforce",
+                 reason="not-owner") == 1
+    assert delta("polyprov_decisions_total", mode="enforce", reason="ok") == 0
+    assert delta("polyprov_requests_refused_total", reason="not-owner") == 1
+    assert sample(after, "polyprov_requests_refused_total",
+                  reason="not-owner") == \
+        sample(after, "polyprov_decisions_total", mode="enforce",
+               reason="not-owner")
+    exe = "/usr/bin/promtool"
+    if os.path.exists(exe):
+        p = subprocess.run([exe, "check", "metrics"], input=after,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stdout + p.stderr
