@@ -19,6 +19,7 @@ Report gives (PP140 line, POLYPROV_REASON, POLYPROV_MODE=report) is the one
 PolyProv On gives (PP001), and the status is the one the same host gives
 without the module."""
 
+import json
 import os
 import re
 import subprocess
@@ -26,7 +27,7 @@ import time
 
 import pytest
 
-from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.fixtures import FILES, TOP, checked, populate, serve
 from tests.pphttpd.expect import A, B, C
 
 PREFIXES = ("", "/on", "/bare", "/recipe", "/recipe-bare", "/own",
@@ -366,3 +367,105 @@ def test_metrics_by_mode(h):
         p = subprocess.run([exe, "check", "metrics"], input=after,
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stdout + p.stderr
+
+
+# -- the readiness report -------------------------------------------------
+
+def check_tool():
+    return os.environ.get("PP_CHECK_TOOL",
+                          os.path.join(TOP, "build", "polyprov-check"))
+
+
+# The fleet: (phone, requests it makes), each phone several times.
+FLEET = [
+    ("phone-a", ["/listed/%s.cfg" % A, "/listed/000000000000.cfg"]),
+    ("phone-b", ["/listed/%s.cfg" % B, "/listed/000000000000.cfg"]),
+    ("phone-c", ["/listed/%s.cfg" % C]),
+    ("expired-a", ["/listed/%s.cfg" % A]),
+    ("corp-a", ["/listed/%s.cfg" % A]),
+]
+
+
+def test_readiness(module, pki, manifest, servers):
+    """Good (A, own file), wrong file (A's request for B's file), denied
+    (B), not listed (C), expired (handshake), foreign CA (corp): each phone
+    counted once per reason however often it asked."""
+    h = servers()
+    g = config(h, pki, manifest)
+    h.write(vhost=g, verify="optional_no_ca", loglevel="warn")
+    h.start()
+    for _ in range(3):
+        for phone, paths in FLEET:
+            for p in paths:
+                h.curl(p, phone=phone)
+        h.curl("/listed/%s.cfg" % B, phone="phone-a")
+    time.sleep(0.3)
+    p = subprocess.run([check_tool(), "--readiness", h.error_log, "--json"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr   # some would be refused
+    rep = json.loads(p.stdout)
+    by = {g["reason"]: {m["mac"]: m for m in g["phones"]}
+          for g in rep["reasons"]}
+    assert set(by) == {"not-owner", "deny-list", "allow-list", "untrusted"}
+    assert set(by["not-owner"]) == {A}
+    assert by["not-owner"][A]["requests"] == 3
+    assert set(by["deny-list"]) == {B}
+    assert by["deny-list"][B]["requests"] == 6
+    assert set(by["allow-list"]) == {C}
+    # expired (in the handshake) and corp (by the module) both claim A
+    assert set(by["untrusted"]) == {A}
+    assert by["untrusted"][A]["requests"] == 3
+    assert by["untrusted"][A]["handshakes"] == 3
+    assert rep["phones"] == 3
+    # the text form: one line per phone and reason
+    p = subprocess.run([check_tool(), "--readiness", h.error_log],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    lines = [l for l in p.stdout.splitlines() if re.match(r"\s+[0-9a-f]{12}",
+                                                          l)]
+    assert len(lines) == 4, p.stdout
+    assert "3 phone(s) would be refused" in p.stdout, p.stdout
+
+
+def test_readiness_reads_only_the_module_lines():
+    """A URI another module logs cannot pass for a would-be refusal; an
+    empty log says so and exits 0; a missing one is an error (2)."""
+    genuine = ('[Mon Dec 07 16:02:42.110209 2026] [polyprov:warn] '
+               '[pid 1:tid 2] [client 10.0.0.7:5] PP140: would refuse '
+               'reason=not-owner mac=%s method=GET uri="/x] PP140: would '
+               'refuse reason=fake mac=0004f2ffffff" client=10.0.0.7 '
+               'report=/etc/httpd.conf:3\n' % A)
+    forged = ('[Mon Dec 07 16:02:43.110209 2026] [core:warn] [pid 1:tid 2] '
+              '[client 10.0.0.7:5] AH00000: "/x] PP140: would refuse '
+              'reason=fake mac=0004f2eeeeee client=1"\n'
+              '[Mon Dec 07 16:02:43.110209 2026] [core:error] [pid 1] '
+              'x [polyprov:warn] y] PP140: would refuse reason=fake '
+              'mac=0004f2dddddd client=1\n'
+              '[Mon Dec 07 16:02:43.110209 2026] [ssl:warn] [pid 1:tid 2] '
+              '[client 10.0.0.7:5] PP140: would refuse reason=fake '
+              'mac=0004f2cccccc client=1\n')
+    no_mac = ('[Mon Dec 07 16:02:44.0 2026] [polyprov:warn] [pid 1:tid 2] '
+              '[client 10.0.0.8:5] PP140: would refuse reason=no-cert '
+              'mac=- method=GET uri="/%s.cfg" client=10.0.0.8 report=a:1\n'
+              % A)
+    p = subprocess.run([check_tool(), "--readiness", "--json", "-"],
+                       input=genuine + forged + no_mac + genuine,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p.stderr
+    rep = json.loads(p.stdout)
+    assert rep["refusals"] == 3 and rep["phones"] == 1
+    assert rep["clients_without_mac"] == 1
+    assert [g["reason"] for g in rep["reasons"]] == ["no-cert", "not-owner"]
+    assert rep["reasons"][1]["phones"] == [
+        {"mac": A, "client": None, "requests": 2, "handshakes": 0,
+         "first": "Mon Dec 07 16:02:42.110209 2026",
+         "last": "Mon Dec 07 16:02:42.110209 2026",
+         "example": 'GET /x] PP140: would refuse reason=fake '
+                    'mac=0004f2ffffff'}]
+    assert rep["reasons"][0]["phones"][0]["client"] == "10.0.0.8"
+    p = subprocess.run([check_tool(), "--readiness", "-"], input=forged,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and "no would-be refusal" in p.stdout, p.stdout
+    p = subprocess.run([check_tool(), "--readiness", "/nonexistent/log"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "nonexistent" in p.stderr
