@@ -29,6 +29,7 @@ import pytest
 
 from tests.pphttpd.fixtures import FILES, TOP, checked, populate, serve
 from tests.pphttpd.expect import A, B, C
+from tests.pphttpd.readme import local_site, readme
 
 PREFIXES = ("", "/on", "/bare", "/recipe", "/recipe-bare", "/own",
             "/own-bare")
@@ -469,3 +470,159 @@ def test_readiness_reads_only_the_module_lines():
     p = subprocess.run([check_tool(), "--readiness", "/nonexistent/log"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "nonexistent" in p.stderr
+
+
+# -- the README's migration guide, as written -------------------------------
+
+def guide_block(name, lang):
+    m = re.search(r"<!-- %s:begin -->\s*```%s\n(.*?)```\s*<!-- %s:end -->"
+                  % (name, lang, name), readme(), re.S)
+    assert m, "the README's %s markers are missing" % name
+    return m.group(1)
+
+
+def guide_sample():
+    """The README's example output of --readiness: the block after the
+    readiness command."""
+    text = readme()
+    at = text.index("<!-- migrate-readiness:end -->")
+    return re.search(r"```\n(.*?)```", text[at:], re.S).group(1)
+
+
+def localise_guide(h, pki, text):
+    """The guide's paths and ports made the test server's (see
+    local_site, which must have been called for h)."""
+    for old, new in [
+            ("*:443", "127.0.0.1:%d" % h.port),
+            ("/srv/provisioning", h.docroot),
+            ("/etc/apache2/provisioning.htdigest",
+             os.path.join(h.root, "provisioning.htdigest")),
+            ("/etc/ssl/certs/prov.example.com.pem", pki + "/server.crt"),
+            ("/etc/ssl/private/prov.example.com.key", pki + "/server.key"),
+            ("/etc/ssl/polycom/polycom-chain.pem",
+             pki + "/polycom-chain.pem"),
+            ("${APACHE_LOG_DIR}", os.path.join(h.root, "logs")),
+            ("/var/log/apache2/error.log", h.error_log),
+            ("/var/log/apache2/provisioning.log",
+             os.path.join(h.root, "logs", "provisioning.log")),
+            ("/etc/apache2/polyprov/", os.path.join(h.root, "lists") + "/"),
+            ("polyprov-check ", check_tool() + " ")]:
+        text = text.replace(old, new)
+    return text
+
+
+def sh(text):
+    return subprocess.run(["bash", "-c", "set -e\n" + text],
+                          capture_output=True, text=True, timeout=60)
+
+
+DIGEST = ["--digest", "-u", "bootrom:pw"]
+
+
+def mask_times(text):
+    return re.sub(r"last \w{3} \w{3} \d\d \d\d:\d\d:\d\d\.\d+ \d{4}",
+                  "last <time>", text)
+
+
+def test_guide_from_one_password(servers, pki):
+    """Steps 3 to 7 from a fleet on one password: the report host serves
+    whom the password lets in and reports; the readiness report is the
+    README's sample; the allow list from the phones seen; PolyProv On."""
+    h = servers()
+    populate(h)
+    local_site(h, pki)
+    conf = localise_guide(h, pki, guide_block("migrate-password", "apache"))
+    h.write(vhosts=conf)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    h.start()
+    for _ in range(3):
+        # the password decides: served, and reported
+        r = h.curl("/%s.cfg" % A, phone="phone-a", extra=DIGEST)
+        assert r.status == 200 and r.body == FILES[A + ".cfg"]
+        assert h.curl("/%s.cfg" % B, phone="phone-a",
+                      extra=DIGEST).status == 200
+        assert h.curl("/%s.cfg" % C, phone="phone-c",
+                      extra=DIGEST).status == 200
+        assert h.curl("/%s.cfg" % A, phone="corp-a",
+                      extra=DIGEST).status == 200
+        assert h.curl("/%s.cfg" % A, phone="phone-a").status == 401
+        assert h.curl("/site.cfg", extra=DIGEST).status == 200
+        # mod_ssl ends the expired phone's handshake (PP141)
+        assert h.curl("/%s.cfg" % A, phone="expired-a").status == 0
+    time.sleep(0.3)
+    assert "PP001" not in h.log_text()
+
+    cmd = localise_guide(h, pki, guide_block("migrate-readiness", "sh"))
+    p = sh(cmd)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert mask_times(p.stdout) == mask_times(guide_sample()), p.stdout
+
+    p = sh(localise_guide(h, pki, guide_block("migrate-allow", "sh")))
+    assert p.returncode == 0, p.stdout + p.stderr
+    with open(os.path.join(h.root, "lists", "allow.txt")) as f:
+        assert f.read() == "%s\n%s\n" % (A, C)
+
+    h.stop()
+    conf = localise_guide(h, pki, guide_block("migrate-on", "apache"))
+    h.write(vhosts=conf)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    h.start()
+    h.mark()
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    assert h.curl("/%s.cfg" % B, phone="phone-a").status == 403
+    assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
+    assert h.curl("/%s.cfg" % B, phone="phone-b").status == 403  # unlisted
+    r = h.curl("/%s.cfg" % A, phone="expired-a")    # PolyProvAllowExpired
+    assert r.status == 200 and r.body == FILES[A + ".cfg"]
+    assert h.curl("/%s.cfg" % A, phone="corp-a").status == 0
+    assert h.curl("/%s.cfg" % A).status == 0
+    reasons = re.findall(r"PP001: refused reason=(\S+)", h.new_log())
+    assert reasons == ["not-owner", "allow-list"], reasons
+
+
+def recipe_requests(h):
+    return [h.curl("/%s.cfg" % A, phone="phone-a").status,
+            h.curl("/%s.cfg" % B, phone="phone-a").status,
+            h.curl("/000000000000.cfg", phone="phone-a").status,
+            h.curl("/%s.cfg" % A, phone="corp-a").status,
+            h.curl("/%s.cfg" % A).status]
+
+
+def test_guide_from_polys_recipe(servers, pki):
+    """Step 3 from Poly's recipe: with optional_no_ca and PolyProv
+    Report the host serves what the recipe under require served, and
+    refuses the rest (with a 403 where mod_ssl ended the handshake)."""
+    h = servers()
+    populate(h)
+    local_site(h, pki)
+    conf = localise_guide(h, pki, guide_block("migrate-recipe", "apache"))
+    # the recipe as it was: SSLVerifyClient require, no module
+    old = conf.replace("SSLVerifyClient optional_no_ca",
+                       "SSLVerifyClient require").replace(
+        "Require ssl-verify-client", "Require all granted").replace(
+        "PolyProv Report", "PolyProv Off")
+    assert old != conf
+    h.write(vhosts=old)
+    h.start()
+    before = recipe_requests(h)
+    assert before == [200, 403, 403, 0, 0], before
+    h.stop()
+    h.write(vhosts=conf)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    h.start()
+    h.mark()
+    now = recipe_requests(h)
+    assert now == [200, 403, 403, 403, 403], now
+    assert re.findall(r"PP140: would refuse reason=(\S+)", h.new_log()) == \
+        ["not-owner", "untrusted", "no-cert"]
+    # the recipe's <If> alone, under optional_no_ca: a client without a
+    # certificate would get every file (why the guide adds the verdict)
+    h.stop()
+    h.write(vhosts=conf.replace("Require ssl-verify-client",
+                                "Require all granted"))
+    h.start()
+    r = h.curl("/%s.cfg" % B)
+    assert r.status == 200 and r.body == FILES[B + ".cfg"]
