@@ -564,8 +564,8 @@ static const char *phones_scope(request_rec *r)
                                                          &polyprov_module);
     const request_rec *q;
 
-    if (dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY
-               || dc->enabled == PP_REPORT)) {
+    /* (a PolyProv Report scope: every request there is judged) */
+    if (dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY)) {
         return dc->enabled_where ? dc->enabled_where : "?";
     }
     for (q = r; q; q = q->main ? q->main : q->prev) {

@@ -111,6 +111,9 @@ def config(h, pki, manifest):
         PolyProv Off
         SetHandler polyprov-metrics
     </Location>
+    <Location /report-metrics>
+        SetHandler polyprov-metrics
+    </Location>
 """.format(d=h.docroot, p=pki, pin=pin, allow=allow, deny=deny,
            recipe=RECIPE, b=B)
 
@@ -363,6 +366,10 @@ def test_metrics_by_mode(h):
                   reason="not-owner") == \
         sample(after, "polyprov_decisions_total", mode="enforce",
                reason="not-owner")
+    # not in a phones' scope, Report included (PP060)
+    h.mark()
+    assert h.curl("/report-metrics", phone="phone-a").status == 403
+    assert "PP060" in h.new_log()
     exe = "/usr/bin/promtool"
     if os.path.exists(exe):
         p = subprocess.run([exe, "check", "metrics"], input=after,
