@@ -2,8 +2,8 @@
 """PolyProv Report: decided as under PolyProv On, logged and counted, never
 refused by the module.
 
-One server (SSLVerifyClient optional_no_ca, as the migration guide has it)
-holds the decision table's files under several prefixes of one document
+A server (SSLVerifyClient optional_no_ca, as the migration guide has it,
+and one with require) holds the decision table's files under several prefixes of one document
 root whose <Directory> says PolyProv Report:
 
   ""             PolyProv Report
@@ -121,11 +121,12 @@ def config(h, pki, manifest):
 MODE_LOG = "logs/mode.log"
 
 
-@pytest.fixture(scope="module")
-def server(module, pki, manifest):
+@pytest.fixture(scope="module", params=["optional_no_ca", "require"])
+def server(request, module, pki, manifest):
     def configure(h):
         g = config(h, pki, manifest)
-        h.write(vhost=g, plain_vhost=g, verify="optional_no_ca",
+        h.verify = request.param
+        h.write(vhost=g, plain_vhost=g, verify=request.param,
                 loglevel="warn",
                 server='CustomLog %s/%s "%%h \\"%%r\\" %%>s '
                        'mode=%%{POLYPROV_MODE}e reason=%%{POLYPROV_REASON}e '
@@ -225,6 +226,21 @@ ROWS = [
 def test_decision_table(h, row):
     on, on_log, on_entry = send(h, row, "/on")
     reason = row["reason"]
+    if on.status == 0:
+        # mod_ssl ends the handshake (require): with the module or without
+        # it, in every scope; on a host with a Report scope the module logs
+        # it (PP141), except for a client that sends no certificate
+        assert h.verify == "require", on
+        for prefix in ("", "/bare", "/recipe", "/own"):
+            r, log, _ = send(h, row, prefix)
+            assert r.status == 0, (prefix, r)
+            assert "PP140" not in log and "PP001" not in log, log
+            if row["id"] == "no-cert":
+                assert "PP141" not in log, log
+            else:
+                assert re.search(r"PP141: would refuse reason=untrusted "
+                                 r"mac=(%s|-) " % A, log), log
+        return
     # PolyProv On (nested in the Report scope) enforces
     if reason is None:
         assert on.status == 200, (on, on_log)
