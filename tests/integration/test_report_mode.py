@@ -114,6 +114,10 @@ def config(h, pki, manifest):
     <Location /report-metrics>
         SetHandler polyprov-metrics
     </Location>
+    <Location /server-status>
+        PolyProv Off
+        SetHandler server-status
+    </Location>
 """.format(d=h.docroot, p=pki, pin=pin, allow=allow, deny=deny,
            recipe=RECIPE, b=B)
 
@@ -127,7 +131,7 @@ def server(request, module, pki, manifest):
         g = config(h, pki, manifest)
         h.verify = request.param
         h.write(vhost=g, plain_vhost=g, verify=request.param,
-                loglevel="warn",
+                loglevel="warn", modules=["status"],
                 server='CustomLog %s/%s "%%h \\"%%r\\" %%>s '
                        'mode=%%{POLYPROV_MODE}e reason=%%{POLYPROV_REASON}e '
                        'mac=%%{POLYPROV_MAC}e"' % (h.root, MODE_LOG))
@@ -363,6 +367,7 @@ def test_metrics_by_mode(h):
     the text."""
     before = metrics(h)
     h.curl("/%s.cfg" % B, phone="phone-a")          # report: not-owner
+    h.curl("/%s.cfg" % C, phone="phone-a")          # report: not-owner
     h.curl("/%s.cfg" % A, phone="phone-a")          # report: ok
     h.curl("/on/%s.cfg" % B, phone="phone-a")       # enforce: not-owner
     time.sleep(0.2)
@@ -372,7 +377,7 @@ def test_metrics_by_mode(h):
         return sample(after, name, **labels) - sample(before, name, **labels)
 
     assert delta("polyprov_decisions_total", mode="report",
-                 reason="not-owner") == 1
+                 reason="not-owner") == 2
     assert delta("polyprov_decisions_total", mode="report", reason="ok") == 1
     assert delta("polyprov_decisions_total", mode="enforce",
                  reason="not-owner") == 1
@@ -382,6 +387,18 @@ def test_metrics_by_mode(h):
                   reason="not-owner") == \
         sample(after, "polyprov_decisions_total", mode="enforce",
                reason="not-owner")
+    # mod_status's lines
+    auto = dict(l.split(": ", 1) for l in
+                h.curl("/server-status?auto", tls=False).body.splitlines()
+                if ": " in l)
+    assert int(auto["PolyProvReportWouldRefuse-not-owner"]) == \
+        sample(after, "polyprov_decisions_total", mode="report",
+               reason="not-owner") >= 1
+    assert int(auto["PolyProvReportAllowed"]) >= 1
+    assert int(auto["PolyProvReportWouldRefuse"]) >= \
+        int(auto["PolyProvReportWouldRefuse-not-owner"])
+    html = h.curl("/server-status", tls=False).body
+    assert re.search(r"PolyProv Report: allowed \d+, would refuse \d+", html)
     # not in a phones' scope, Report included (PP060)
     h.mark()
     assert h.curl("/report-metrics", phone="phone-a").status == 403
