@@ -666,3 +666,53 @@ def test_guide_from_polys_recipe(servers, pki):
     h.start()
     r = h.curl("/%s.cfg" % B)
     assert r.status == 200 and r.body == FILES[B + ".cfg"]
+
+
+def test_expired_waiver_never_reaches_a_report_scope(servers, pki):
+    """On a host where PolyProvAllowExpired lets an expired certificate
+    through the handshake for a PolyProv On scope, a Report scope of the
+    same host refuses it (PP046), as mod_ssl would have without the
+    module; the On scope serves it."""
+    h = servers()
+    populate(h)
+    h.put("report/%s.cfg" % A, "A in report\n")
+    h.write(verify="optional_no_ca", vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvAllowExpired On
+    </Directory>
+    <Directory {d}/report>
+        PolyProv Report
+    </Directory>""".format(d=h.docroot, p=pki))
+    h.start()
+    h.mark()
+    r = h.curl("/%s.cfg" % A, phone="expired-a")
+    assert r.status == 200 and r.body == FILES[A + ".cfg"]
+    r = h.curl("/report/%s.cfg" % A, phone="expired-a")
+    assert r.status == 403 and "A in report" not in r.body
+    assert "PP046: refused reason=untrusted" in h.new_log()
+    # the same phone's certificate, before it expired, is served there
+    r = h.curl("/report/%s.cfg" % A, phone="phone-a")
+    assert r.status == 200 and r.body == "A in report\n"
+
+
+def test_report_alone_lets_no_expired_certificate_through(servers, pki):
+    """PolyProvAllowExpired with PolyProv Report and no On: mod_ssl still
+    ends the expired phone's handshake (logged, PP141); Report never
+    loosens the handshake."""
+    h = servers()
+    populate(h)
+    h.write(verify="optional_no_ca", vhost="""
+    <Directory {d}>
+        PolyProv Report
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvAllowExpired On
+    </Directory>""".format(d=h.docroot, p=pki))
+    h.start()
+    h.mark()
+    r = h.curl("/%s.cfg" % A, phone="expired-a")
+    assert r.status == 0 and r.rc != 0, r
+    assert re.search(r"PP141: would refuse reason=untrusted mac=%s .*"
+                     r"verify error 10 at depth 0" % A, h.new_log())
+    assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
