@@ -63,6 +63,10 @@ def config(h, pki, manifest):
     h.put("bare/page-b.shtml", SSI.format(target="/bare/%s.cfg" % B))
     h.put("err/site.cfg", "site\n")
     h.put("on/err/site.cfg", "site\n")
+    # an error page too large for the guard to read (over 1 MB)
+    h.put("big-error.txt", "x" * (1536 * 1024) + "\n")
+    h.put("big/site.cfg", "site\n")
+    h.put("on/big/site.cfg", "site\n")
     return """
     <Directory {d}>
         PolyProv Report
@@ -75,6 +79,12 @@ def config(h, pki, manifest):
     </Directory>
     <Directory {d}/on/err>
         ErrorDocument 404 "no such file; try {b}.cfg"
+    </Directory>
+    <Directory {d}/big>
+        ErrorDocument 404 /big-error.txt
+    </Directory>
+    <Directory {d}/on/big>
+        ErrorDocument 404 /big-error.txt
     </Directory>
     <LocationMatch "^(/[a-z-]+)?/pinned/">
         PolyProvIssuerFingerprint sha256:{pin}
@@ -346,6 +356,21 @@ def test_response_guard(h):
     assert "PP001" not in log
     entry = mode_entry(h, "/err/missing.cfg", before)
     assert "mode=report reason=foreign-name" in entry, entry
+
+
+def test_response_guard_body_too_large(h):
+    """An error page over the guard's 1 MB: PolyProv On refuses it
+    unread; Report logs that and sends all of it."""
+    h.mark()
+    r = h.curl("/on/big/missing.cfg", phone="phone-a")
+    assert r.status == 403 and len(r.body) < 1024, r.status
+    assert reason_of(h.new_log(), "PP001") == [("foreign-name", A)]
+    h.mark()
+    r = h.curl("/big/missing.cfg", phone="phone-a")
+    assert r.status == 404 and r.body == "x" * (1536 * 1024) + "\n"
+    log = h.new_log()
+    assert reason_of(log, "PP140") == [("foreign-name", A)], log
+    assert "too large" in log
 
 
 def metrics(h):
