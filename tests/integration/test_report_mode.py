@@ -66,6 +66,8 @@ def config(h, pki, manifest):
     # an error page too large for the guard to read (over 1 MB)
     h.put("big-error.txt", "x" * (1536 * 1024) + "\n")
     h.put("big/site.cfg", "site\n")
+    h.put("hdr/site.cfg", "site\n")
+    h.put("on/hdr/site.cfg", "site\n")
     h.put("on/big/site.cfg", "site\n")
     return """
     <Directory {d}>
@@ -79,6 +81,14 @@ def config(h, pki, manifest):
     </Directory>
     <Directory {d}/on/err>
         ErrorDocument 404 "no such file; try {b}.cfg"
+    </Directory>
+    <Directory {d}/hdr>
+        RewriteEngine On
+        RewriteRule ^moved\\.cfg$ /{b}.cfg [R=302,L]
+    </Directory>
+    <Directory {d}/on/hdr>
+        RewriteEngine On
+        RewriteRule ^moved\\.cfg$ /{b}.cfg [R=302,L]
     </Directory>
     <Directory {d}/big>
         ErrorDocument 404 /big-error.txt
@@ -356,6 +366,21 @@ def test_response_guard(h):
     assert "PP001" not in log
     entry = mode_entry(h, "/err/missing.cfg", before)
     assert "mode=report reason=foreign-name" in entry, entry
+
+
+def test_response_guard_header(h):
+    """A redirect whose Location names another device: PolyProv On
+    replaces it; Report logs it and sends the redirect."""
+    h.mark()
+    r = h.curl("/on/hdr/moved.cfg", phone="phone-a")
+    assert r.status == 403, r
+    assert reason_of(h.new_log(), "PP001") == [("foreign-name", A)]
+    h.mark()
+    r = h.curl("/hdr/moved.cfg", phone="phone-a")
+    assert r.status == 302, r
+    log = h.new_log()
+    assert reason_of(log, "PP140") == [("foreign-name", A)], log
+    assert "Location header" in log
 
 
 def test_response_guard_body_too_large(h):
