@@ -674,14 +674,15 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
      * rewrite, a file subrequest) */
     file = why.file && r->uri && strcmp(why.file, r->uri) ? why.file : NULL;
     if (rec->report) {
-        /* what PolyProv On would refuse: logged at warn (httpd's default
-         * LogLevel keeps it, for the weeks a migration takes), with the
-         * MAC the CN names even where the certificate is refused (a phone
-         * under another CA: the readiness report groups by it) */
+        /* what PolyProv On would refuse: logged at notice, which httpd
+         * logs whatever the LogLevel (a quieter LogLevel cannot empty the
+         * report and make the fleet look ready), with the MAC the CN
+         * names even where the certificate is refused (a phone under
+         * another CA: the readiness report groups by it) */
         if (!why.mac_known && why.cn_mac_ok) {
             pp_mac_format(why.cn_mac, mac);
         }
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                       "PP140: would refuse reason=%s mac=%s method=%s "
                       "uri=\"%s\" client=%s%s%s%s%s%s%s%s%s%s "
                       "report=%s",
@@ -1031,7 +1032,7 @@ static void guard_report(ap_filter_t *f, polyprov_guard_t *g,
 
     pp_mac_format(g->mac, mac);
     polyprov_metrics_report_decision(PP_R_FOREIGN_NAME);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
                   "PP140: would refuse reason=%s mac=%s method=%s uri=\"%s\" "
                   "client=%s detail=%s report=%s",
                   pp_reason_name(PP_R_FOREIGN_NAME),

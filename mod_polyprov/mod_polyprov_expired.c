@@ -190,7 +190,7 @@ static void log_handshake_refusal(conn_rec *c, X509_STORE_CTX *x,
         }
     }
     OPENSSL_free(der);
-    ap_log_cerror(APLOG_MARK, APLOG_WARNING, 0, c, "PP141: would refuse "
+    ap_log_cerror(APLOG_MARK, APLOG_NOTICE, 0, c, "PP141: would refuse "
                   "reason=untrusted mac=%s client=%s cn=\"%s\" detail=mod_ssl "
                   "ends the handshake: verify error %d at depth %d: %s "
                   "(virtual host %s) report=%s", macs, c->client_ip,

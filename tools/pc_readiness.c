@@ -12,7 +12,7 @@
  * by client address.
  *
  * Only lines the module wrote are read: the tag must follow httpd's
- * "[polyprov:warn] " and the line's other bracketed fields (so a URI that
+ * "[polyprov:notice] " and the line's other bracketed fields (so a URI that
  * some other module logs cannot pass for a line of the module's).
  */
 #define _GNU_SOURCE
@@ -156,7 +156,7 @@ static int take(table_t *t, const char *line)
 {
     static const char *const tags[] = { "] PP140: would refuse",
                                         "] PP141: would refuse" };
-    const char *lvl = strstr(line, "[polyprov:warn] ");
+    const char *lvl = strstr(line, "[polyprov:notice] ");
     const char *tag = NULL, *end;
     char reason[40], mac[40], client[64], method[32], uri[FIELD];
     char stamp[40] = "";

@@ -299,7 +299,7 @@ def test_decision_table(h, row):
             # the MAC the CN names, though the certificate is refused
             assert got[0][1] == row["cn_mac"], rep_log
         line = [l for l in rep_log.splitlines() if "PP140:" in l][0]
-        assert "[polyprov:warn]" in line, line
+        assert "[polyprov:notice]" in line, line
         assert 'uri="%s%s"' % (with_module, row["path"]) in line, line
         assert re.search(r" report=\S+:\d+$", line), line
 
@@ -521,7 +521,7 @@ def test_readiness(module, pki, manifest, servers):
 def test_readiness_reads_only_the_module_lines():
     """A URI another module logs cannot pass for a would-be refusal; an
     empty log says so and exits 0; a missing one is an error (2)."""
-    genuine = ('[Mon Dec 07 16:02:42.110209 2026] [polyprov:warn] '
+    genuine = ('[Mon Dec 07 16:02:42.110209 2026] [polyprov:notice] '
                '[pid 1:tid 2] [client 10.0.0.7:5] PP140: would refuse '
                'reason=not-owner mac=%s method=GET uri="/x] PP140: would '
                'refuse reason=fake mac=0004f2ffffff" client=10.0.0.7 '
@@ -530,12 +530,12 @@ def test_readiness_reads_only_the_module_lines():
               '[client 10.0.0.7:5] AH00000: "/x] PP140: would refuse '
               'reason=fake mac=0004f2eeeeee client=1"\n'
               '[Mon Dec 07 16:02:43.110209 2026] [core:error] [pid 1] '
-              'x [polyprov:warn] y] PP140: would refuse reason=fake '
+              'x [polyprov:notice] y] PP140: would refuse reason=fake '
               'mac=0004f2dddddd client=1\n'
               '[Mon Dec 07 16:02:43.110209 2026] [ssl:warn] [pid 1:tid 2] '
               '[client 10.0.0.7:5] PP140: would refuse reason=fake '
               'mac=0004f2cccccc client=1\n')
-    no_mac = ('[Mon Dec 07 16:02:44.0 2026] [polyprov:warn] [pid 1:tid 2] '
+    no_mac = ('[Mon Dec 07 16:02:44.0 2026] [polyprov:notice] [pid 1:tid 2] '
               '[client 10.0.0.8:5] PP140: would refuse reason=no-cert '
               'mac=- method=GET uri="/%s.cfg" client=10.0.0.8 report=a:1\n'
               % A)
@@ -750,10 +750,11 @@ def test_expired_waiver_never_reaches_a_report_scope(servers, pki):
 def test_report_alone_lets_no_expired_certificate_through(servers, pki):
     """PolyProvAllowExpired with PolyProv Report and no On: mod_ssl still
     ends the expired phone's handshake (logged, PP141); Report never
-    loosens the handshake."""
+    loosens the handshake.  Both lines are notices, which httpd logs
+    under the quietest LogLevel too."""
     h = servers()
     populate(h)
-    h.write(verify="optional_no_ca", vhost="""
+    h.write(verify="optional_no_ca", loglevel="crit", vhost="""
     <Directory {d}>
         PolyProv Report
         PolyProvTrustedCA {p}/polycom-chain.pem
@@ -766,3 +767,6 @@ def test_report_alone_lets_no_expired_certificate_through(servers, pki):
     assert re.search(r"PP141: would refuse reason=untrusted mac=%s .*"
                      r"verify error 10 at depth 0" % A, h.new_log())
     assert h.curl("/%s.cfg" % A, phone="phone-a").status == 200
+    h.mark()
+    assert h.curl("/%s.cfg" % B, phone="phone-a").status == 200
+    assert reason_of(h.new_log(), "PP140") == [("not-owner", A)]
