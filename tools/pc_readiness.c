@@ -301,7 +301,7 @@ int pc_readiness(int argc, char **argv, int first, int json)
     table_t t = { NULL, 0, 0 };
     entry_t *v;
     size_t n = 0, i, phones, clients;
-    unsigned long lines = 0;
+    unsigned long lines = 0, skipped = 0;
     char *buf = NULL;
     size_t cap = 0;
     int a, rc = 0;
@@ -329,6 +329,10 @@ int pc_readiness(int argc, char **argv, int first, int json)
                 return 2;
             }
             lines += (unsigned long)got;
+            if (!got && (strstr(buf, "PP140: would refuse")
+                         || strstr(buf, "PP141: would refuse"))) {
+                skipped++;
+            }
         }
         if (ferror(f)) {
             fprintf(stderr, "polyprov-check: %s: read error\n", argv[a]);
@@ -339,6 +343,14 @@ int pc_readiness(int argc, char **argv, int first, int json)
         }
     }
     free(buf);
+    if (skipped) {
+        /* an ErrorLogFormat without httpd's "[module:level] " field, or
+         * a would-be refusal's text inside another line (a URI) */
+        fprintf(stderr, "polyprov-check: %lu line(s) name PP140 or PP141 "
+                "but are not the module's as httpd's default ErrorLogFormat "
+                "writes them ([polyprov:notice] before the tag): not "
+                "counted\n", skipped);
+    }
     v = calloc(t.n ? t.n : 1, sizeof(*v));
     if (!v) {
         free(t.e);

@@ -557,6 +557,8 @@ def test_readiness_reads_only_the_module_lines():
     p = subprocess.run([check_tool(), "--readiness", "-"], input=forged,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and "no would-be refusal" in p.stdout, p.stdout
+    # (and says that it skipped lines that look like the module's)
+    assert "3 line(s) name PP140 or PP141" in p.stderr, p.stderr
     p = subprocess.run([check_tool(), "--readiness", "/nonexistent/log"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "nonexistent" in p.stderr
