@@ -772,3 +772,26 @@ def test_report_alone_lets_no_expired_certificate_through(servers, pki):
     h.mark()
     assert h.curl("/%s.cfg" % B, phone="phone-a").status == 200
     assert reason_of(h.new_log(), "PP140") == [("not-owner", A)]
+
+
+def test_configtest(servers, pki):
+    """PolyProv Report without any PolyProvTrustedCA stops configtest
+    (PP005, naming the directive's place), as PolyProv On does; a value
+    that is not one of the four names them all."""
+    h = servers()
+    h.write(vhost="""
+    <Directory {d}>
+        PolyProv Report
+    </Directory>""".format(d=h.docroot))
+    rc, out = h.configtest()
+    assert rc != 0
+    assert re.search(r"PP005: PolyProv Report at %s:\d+: no "
+                     r"PolyProvTrustedCA" % re.escape(h.conf), out), out
+    h.write(vhost="""
+    <Directory {d}>
+        PolyProv Reporting
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>""".format(d=h.docroot, p=pki))
+    rc, out = h.configtest()
+    assert rc != 0
+    assert "'Reporting' is not On, Off, SharedOnly or Report" in out, out
