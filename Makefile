@@ -63,7 +63,7 @@ MODULE   := $(B)/mod_polyprov.so
 CORELIB  := $(B)/libpolyprov.a
 UNITBIN  := $(B)/unit_tests
 TOOL     := $(B)/polyprov-check
-TOOLSRC  := tools/polyprov-check.c tools/pc_input.c tools/pc_dump.c
+TOOLSRC  := tools/polyprov-check.c tools/pc_input.c tools/pc_dump.c tools/pc_readiness.c
 PKI      := build/pki
 
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
@@ -105,7 +105,7 @@ $(B)/check-list: tools/check_list.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 # polyprov-check: the decision without a server, from the same core
-$(TOOL): $(TOOLSRC) tools/pc_input.h tools/pc_dump.h $(CORELIB)
+$(TOOL): $(TOOLSRC) tools/pc_input.h tools/pc_dump.h tools/pc_readiness.h $(CORELIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS) -o $@ $(TOOLSRC) \
 	  $(CORELIB) -Wl,-z,relro,-z,now $(PKG_LIBS)
 

@@ -76,6 +76,8 @@ typedef struct {
     int mac_known;
     int device_file;               /* its file's path names the requester */
     int guarded;                   /* the response guard is in its chain */
+    int report;                    /* PolyProv Report: logged and counted,
+                                    * never refused */
 } polyprov_req_t;
 
 static void conn_lock(polyprov_conn_t *cs)
@@ -385,7 +387,23 @@ static const polyprov_req_t *decided_ancestor(const request_rec *r)
 
 static int scope_active(const polyprov_dir_conf_t *dc)
 {
-    return dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY);
+    return dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY
+                  || dc->enabled == PP_REPORT);
+}
+
+/* Is r, judged with dc, only reported?  Where PolyProv Report applies,
+ * unless r serves a request the module enforced (an SSI page of a
+ * PolyProv On scope that includes a file of a Report scope): what the
+ * module enforces stays enforced down its subrequests and redirects. */
+static int report_only(const request_rec *r, const polyprov_dir_conf_t *dc)
+{
+    const polyprov_req_t *up;
+
+    if (dc->enabled != PP_REPORT) {
+        return 0;
+    }
+    up = decided_ancestor(r);
+    return !up || up->report;
 }
 
 /* The settings r is judged by: its own scope's where PolyProv is On (or
@@ -457,6 +475,8 @@ typedef struct {
     const char *file;            /* the file judged, below the root */
     const pp_cert_facts_t *cert; /* the client certificate's, if looked at */
     int device_file;             /* (from the verdict) */
+    pp_mac_t cn_mac;             /* the MAC the scope's pattern takes from */
+    int cn_mac_ok;               /* the CN, verified or not (for PP140) */
 } polyprov_why_t;
 
 /* The scope's settings for the core, from the merged directives. */
@@ -503,6 +523,8 @@ static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
             q.cn_mac = view->mac;
             why->source = pp_cert_source_name(view->facts.source);
             why->cert = &view->facts;
+            why->cn_mac = view->mac;
+            why->cn_mac_ok = view->pattern_rv == PP_R_OK;
             if (view->facts.cn_len) {
                 why->cn = view->facts.cn;
             }
@@ -573,6 +595,7 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
     const char *file, *expired;
 
     memset(&why, 0, sizeof(why));
+    rec->report = report_only(r, dc);
     rec->dc = dc;
     rec->uri = r->uri;
     rec->filename = r->filename;
@@ -583,13 +606,25 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
         rec->reason = decide(r, dc, &why);
         polyprov_test_fault_report(r, armed);
     }
-    polyprov_metrics_decision(rec->reason);
+    if (rec->report) {
+        polyprov_metrics_report_decision(rec->reason);
+    }
+    else {
+        polyprov_metrics_decision(rec->reason);
+    }
     rec->mac = why.mac;
     rec->mac_known = why.mac_known;
     rec->device_file = why.device_file;
     ap_set_module_config(r->request_config, &polyprov_module, rec);
     pp_mac_format(why.mac, mac);
 
+    /* POLYPROV_MODE=report: the verdict was not enforced */
+    if (rec->report) {
+        apr_table_setn(r->subprocess_env, "POLYPROV_MODE", "report");
+    }
+    else if (stale) {
+        apr_table_unset(r->subprocess_env, "POLYPROV_MODE");
+    }
     /* POLYPROV_MAC whenever the MAC is known, allowed or refused */
     if (why.mac_known) {
         apr_table_setn(r->subprocess_env, "POLYPROV_MAC", mac);
@@ -615,10 +650,11 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
         if (APLOGrdebug(r)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
-                          "certificate=%s%s%s", why.mac_known ? mac : "-",
+                          "certificate=%s%s%s%s", why.mac_known ? mac : "-",
                           r->method, ap_escape_logitem(r->pool, r->uri), phase,
                           why.source ? why.source : "none",
-                          expired ? " expired=" : "", expired ? expired : "");
+                          expired ? " expired=" : "", expired ? expired : "",
+                          rec->report ? " mode=report" : "");
         }
         if (expired && polyprov_expired_first(why.cert->leaf_sha256)) {
             char fp[96];
@@ -637,6 +673,36 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
     /* the file, when its path says more than the URI (an Alias, a
      * rewrite, a file subrequest) */
     file = why.file && r->uri && strcmp(why.file, r->uri) ? why.file : NULL;
+    if (rec->report) {
+        /* what PolyProv On would refuse: logged at notice, which httpd
+         * logs whatever the LogLevel (a quieter LogLevel cannot empty the
+         * report and make the fleet look ready), with the MAC the CN
+         * names even where the certificate is refused (a phone under
+         * another CA: the readiness report groups by it) */
+        if (!why.mac_known && why.cn_mac_ok) {
+            pp_mac_format(why.cn_mac, mac);
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      "PP140: would refuse reason=%s mac=%s method=%s "
+                      "uri=\"%s\" client=%s%s%s%s%s%s%s%s%s%s "
+                      "report=%s",
+                      pp_reason_name(rec->reason),
+                      why.mac_known || why.cn_mac_ok ? mac : "-", r->method,
+                      ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
+                      r->main ? " via=subrequest"
+                              : r->prev ? " via=redirect" : "",
+                      file ? " file=\"" : "",
+                      file ? ap_escape_logitem(r->pool, file) : "",
+                      file ? "\"" : "",
+                      why.cn ? " cn=\"" : "",
+                      why.cn ? ap_escape_logitem(r->pool, why.cn) : "",
+                      why.cn ? "\"" : "",
+                      why.detail ? " detail=" : "",
+                      why.detail ? ap_escape_logitem(r->pool, why.detail)
+                                 : "",
+                      dc->enabled_where ? dc->enabled_where : "?");
+        return DECLINED;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                   "PP001: refused reason=%s mac=%s method=%s uri=\"%s\" "
                   "client=%s%s%s%s%s%s%s%s%s%s",
@@ -743,13 +809,17 @@ static int polyprov_fixups(request_rec *r)
     rec = ap_get_module_config(r->request_config, &polyprov_module);
     if (rec && same_target(rec, r, dc)) {
         /* decided in the access phase; a refusal stands even if another
-         * module (Satisfy Any) let the request past it */
-        rv = rec->reason == PP_R_OK ? DECLINED : HTTP_FORBIDDEN;
+         * module (Satisfy Any) let the request past it (unless it was
+         * only reported) */
+        rv = rec->reason == PP_R_OK || rec->report ? DECLINED
+                                                   : HTTP_FORBIDDEN;
     }
     else {
         rv = enforce(r, dc, "fixups");
+        rec = ap_get_module_config(r->request_config, &polyprov_module);
     }
-    if (rv == DECLINED && speling_would_answer(r)) {
+    /* (PolyProv Report changes nothing: mod_speling answers as ever) */
+    if (rv == DECLINED && !(rec && rec->report) && speling_would_answer(r)) {
         polyprov_metrics_count(POLYPROV_M_SPELING_404);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PP017: \"%s\" does not "
                       "exist: 404 before mod_speling could name files that "
@@ -875,9 +945,12 @@ static int polyprov_handler_guard(request_rec *r)
         rec = ap_get_module_config(r->request_config, &polyprov_module);
     }
     if (rec->reason != PP_R_OK) {
-        return HTTP_FORBIDDEN;
+        return rec->report ? DECLINED : HTTP_FORBIDDEN;
     }
-    serve_as_data(r, rec);
+    if (!rec->report) {
+        /* (PolyProv Report leaves the handlers and filters as they are) */
+        serve_as_data(r, rec);
+    }
     /* the response guard, unless this is a regular file that the default
      * handler will send as it is (no other module makes this response;
      * an error response gets the guard at insert_error_filter) */
@@ -904,6 +977,8 @@ static const char *const named_headers[] = {
 typedef struct {
     pp_mac_t mac;                /* the requester's, or PP_MAC_NONE */
     int started;
+    int report;                  /* PolyProv Report: log, never replace */
+    const char *report_where;    /* that PolyProv Report's file:line */
     apr_bucket_brigade *held;
 } polyprov_guard_t;
 
@@ -947,6 +1022,31 @@ static const char *header_naming_other(request_rec *r, pp_mac_t mac)
     const char *h = table_naming_other(r->headers_out, mac);
 
     return h ? h : table_naming_other(r->err_headers_out, mac);
+}
+
+/* PolyProv Report: what guard_refuse would refuse is logged (PP140),
+ * counted and marked in the environment; the response goes out as it is. */
+static void guard_report(ap_filter_t *f, polyprov_guard_t *g,
+                         const char *what)
+{
+    request_rec *r = f->r;
+    char mac[13];
+
+    pp_mac_format(g->mac, mac);
+    polyprov_metrics_report_decision(PP_R_FOREIGN_NAME);
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "PP140: would refuse reason=%s mac=%s method=%s uri=\"%s\" "
+                  "client=%s detail=%s report=%s",
+                  pp_reason_name(PP_R_FOREIGN_NAME),
+                  g->mac != PP_MAC_NONE ? mac : "-", r->method,
+                  ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
+                  ap_escape_logitem(r->pool, apr_psprintf(r->pool,
+                      "the %d response's %s names another device",
+                      r->status, what)),
+                  g->report_where ? g->report_where : "?");
+    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
+                   pp_reason_name(PP_R_FOREIGN_NAME));
+    apr_table_setn(r->subprocess_env, "POLYPROV_MODE", "report");
 }
 
 static apr_status_t guard_refuse(ap_filter_t *f, polyprov_guard_t *g,
@@ -1014,6 +1114,11 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (!g->started) {
         g->started = 1;
         if ((h = header_naming_other(r, g->mac))) {
+            if (g->report) {
+                guard_report(f, g, apr_pstrcat(r->pool, h, " header", NULL));
+                ap_remove_output_filter(f);
+                return ap_pass_brigade(f->next, bb);
+            }
             apr_brigade_cleanup(bb);
             return guard_refuse(f, g, apr_pstrcat(r->pool, h, " header",
                                                   NULL));
@@ -1030,23 +1135,44 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             eos = 1;
         }
     }
-    if (ap_save_brigade(f, &g->held, &bb, r->pool) != APR_SUCCESS
-        || apr_brigade_length(g->held, 1, &len) != APR_SUCCESS
+    if (ap_save_brigade(f, &g->held, &bb, r->pool) != APR_SUCCESS) {
+        if (g->report) {
+            guard_report(f, g, "body (unreadable to check)");
+            ap_remove_output_filter(f);
+            APR_BRIGADE_CONCAT(g->held, bb);
+            return ap_pass_brigade(f->next, g->held);
+        }
+        return guard_refuse(f, g, "body (too large or unreadable to check)");
+    }
+    if (apr_brigade_length(g->held, 1, &len) != APR_SUCCESS
         || len > GUARD_MAX_BODY) {
+        if (g->report) {
+            guard_report(f, g, "body (too large or unreadable to check)");
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, g->held);
+        }
         return guard_refuse(f, g, "body (too large or unreadable to check)");
     }
     apr_brigade_cleanup(bb);
     if (!eos) {
         return APR_SUCCESS;
     }
-    if ((h = header_naming_other(r, g->mac))) {
-        return guard_refuse(f, g, apr_pstrcat(r->pool, h, " header", NULL));
+    h = header_naming_other(r, g->mac);
+    if (h) {
+        h = apr_pstrcat(r->pool, h, " header", NULL);
     }
-    if (apr_brigade_pflatten(g->held, &text, &tlen, r->pool) != APR_SUCCESS) {
-        return guard_refuse(f, g, "body (unreadable)");
+    else if (apr_brigade_pflatten(g->held, &text, &tlen, r->pool)
+             != APR_SUCCESS) {
+        h = "body (unreadable)";
     }
-    if (pp_text_names_other(text, tlen, g->mac)) {
-        return guard_refuse(f, g, "body");
+    else if (pp_text_names_other(text, tlen, g->mac)) {
+        h = "body";
+    }
+    if (h && !g->report) {
+        return guard_refuse(f, g, h);
+    }
+    if (h) {
+        guard_report(f, g, h);
     }
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, g->held);
@@ -1067,7 +1193,8 @@ static void polyprov_insert_guard(request_rec *r)
     }
     own = ap_get_module_config(r->request_config, &polyprov_module);
     rec = own ? own : decided_ancestor(r);
-    if (!rec) {
+    if (!rec || (rec->report && rec->reason != PP_R_OK)) {
+        /* (a request PolyProv Report would refuse was logged as such) */
         return;
     }
     if (own && own->guarded) {
@@ -1084,6 +1211,8 @@ static void polyprov_insert_guard(request_rec *r)
     }
     g = apr_pcalloc(r->pool, sizeof(*g));
     g->mac = rec->mac_known ? rec->mac : PP_MAC_NONE;
+    g->report = rec->report;
+    g->report_where = rec->dc ? rec->dc->enabled_where : NULL;
     ap_add_output_filter_handle(guard_filter_handle, g, r, r->connection);
 }
 

@@ -21,18 +21,21 @@ extern module AP_MODULE_DECLARE_DATA PP_EXPORT polyprov_module;
 APLOG_USE_MODULE(polyprov);
 
 #define PP_UNSET (-1)
-/* PolyProv: Off, On, SharedOnly */
+/* PolyProv: Off, On, SharedOnly, Report (decided as On, never
+ * refused: README, "Migrating a live fleet") */
 #define PP_OFF 0
 #define PP_ON 1
 #define PP_SHARED_ONLY 2
+#define PP_REPORT 3
 #define PP_DEFAULT_RELOAD 5
 
 /* Per-directory configuration; every field has an "unset" state so an
  * inner scope overrides exactly what it sets. */
 typedef struct {
     int enabled;                    /* PP_UNSET, PP_OFF, PP_ON,
-                                     * PP_SHARED_ONLY */
-    const char *enabled_where;      /* "file:line" of PolyProv On */
+                                     * PP_SHARED_ONLY, PP_REPORT */
+    const char *enabled_where;      /* "file:line" of PolyProv On (or
+                                     * Report, SharedOnly) */
     const pp_ca_t *ca;
     const char *ca_where;           /* "file:line" of PolyProvTrustedCA */
     const pp_crl_t *crl;
@@ -99,6 +102,9 @@ typedef struct {
     int polyprov_on;                /* PolyProv On in some scope */
     int allow_expired;              /* PolyProvAllowExpired On in some scope */
     const char *allow_expired_where;
+    int report;                     /* PolyProv Report in some scope */
+    const char *report_where;       /* the first one's file:line */
+    const pp_pattern_t *report_pattern; /* its PolyProvCNPattern, or NULL */
     apr_array_header_t *cas;        /* const pp_ca_t *: every
                                      * PolyProvTrustedCA of it, once each */
     const pp_pattern_t *pattern;    /* its host-level PolyProvCNPattern, else
@@ -143,6 +149,9 @@ typedef enum {
 void polyprov_metrics_register_hooks(apr_pool_t *p);
 /* Every decision logged (PP002 allowed, PP001 refused, with its reason). */
 void polyprov_metrics_decision(pp_reason_t reason);
+/* Every decision of PolyProv Report (PP140 would refuse; allowed as
+ * PP002 says), counted apart from the enforced ones. */
+void polyprov_metrics_report_decision(pp_reason_t reason);
 void polyprov_metrics_count(polyprov_metric_t which);
 
 #endif /* MOD_POLYPROV_H */

@@ -182,9 +182,12 @@ static const char *set_enabled(cmd_parms *cmd, void *dcv, const char *arg)
     else if (!ap_cstr_casecmp(arg, "SharedOnly")) {
         dc->enabled = PP_SHARED_ONLY;
     }
+    else if (!ap_cstr_casecmp(arg, "Report")) {
+        dc->enabled = PP_REPORT;
+    }
     else {
-        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not On, Off or "
-                                      "SharedOnly", arg));
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not On, Off, "
+                                      "SharedOnly or Report", arg));
     }
     dc->enabled_where = where(cmd);
     return NULL;
@@ -497,7 +500,8 @@ const command_rec polyprov_cmds[] = {
     AP_INIT_TAKE1("PolyProv", set_enabled, NULL, CONTEXT,
         "On to enforce Poly device certificate checks in this scope; "
         "SharedOnly to serve only files that name no device (a bootROM "
-        "host); Off"),
+        "host); Report to decide as On but only log and count what would "
+        "be refused; Off"),
     AP_INIT_FLAG("PolyProvDeviceHandlers", set_device_handlers, NULL, CONTEXT,
         "On to let handlers and content filters other than the default "
         "handler's and mod_dav's process files named after a device"),
@@ -598,6 +602,11 @@ void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h)
         }
         if (dc->pattern && !h->pattern) {
             h->pattern = dc->pattern;    /* (the defaults come first) */
+        }
+        if (dc->enabled == PP_REPORT && !h->report) {
+            h->report = 1;
+            h->report_where = dc->enabled_where;
+            h->report_pattern = dc->pattern;
         }
         if (dc->allow_expired == 1 && !h->allow_expired) {
             h->allow_expired = 1;
@@ -1276,16 +1285,17 @@ int polyprov_config_check(apr_pool_t *pconf, server_rec *s)
             polyprov_dir_conf_t *dc = ap_get_module_config(
                 APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
                 &polyprov_module);
-            if (dc && dc->enabled == PP_ON) {
+            if (dc && (dc->enabled == PP_ON || dc->enabled == PP_REPORT)) {
                 const char *scope = s->is_virtual
                     ? apr_psprintf(pconf, "the virtual host defined at %s:%d",
                                    s->defn_name ? s->defn_name : "?",
                                    s->defn_line_number)
                     : "the main server";
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                             "PP005: PolyProv On at %s: no PolyProvTrustedCA is "
-                             "configured anywhere in %s; the module would "
+                             "PP005: PolyProv %s at %s: no PolyProvTrustedCA "
+                             "is configured anywhere in %s; the module would "
                              "have no trust anchor and refuse every request",
+                             dc->enabled == PP_REPORT ? "Report" : "On",
                              dc->enabled_where ? dc->enabled_where : "?",
                              scope);
                 bad = 1;

@@ -206,7 +206,7 @@ static void dump_scope(jw_t *w, server_rec *s, int n, const char *kind,
     polyprov_host_t host;
     apr_pool_t *p = w->p;
     apr_array_header_t *warnings = strs(p), *a, *at, *m;
-    const char *modes[] = { "Off", "On", "SharedOnly" };
+    const char *modes[] = { "Off", "On", "SharedOnly", "Report" };
     char subject[512], issuer[512], when[64];
     unsigned char fp[32];
     time_t nu;

@@ -62,15 +62,21 @@ typedef int ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p,
                                    int is_proxy, SSL_CTX *ctx);
 typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
 
-/* One virtual host where PolyProv On applies: its handshake's refusals
- * are logged (PP124), and, when expired is set, it lets expired
- * certificates through. */
+/* One virtual host where PolyProv On applies (on: its handshake's
+ * refusals are logged, PP124), that lets expired certificates through
+ * (waive), or where a PolyProv Report applies (report: the handshakes
+ * mod_ssl refuses are logged with the MAC of the CN, PP141); or several
+ * of these. */
 typedef struct {
     server_rec *s;
     const char *name;             /* for the log */
     apr_array_header_t *cas;      /* const pp_ca_t *: its PolyProvTrustedCA */
-    int expired;                  /* PolyProvAllowExpired On applies */
+    int on;                       /* PolyProv On applies */
+    int waive;                    /* PolyProvAllowExpired On applies */
+    int report;
+    const char *report_where;     /* PolyProv Report's file:line */
     const pp_pattern_t *pattern;  /* the host's PolyProvCNPattern */
+    const pp_pattern_t *report_pattern; /* the Report scope's, or NULL */
 } waiver_t;
 
 /* Whether any host of this configuration has a waiver: the others' SSL
@@ -87,6 +93,8 @@ typedef struct {
     int other_error;              /* an error other than the waived one */
     int waived;
     const char *declined;         /* why an expired leaf was not waived */
+    int refused;                  /* mod_ssl's callback refused an error */
+    int refused_err, refused_depth;
 } verify_state_t;
 
 /* The chain ends at a certificate from the trust store (X509_STORE), and
@@ -130,7 +138,7 @@ static int waiver_cb(int ok, X509_STORE_CTX *x)
                            && X509_STORE_CTX_get_error_depth(x) == 0;
         const char *why = NULL;
 
-        if (expired_leaf && !st->other_error && st->w->expired
+        if (expired_leaf && st->w->waive && !st->other_error
             && !(why = anchor_refused(st->w, x))) {
             st->waived = 1;
             X509_STORE_CTX_set_error(x, X509_V_OK);
@@ -139,13 +147,61 @@ static int waiver_cb(int ok, X509_STORE_CTX *x)
         else {
             /* counted even when the outer callback accepts it
              * (optional_no_ca): no waiver after any other error */
-            if (expired_leaf && st->w->expired) {
+            if (expired_leaf && st->w->waive) {
                 st->declined = why ? why : "the chain has another error";
             }
             st->other_error = 1;
+            if (!st->refused) {
+                st->refused_err = err;
+                st->refused_depth = X509_STORE_CTX_get_error_depth(x);
+            }
         }
     }
-    return st->outer ? st->outer(ok, x) : ok;
+    ok = st->outer ? st->outer(ok, x) : ok;
+    if (!ok && !st->refused) {
+        /* mod_ssl ends the handshake on this error (under optional_no_ca
+         * it lets the chain errors pass, never the dates or purpose) */
+        st->refused = 1;
+        st->refused_err = X509_STORE_CTX_get_error(x);
+        st->refused_depth = X509_STORE_CTX_get_error_depth(x);
+    }
+    return ok;
+}
+
+/* PP141, on a host where PolyProv Report applies: mod_ssl refuses this
+ * client certificate in the handshake.  The phone never reaches a
+ * request, under Report or On alike; the readiness report (polyprov-check
+ * --readiness) needs its MAC, taken from the CN by the Report scope's
+ * pattern (nothing about the certificate is verified: it is what the
+ * phone claims). */
+static void log_handshake_refusal(conn_rec *c, X509_STORE_CTX *x,
+                                  const verify_state_t *st)
+{
+    X509 *leaf = X509_STORE_CTX_get0_cert(x);
+    pp_cert_facts_t *f = apr_pcalloc(c->pool, sizeof(*f));
+    unsigned char *der = NULL;
+    int len = leaf ? i2d_X509(leaf, &der) : -1;
+    const pp_pattern_t *pat = st->w->report_pattern;
+    pp_mac_t mac = 0;
+    char macs[13] = "-";
+
+    if (len > 0 && pp_cert_subject_cn(der, (size_t)len, f) && f->cn_usable) {
+        if (!pat && polyprov_glue) {
+            pat = polyprov_glue->default_pattern;
+        }
+        if (pat && pp_pattern_mac(pat, f->cn, f->cn_len, &mac) == PP_R_OK) {
+            pp_mac_format(mac, macs);
+        }
+    }
+    OPENSSL_free(der);
+    ap_log_cerror(APLOG_MARK, APLOG_NOTICE, 0, c, "PP141: would refuse "
+                  "reason=untrusted mac=%s client=%s cn=\"%s\" detail=mod_ssl "
+                  "ends the handshake: verify error %d at depth %d: %s "
+                  "(virtual host %s) report=%s", macs, c->client_ip,
+                  f->cn_usable ? ap_escape_logitem(c->pool, f->cn) : "",
+                  st->refused_err, st->refused_depth,
+                  X509_verify_cert_error_string(st->refused_err), st->w->name,
+                  st->w->report_where ? st->w->report_where : "?");
 }
 
 static void log_leaf(conn_rec *c, int level, X509_STORE_CTX *x,
@@ -269,7 +325,10 @@ static int cert_verify(X509_STORE_CTX *x, void *arg)
     rc = X509_verify_cert(x);
     X509_STORE_CTX_set_verify_cb(x, st.outer);
     X509_STORE_CTX_set_ex_data(x, store_idx, NULL);
-    if (rc != 1 && polyprov_glue) {
+    if (c && st.refused && st.w->report) {
+        log_handshake_refusal(c, x, &st);
+    }
+    if (rc != 1 && polyprov_glue && st.w->on) {
         log_refused(c, x, st.w);
     }
     if (c && rc == 1 && st.waived) {
@@ -290,7 +349,8 @@ static const waiver_t *ctx_waiver(SSL_CTX *ctx)
 {
     void *w = ctx && ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
 
-    return w == &no_waiver || !w || !((waiver_t *)w)->expired ? NULL : w;
+    return w == &no_waiver || (w && !((const waiver_t *)w)->waive) ? NULL
+                                                                    : w;
 }
 
 /* ssl_init_server: for each SSL-enabled virtual host (and its proxy
@@ -314,7 +374,7 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     }
     polyprov_host_scan(p, s, &h);
     mark = ctx_idx >= 0 ? SSL_CTX_get_ex_data(ctx, ctx_idx) : NULL;
-    if (!h.polyprov_on) {
+    if (!h.polyprov_on && !h.report) {
         /* configtest says why, if it matters.  Marked, so that an SSL_CTX
          * shared with a host that lets expired certificates through (mod_ssl
          * makes one per host: it never is) would stop the start instead of
@@ -330,7 +390,8 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     if (mark) {
         /* (never: mod_ssl makes an SSL_CTX per host) shared with a host
          * that has no waiver, without one itself: no harm */
-        if (!ctx_waiver(ctx) && !(h.allow_expired && h.cas->nelts)) {
+        if (!ctx_waiver(ctx)
+            && !(h.allow_expired && h.polyprov_on && h.cas->nelts)) {
             return DECLINED;
         }
         goto shared;
@@ -338,8 +399,12 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
     w = apr_pcalloc(p, sizeof(*w));
     w->s = s;
     w->cas = h.cas;
-    w->expired = h.allow_expired && h.cas->nelts > 0;
+    w->on = h.polyprov_on;
+    w->waive = h.allow_expired && h.polyprov_on && h.cas->nelts > 0;
+    w->report = h.report;
+    w->report_where = h.report_where;
     w->pattern = h.pattern;
+    w->report_pattern = h.report_pattern;
     w->name = apr_psprintf(p, "%s:%u (%s:%d)",
                            s->server_hostname ? s->server_hostname : "?",
                            s->addrs ? (unsigned)s->addrs->host_port
@@ -347,8 +412,8 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
                            s->defn_name ? s->defn_name : "?",
                            s->defn_line_number);
     if (ctx_idx < 0 || store_idx < 0 || !SSL_CTX_set_ex_data(ctx, ctx_idx, w)) {
-        if (!w->expired) {
-            return DECLINED;      /* only the PP124 lines are missed */
+        if (!w->waive) {
+            return DECLINED;      /* only the PP124/PP141 lines are missed */
         }
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PP049: cannot install "
                      "PolyProvAllowExpired (at %s) into mod_ssl for %s: "
@@ -358,8 +423,8 @@ static int init_server(server_rec *s, apr_pool_t *p, int is_proxy,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     SSL_CTX_set_cert_verify_callback(ctx, cert_verify, w);
-    if (!w->expired) {
-        return OK;
+    if (!w->waive) {
+        return OK;                /* watching only (PP124, PP141) */
     }
     any_waiver = 1;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "PP050: expired client "

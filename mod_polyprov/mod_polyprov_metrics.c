@@ -40,7 +40,7 @@
 /* The segment's layout: a module with another layout loaded by a graceful
  * restart starts a segment of its own (its counters from zero) rather than
  * misreading this one. */
-#define PM_LAYOUT 1
+#define PM_LAYOUT 2
 #define PM_MAGIC ((UINT64_C(0x50504d45) << 32) | PM_LAYOUT)   /* "PPME" */
 #define PM_REASONS 64              /* pp_reason_t values counted */
 #define PM_EVENTS 16               /* polyprov_metric_t values */
@@ -65,6 +65,7 @@ typedef struct {
     uint64_t events[PM_EVENTS];    /* polyprov_metric_t; atomic */
     pp_cert_counters_t cert;       /* the core adds to it; atomic */
     pm_list_t lists[PM_LISTS];
+    uint64_t reported[PM_REASONS]; /* PolyProv Report's decisions; atomic */
 } pm_shared_t;
 
 /* This process's view (the module's statics are new each generation). */
@@ -87,6 +88,14 @@ void polyprov_metrics_decision(pp_reason_t reason)
     if (pm) {
         add(&pm->decisions[(unsigned)reason < PM_REASONS ? (unsigned)reason
                                                          : PP_R_INTERNAL]);
+    }
+}
+
+void polyprov_metrics_report_decision(pp_reason_t reason)
+{
+    if (pm) {
+        add(&pm->reported[(unsigned)reason < PM_REASONS ? (unsigned)reason
+                                                        : PP_R_INTERNAL]);
     }
 }
 
@@ -249,6 +258,8 @@ typedef struct {
 typedef struct {
     uint64_t decisions[PM_REASONS];
     uint64_t refused;              /* all reasons */
+    uint64_t reported[PM_REASONS]; /* PolyProv Report */
+    uint64_t would_refuse;         /* all its reasons */
     uint64_t events[PM_EVENTS];
     pp_cert_counters_t cert;
     int nlists, ncrls, crls_expired;
@@ -280,6 +291,10 @@ static void collect(request_rec *r, pm_view_t *v)
         v->decisions[i] = get(&pm->decisions[i]);
         if (i != PP_R_OK) {
             v->refused += v->decisions[i];
+        }
+        v->reported[i] = get(&pm->reported[i]);
+        if (i != PP_R_OK) {
+            v->would_refuse += v->reported[i];
         }
     }
     for (i = 0; i < PM_EVENTS; i++) {
@@ -390,7 +405,7 @@ static void sample(request_rec *r, const char *name, const char *labels,
 static void prometheus(request_rec *r, const pm_view_t *v)
 {
     apr_pool_t *p = r->pool;
-    int i;
+    int i, k;
 
     family(r, "polyprov_info", "gauge", "The mod_polyprov version running "
            "(the value is always 1).");
@@ -421,6 +436,23 @@ static void prometheus(request_rec *r, const pm_view_t *v)
                    apr_psprintf(p, "{reason=\"%s\"}",
                                 pp_reason_name((pp_reason_t)i)),
                    v->decisions[i]);
+        }
+    }
+    family(r, "polyprov_decisions_total", "counter", "Every decision, by "
+           "mode: enforce (PolyProv On, SharedOnly: the two series above) "
+           "or report (PolyProv Report: reason ok for PP002, else PP140 "
+           "lines, requests that were not refused), and by reason.");
+    for (k = 0; k < 2; k++) {
+        const uint64_t *d = k ? v->reported : v->decisions;
+        for (i = 0; i < PM_REASONS; i++) {
+            if (i == PP_R_OK || is_reason(i)) {
+                sample(r, "polyprov_decisions_total",
+                       apr_psprintf(p, "{mode=\"%s\",reason=\"%s\"}",
+                                    k ? "report" : "enforce",
+                                    i == PP_R_OK ? "ok"
+                                        : pp_reason_name((pp_reason_t)i)),
+                       d[i]);
+            }
         }
     }
 
@@ -532,6 +564,7 @@ static const char *phones_scope(request_rec *r)
                                                          &polyprov_module);
     const request_rec *q;
 
+    /* (a PolyProv Report scope: every request there is judged) */
     if (dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY)) {
         return dc->enabled_where ? dc->enabled_where : "?";
     }
@@ -599,6 +632,17 @@ static void status_auto(request_rec *r, const pm_view_t *v)
             ap_rprintf(r, "PolyProvRefused-%s: %" APR_UINT64_T_FMT "\n",
                        pp_reason_name((pp_reason_t)i),
                        (apr_uint64_t)v->decisions[i]);
+        }
+    }
+    ap_rprintf(r, "PolyProvReportAllowed: %" APR_UINT64_T_FMT "\n"
+               "PolyProvReportWouldRefuse: %" APR_UINT64_T_FMT "\n",
+               (apr_uint64_t)v->reported[PP_R_OK],
+               (apr_uint64_t)v->would_refuse);
+    for (i = 1; i < PM_REASONS; i++) {
+        if (is_reason(i)) {
+            ap_rprintf(r, "PolyProvReportWouldRefuse-%s: %" APR_UINT64_T_FMT
+                       "\n", pp_reason_name((pp_reason_t)i),
+                       (apr_uint64_t)v->reported[i]);
         }
     }
     ap_rprintf(r, "PolyProvCertVerificationsOk: %" APR_UINT64_T_FMT "\n"
@@ -674,6 +718,10 @@ static void status_html(request_rec *r, const pm_view_t *v)
                        (apr_uint64_t)v->decisions[i]);
         }
     }
+    ap_rprintf(r, "<dt>PolyProv Report: allowed %" APR_UINT64_T_FMT
+               ", would refuse %" APR_UINT64_T_FMT "</dt>\n",
+               (apr_uint64_t)v->reported[PP_R_OK],
+               (apr_uint64_t)v->would_refuse);
     ap_rprintf(r, "<dt>Certificate verifications: ok %" APR_UINT64_T_FMT
                ", untrusted %" APR_UINT64_T_FMT ", internal %"
                APR_UINT64_T_FMT " (of the ok, from the handshake's chain: %"

@@ -13,6 +13,7 @@
  *   polyprov-check --check-list FILE...
  *   polyprov-check --show-ca FILE... [--issuer-fingerprint sha256:HEX]...
  *   polyprov-check --known-cas
+ *   polyprov-check --readiness [--json] ERROR_LOG...
  *
  * Exit status: 0 allowed (or: good list, CA file accepted), 1 refused (or:
  * a list with a bad line), 2 usage or file error.  See polyprov-check(1).
@@ -21,6 +22,7 @@
 #include "pp_core.h"
 #include "pc_input.h"
 #include "pc_dump.h"
+#include "pc_readiness.h"
 
 #include <fnmatch.h>
 #include <regex.h>
@@ -166,6 +168,7 @@ static void usage(FILE *f)
 "       " PROG " --dump FILE [--host NAME] --cert FILE [REQUEST OPTIONS] URI\n"
 "       " PROG " --check-list FILE...\n"
 "       " PROG " --show-ca FILE... [--issuer-fingerprint sha256:HEX]...\n"
+"       " PROG " --readiness [--json] ERROR_LOG...\n"
 "       " PROG " --known-cas | --help | --version\n"
 "\n"
 "What mod_polyprov would decide for a request, step by step, without a\n"
@@ -208,6 +211,11 @@ static void usage(FILE *f)
 "  --check-list FILE...       check list files as the module reads them\n"
 "  --show-ca FILE...          every certificate of PolyProvTrustedCA files\n"
 "  --known-cas                Poly's published CA fingerprints\n"
+"  --readiness ERROR_LOG...   the phones PolyProv On would refuse, from the\n"
+"                             PolyProv Report lines of the error logs (-:\n"
+"                             standard input), by reason and phone; exit 1\n"
+"                             when there are any, 0 when none\n"
+"  --json                     (with --readiness) the same as JSON\n"
 "\n"
 "Exit status: 0 allowed, 1 refused, 2 usage or file error.\n", f);
 }
@@ -220,7 +228,7 @@ enum {
     OPT_DENY, OPT_SHARED, OPT_SHARED_ONLY, OPT_CERT, OPT_NO_CERT,
     OPT_NO_TLS, OPT_METHOD, OPT_DESTINATION, OPT_DOCROOT, OPT_FILE,
     OPT_CHECK_LIST, OPT_SHOW_CA, OPT_KNOWN_CAS, OPT_HELP, OPT_VERSION,
-    OPT_ALLOW_EXPIRED, OPT_DUMP, OPT_HOST
+    OPT_ALLOW_EXPIRED, OPT_DUMP, OPT_HOST, OPT_READINESS, OPT_JSON
 };
 
 static const struct option options[] = {
@@ -245,12 +253,17 @@ static const struct option options[] = {
     { "check-list", no_argument, NULL, OPT_CHECK_LIST },
     { "show-ca", no_argument, NULL, OPT_SHOW_CA },
     { "known-cas", no_argument, NULL, OPT_KNOWN_CAS },
+    { "readiness", no_argument, NULL, OPT_READINESS },
+    { "json", no_argument, NULL, OPT_JSON },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 }
 };
 
-typedef enum { MODE_DECIDE, MODE_CHECK_LIST, MODE_SHOW_CA, MODE_KNOWN } mode_t_;
+typedef enum { MODE_DECIDE, MODE_CHECK_LIST, MODE_SHOW_CA, MODE_KNOWN,
+               MODE_READINESS } mode_t_;
+
+static int json_output;            /* --json */
 
 static void add_file(const char **v, int *n, const char *path, const char *opt)
 {
@@ -396,6 +409,13 @@ static mode_t_ parse_args(int argc, char **argv, settings_t *s,
             mode = MODE_KNOWN;
             modes++;
             break;
+        case OPT_READINESS:
+            mode = MODE_READINESS;
+            modes++;
+            break;
+        case OPT_JSON:
+            json_output = 1;
+            break;
         case OPT_HELP:
             usage(stdout);
             exit(0);
@@ -412,8 +432,11 @@ static mode_t_ parse_args(int argc, char **argv, settings_t *s,
         }
     }
     if (modes > 1) {
-        die_usage("--check-list, --show-ca and --known-cas exclude each "
-                  "other");
+        die_usage("--check-list, --show-ca, --known-cas and --readiness "
+                  "exclude each other");
+    }
+    if (json_output && mode != MODE_READINESS) {
+        die_usage("--json goes with --readiness");
     }
     if (s->dump && (directives || pins || mode != MODE_DECIDE)) {
         die_usage("--dump gives the directives of the server's scopes: no "
@@ -1492,6 +1515,7 @@ static int apply_row(settings_t *s, const pc_jobj_t *o)
         const char *m = pc_json_str(o, "mode");
         s->mode_off = !strcmp(m, "Off");
         s->shared_only = !strcmp(m, "SharedOnly");
+        /* Report decides as On: what it would refuse is what On refuses */
     }
     if (has(own, "trusted_ca")) {
         s->nca = 0;
@@ -1910,6 +1934,9 @@ int main(int argc, char **argv)
         break;
     case MODE_SHOW_CA:
         rc = show_ca_mode(&s, argc, argv, first);
+        break;
+    case MODE_READINESS:
+        rc = pc_readiness(argc, argv, first, json_output);
         break;
     case MODE_DECIDE:
     default:

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -446,6 +447,12 @@ def test_version_at_notice_and_in_the_server_description(servers, pki):
     PolyProv On
     PolyProvTrustedCA {p}/polycom-chain.pem""".format(p=pki))
     h.start()
+    # the parent writes it as it starts the children: not always before
+    # the port answers
+    deadline = time.monotonic() + 10
+    while "resuming normal operations" not in h.log_text() and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
     log = h.log_text()
     assert re.search(r"\[polyprov:notice\] .*PP012: mod_polyprov \d+\.\d+\.\d+"
                      r" ready", log), log

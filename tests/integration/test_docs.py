@@ -285,9 +285,9 @@ def test_every_log_number_is_documented_once():
     for name in os.listdir(os.path.join(TOP, "mod_polyprov")):
         if name.endswith(".c"):
             with open(os.path.join(TOP, "mod_polyprov", name)) as f:
-                code |= set(re.findall(r"\bPP\d\d\d\b", f.read()))
+                code |= set(re.findall(r"\bPP\d{3}\b", f.read()))
     with open(os.path.join(TOP, "README.md")) as f:
-        rows = re.findall(r"^\| `(PP\d\d\d)` \|", f.read(), re.M)
+        rows = re.findall(r"^\| `(PP\d{3})` \|", f.read(), re.M)
     assert len(rows) == len(set(rows)), sorted(rows)
     assert code == set(rows), (sorted(code - set(rows)),
                                sorted(set(rows) - code))

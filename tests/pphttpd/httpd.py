@@ -124,6 +124,7 @@ class Httpd:
         self.error_log = os.path.join(self.root, "logs", "error.log")
         self.access_log = os.path.join(self.root, "logs", "access.log")
         self._mark = 0
+        self._access_want = 0        # lines the requests made so far log
         self.running = False
         self.extra_modules = []
         self.expected_log = []       # regexes of lines a test expects
@@ -405,12 +406,24 @@ DavLockDB {self.root}/dav/lockdb
                and not any(e.search(l) for e in self.expected_log)]
         return bad + self.sanitizer_reports()
 
-    def access_lines(self):
+    def _access_read(self):
         try:
             with open(self.access_log) as f:
                 return f.read().splitlines()
         except OSError:
             return []
+
+    def access_lines(self, timeout=5.0):
+        """The access log's lines, once it holds a line for every request
+        curl() got an HTTP answer to (httpd logs a request after sending
+        its answer: a busy machine may not have written it yet)."""
+        deadline = time.monotonic() + timeout
+        lines = self._access_read()
+        while len(lines) < self._access_want and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+            lines = self._access_read()
+        return lines
 
     # -- the phone -------------------------------------------------------
     def url(self, path, tls=True):
@@ -451,6 +464,7 @@ DavLockDB {self.root}/dav/lockdb
             outs.append(out)
             cmd += ["-o", out, "-w", "%{http_code} %{num_connects} "
                     "%{http_version} %{url_effective}\\n", self.url(p, tls)]
+        logged = len(self._access_read())
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               timeout=timeout + 10)
         # parallel transfers (-Z) report in completion order: match by URL
@@ -474,6 +488,7 @@ DavLockDB {self.root}/dav/lockdb
             results.append(Result(status, body, proc.returncode, proc.stderr,
                                   meta))
         shutil.rmtree(tmp, ignore_errors=True)
+        self._access_want = logged + sum(1 for r in results if r.status)
         return results[0] if single else results
 
     def cleanup(self):
