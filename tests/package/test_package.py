@@ -8,24 +8,36 @@
   httpd built from the system's mods-enabled and the README's complete
   example serves a phone its own file over mutual TLS on a loopback port
   and refuses another's.  Removing it disables the module; purging leaves
-  nothing it installed.  The system's apache2 is never started (a
-  policy-rc.d denies the maintainer scripts' restarts unless one is there
-  already), and the modules the test enabled are disabled again.
+  nothing it installed.  A policy-rc.d denies the maintainer scripts'
+  restarts and reloads (unless one is there already), and the modules the
+  test enabled are disabled again.
+- An upgrade refuses no phone: version N serving phone A on the system's
+  apache2 (started with invoke-rc.d, stopped afterwards; the policy-rc.d
+  lets invoke-rc.d act on apache2 for that test only), a steady load of
+  mutual-TLS connections, dpkg -i of version N+1 (a copy of the tree with
+  a debian/changelog entry on top): no connection refused or failed, the
+  counters of polyprov-metrics go on, and httpd's parent has the new
+  mod_polyprov.so mapped (debian/postinst's graceful restart).
 - The README's RHEL block (less dnf and systemctl) runs in a fresh copy.
 - mod_polyprov.spec parses (rpmspec -P) and its source RPM builds from a
   git archive.
 """
 
+import email.utils
 import os
 import shutil
+import socket
+import ssl
 import subprocess
+import tempfile
+import threading
 import time
 
 import pytest
 
 from tests.pphttpd.expect import A, B, C
 from tests.pphttpd.fixtures import FILES, TOP, populate
-from tests.pphttpd.httpd import Httpd
+from tests.pphttpd.httpd import Httpd, free_port
 from tests.pphttpd.readme import example_config, readme_sh_block
 
 PKG = "libapache2-mod-polyprov"
@@ -315,12 +327,14 @@ def test_install_enable_serve_purge(built, system_apache, pki, manifest):
     finally:
         h.cleanup()
 
-    # an upgrade (here: the same version again) asks for a restart, and
+    # an upgrade (here: the same version again) asks for a graceful
+    # restart (reload), not dh_apache2's restart (debian/postinst), and
     # leaves a module the administrator disabled disabled
     p = dpkg("-i", built["deb"])
     out = p.stdout + p.stderr
     assert "polyprov: already enabled" in out, out
-    assert "denied execution of restart" in out, out
+    assert "denied execution of reload" in out, out
+    assert "denied execution of restart" not in out, out
     run(["a2dismod", "-q", "polyprov"])
     p = dpkg("-i", built["deb"])
     out = p.stdout + p.stderr
@@ -403,3 +417,271 @@ def test_rpm_spec_and_source_rpm(tmp_path):
     files = run(["rpm", "-qpl", srpm]).stdout.split()
     assert files == sorted(["mod_polyprov-%s.tar.gz" % version,
                             "mod_polyprov.spec"])
+
+
+# ---------------------------------------------------------------------------
+# An upgrade under load: the system's apache2 serving phones, version N+1
+# installed over N with dpkg -i, no connection refused, the counters kept.
+
+UPGRADE_SITE = "polyprov-upgrade-test"
+
+
+def next_version_deb(built):
+    """Version N+1 of the package: a fresh copy of the tree with a
+    debian/changelog entry on top, built as built() builds N."""
+    src = os.path.join(OUT, "src-next")
+    shutil.rmtree(src, ignore_errors=True)
+    fresh_copy(src)
+    version = run(["dpkg-parsechangelog", "-S", "Version"],
+                  cwd=src).stdout.strip()
+    new = version + "+upgradetest1"
+    changelog = os.path.join(src, "debian", "changelog")
+    with open(changelog) as f:
+        old = f.read()
+    with open(changelog, "w") as f:
+        f.write("%s (%s) UNRELEASED; urgency=medium\n\n"
+                "  * The upgrade test's next version.\n\n"
+                " -- mod_polyprov developers <dev@polyprov.invalid>  %s\n\n"
+                % (PKG, new, email.utils.formatdate(usegmt=False))
+                + old)
+    p = run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, ok=False)
+    assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    arch = run(["dpkg", "--print-architecture"]).stdout.strip()
+    return new, os.path.join(OUT, "%s_%s_%s.deb" % (PKG, new, arch))
+
+
+class PhoneLoad:
+    """Threads that each ask for phone A's file over a new mutual-TLS
+    connection, again and again, and count what happened to each
+    connection: its status, or the error that ended it."""
+
+    def __init__(self, port, pki, path, threads=4):
+        self.ctx = ssl.create_default_context(
+            cafile=os.path.join(pki, "server-ca.crt"))
+        self.ctx.check_hostname = False
+        self.ctx.load_cert_chain(os.path.join(pki, "phone-a.chain.pem"),
+                                 os.path.join(pki, "phone-a.key"))
+        self.port, self.path = port, path
+        self.results = []          # (time, outcome)
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True)
+                        for _ in range(threads)]
+
+    def _one(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port),
+                                          timeout=10) as raw:
+                with self.ctx.wrap_socket(raw) as s:
+                    s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\n"
+                               "Connection: close\r\n\r\n" % self.path)
+                              .encode())
+                    data = b""
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+            line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+            parts = line.split()
+            return parts[1] if len(parts) > 1 else "empty"
+        except ConnectionRefusedError:
+            return "refused"
+        except (OSError, ssl.SSLError) as e:
+            return "error:%s" % type(e).__name__
+
+    def _run(self):
+        while not self.stopping.is_set():
+            outcome = self._one()
+            with self.lock:
+                self.results.append((time.time(), outcome))
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(30)
+
+    def count(self, since=0.0, until=float("inf")):
+        counts = {}
+        with self.lock:
+            for t, outcome in self.results:
+                if since <= t <= until:
+                    counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+
+def metrics(port):
+    """polyprov-metrics of the system's apache2: {name{labels}: value}."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /polyprov-metrics HTTP/1.1\r\nHost: localhost\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b" 200 " in head.split(b"\r\n", 1)[0], data[:500]
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def mapped_module(pid):
+    """The inode of the mod_polyprov.so a process has mapped, and whether
+    that file was deleted (replaced) since it was loaded."""
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            if line.rstrip().endswith(MODULE) or \
+                    line.rstrip().endswith(MODULE + " (deleted)"):
+                fields = line.split()
+                return int(fields[4]), line.rstrip().endswith("(deleted)")
+    return None, None
+
+
+def apache2_pid():
+    with open("/run/apache2/apache2.pid") as f:
+        return int(f.read().strip())
+
+
+def invoke_rc(action):
+    return run(["invoke-rc.d", "apache2", action], ok=False)
+
+
+@root_only
+def test_upgrade_under_load_refuses_no_phone(built, system_apache, pki):
+    """Version N installed and serving phones on the system's apache2
+    (started by invoke-rc.d, as the maintainer scripts reach it), a steady
+    load of phone connections, then dpkg -i of version N+1: its postinst
+    asks for a graceful restart, which loads the new mod_polyprov.so; no
+    connection is refused or fails, and the counters go on."""
+    assert not apache2_running(), \
+        "the system's apache2 is running: the test would stop it"
+    t0 = time.time()
+    new_version, next_deb = next_version_deb(built)
+    build_next = time.time() - t0
+
+    # the maintainer scripts' invoke-rc.d may act on apache2 (and nothing
+    # else) for this test; the policy as found is put back afterwards
+    with open(POLICY) as f:
+        policy = f.read()
+    site = os.path.join(ETC, "sites-available", UPGRADE_SITE + ".conf")
+    docroot = tempfile.mkdtemp(prefix="polyprov-upgrade-")
+    os.chmod(docroot, 0o755)
+    try:
+        dpkg("-i", built["deb"])          # N (policy: no restart yet)
+        with open(os.path.join(docroot, A + ".cfg"), "w") as f:
+            f.write(FILES[A + ".cfg"])
+        os.chmod(os.path.join(docroot, A + ".cfg"), 0o644)
+        port, mport = free_port(), free_port()
+        chain = os.path.join(pki, "polycom-chain.pem")
+        with open(site, "w") as f:
+            f.write("""# mod_polyprov's package test (test_upgrade_...)
+Listen 127.0.0.1:{port}
+Listen 127.0.0.1:{mport}
+<VirtualHost 127.0.0.1:{port}>
+    DocumentRoot {docroot}
+    SSLEngine on
+    SSLCertificateFile    {pki}/server.crt
+    SSLCertificateKeyFile {pki}/server.key
+    SSLCACertificateFile  {chain}
+    SSLVerifyClient require
+    SSLVerifyDepth 3
+    KeepAlive Off
+    PolyProvTrustedCA {chain}
+    <Directory {docroot}>
+        Require all granted
+        PolyProv On
+    </Directory>
+</VirtualHost>
+<VirtualHost 127.0.0.1:{mport}>
+    <Location /polyprov-metrics>
+        SetHandler polyprov-metrics
+        Require ip 127.0.0.1
+    </Location>
+</VirtualHost>
+""".format(port=port, mport=mport, docroot=docroot, pki=pki,
+           chain=chain))
+        run(["a2ensite", "-q", UPGRADE_SITE])
+        with open(POLICY, "w") as f:
+            f.write("#!/bin/sh\n# mod_polyprov's upgrade test\n"
+                    "[ \"$1\" = apache2 ] && exit 0\nexit 101\n")
+        run(["apache2ctl", "configtest"])
+        p = invoke_rc("start")
+        assert p.returncode == 0, p.stdout + p.stderr
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        parent = apache2_pid()
+        old_inode, _ = mapped_module(parent)
+        assert old_inode == os.stat(MODULE).st_ino
+
+        with PhoneLoad(port, pki, "/%s.cfg" % A) as load:
+            time.sleep(2)
+            before = metrics(mport)
+            t_start = time.time()
+            p = dpkg("-i", next_deb)
+            t_end = time.time()
+            time.sleep(3)
+            after = metrics(mport)
+        out = p.stdout + p.stderr
+
+        total = load.count()
+        during = load.count(t_start, t_end + 3)
+        print("upgrade %s -> %s under load: dpkg -i %.1f s; connections: "
+              "%s in all, %s from dpkg -i to 3 s after; allowed_total "
+              "%d before, %d after; start_time %d before, %d after; "
+              "N+1 built in %.1f s"
+              % (os.path.basename(built["deb"]), new_version,
+                 t_end - t_start, total, during,
+                 before["polyprov_requests_allowed_total"],
+                 after["polyprov_requests_allowed_total"],
+                 before["polyprov_start_time_seconds"],
+                 after["polyprov_start_time_seconds"], build_next))
+        assert set(total) == {"200"}, total
+        assert during.get("200", 0) >= 20, during
+
+        # the counters went on: the same start, a new configuration, every
+        # request counted
+        assert after["polyprov_start_time_seconds"] == \
+            before["polyprov_start_time_seconds"]
+        assert after["polyprov_config_load_time_seconds"] > \
+            before["polyprov_config_load_time_seconds"]
+        served = load.count(0, t_start)["200"]
+        assert before["polyprov_requests_allowed_total"] >= served - 4
+        assert after["polyprov_requests_allowed_total"] >= \
+            before["polyprov_requests_allowed_total"] + during["200"] - 4
+
+        # how: the postinst asked for a graceful restart, and it happened
+        assert "apache2_invoke polyprov: already enabled" in out, out
+        assert "Restarting" not in out and "Reloading" in out, out
+        assert apache2_pid() == parent
+        inode, deleted = mapped_module(parent)
+        assert inode == os.stat(MODULE).st_ino != old_inode and \
+            not deleted, "httpd did not load the new mod_polyprov.so"
+    finally:
+        try:
+            if apache2_running():
+                invoke_rc("stop")
+        finally:
+            with open(POLICY, "w") as f:
+                f.write(policy)
+            if os.path.lexists(os.path.join(ETC, "sites-enabled",
+                                             UPGRADE_SITE + ".conf")):
+                run(["a2dissite", "-q", "-p", "-f", UPGRADE_SITE], ok=False)
+            if os.path.exists(site):
+                os.remove(site)
+            shutil.rmtree(docroot, ignore_errors=True)
