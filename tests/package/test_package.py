@@ -24,7 +24,10 @@
 """
 
 import email.utils
+import glob
+import gzip
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -45,9 +48,12 @@ OUT = os.path.join(TOP, "build", "pkg")
 MODULE = "/usr/lib/apache2/modules/mod_polyprov.so"
 TOOL = "/usr/bin/polyprov-check"
 MANPAGE = "/usr/share/man/man1/polyprov-check.1.gz"
+MANPAGE5 = "/usr/share/man/man5/polyprov.conf.5.gz"
+DOC = "/usr/share/doc/" + PKG
 ETC = "/etc/apache2"
 STATE = "/var/lib/apache2"
 POLICY = "/usr/sbin/policy-rc.d"
+REMOVAL_SITE = "polyprov-removal-test"
 
 root_only = pytest.mark.skipif(os.geteuid() != 0,
                                reason="installs a package: root only")
@@ -94,37 +100,69 @@ def built():
     shutil.rmtree(OUT, ignore_errors=True)
     src = os.path.join(OUT, "src")
     fresh_copy(src)
+    # a git index of the copy (to find the files the build leaves that
+    # debian/.gitignore does not cover), and a test PKI in build/pki
+    run(["git", "init", "-q"], cwd=src)
+    run(["git", "add", "-A"], cwd=src)
+    os.makedirs(os.path.join(src, "build", "pki"))
+    with open(os.path.join(src, "build", "pki", "phone-a.crt"), "w") as f:
+        f.write("a lab PKI's certificate\n")
     t = time.time()
     p = run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, ok=False)
     with open(os.path.join(OUT, "build.log"), "w") as f:
         f.write(p.stdout + p.stderr)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    untracked = run(["git", "ls-files", "-o", "--exclude-standard"],
+                    cwd=src).stdout.split()
+    pki_kept = os.path.exists(os.path.join(src, "build", "pki",
+                                           "phone-a.crt"))
     version = run(["dpkg-parsechangelog", "-S", "Version"], cwd=src).stdout
     arch = run(["dpkg", "--print-architecture"]).stdout.strip()
     base = os.path.join(OUT, "%s_%s_%s" % (PKG, version.strip(), arch))
     print("dpkg-buildpackage: %.1f s" % (time.time() - t))
-    return {"deb": base + ".deb", "changes": base + ".changes", "src": src}
+    root = os.path.join(OUT, "root")
+    run(["dpkg-deb", "-x", base + ".deb", root])
+    return {"deb": base + ".deb", "changes": base + ".changes", "src": src,
+            "root": root, "untracked": untracked, "pki_kept": pki_kept}
+
+
+def test_build_keeps_the_pki_and_leaves_no_untracked_file(built):
+    """dpkg-buildpackage (make distclean) keeps build/pki, the README's
+    lab PKI; what it leaves in debian/ is in debian/.gitignore."""
+    assert built["pki_kept"]
+    assert built["untracked"] == [], built["untracked"]
 
 
 def test_readme_debian_block_is_what_this_test_runs(built):
     block = readme_sh_block("## Installing from the Debian package")
     assert block[:3] == [
         "apt-get build-dep ./", "dpkg-buildpackage -us -uc -b",
-        "dpkg -i ../" + os.path.basename(built["deb"])], block
+        "apt install ../" + os.path.basename(built["deb"])], block
 
 
 def test_deb_contents_and_dependencies(built):
     files = run(["dpkg-deb", "-c", built["deb"]]).stdout
     paths = sorted(l.split()[5].lstrip(".") for l in files.splitlines()
                    if not l.startswith("d"))
-    assert paths == [
+    assert paths == sorted([
         "/etc/apache2/mods-available/polyprov.conf",
         "/etc/apache2/mods-available/polyprov.load",
         TOOL,
         MODULE,
-        "/usr/share/doc/%s/changelog.gz" % PKG,
-        "/usr/share/doc/%s/copyright" % PKG,
-        MANPAGE]
+        DOC + "/NOTICE",
+        DOC + "/README.Debian",
+        DOC + "/README.md",
+        DOC + "/changelog.gz",
+        DOC + "/copyright",
+        DOC + "/examples/haproxy.cfg",
+        DOC + "/examples/metrics-host.conf",
+        DOC + "/examples/polyprov-alerts.yml",
+        DOC + "/examples/provisioning-site.conf",
+        MANPAGE,
+        MANPAGE5]), paths
+    with open(os.path.join(TOP, "README.md"), "rb") as a, \
+            open(built["root"] + DOC + "/README.md", "rb") as b:
+        assert a.read() == b.read()
     depends = run(["dpkg-deb", "-f", built["deb"], "Depends"]).stdout
     # the Apache module ABI (dh_apache2), our httpd floor, the libraries
     for dep in ["apache2-api-20120211", "apache2-bin (>= 2.4.48)",
@@ -148,6 +186,116 @@ def test_lintian_finds_nothing(built):
     tags = [l for l in p.stdout.splitlines() if l[:2] in ("E:", "W:")]
     assert not tags, p.stdout
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def text_of(path):
+    """An installed file's text; a manual page's roff with the escapes
+    that split words undone (libapache2\\-mod\\-polyprov is the path)."""
+    if path.endswith(".gz"):
+        with gzip.open(path, "rt", errors="replace") as f:
+            text = f.read()
+    else:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    if re.search(r"\.[1-8](\.gz)?$", path):
+        text = re.sub(r"\\f[BIRP]|\\&|\\%|\\:", "", text)
+        text = text.replace("\\-", "-").replace("\\e", "\\")
+    return text
+
+
+def reference_problems(rel, text, root):
+    """What in an installed file (rel, its text) points to documentation
+    the package root does not hold: a README not named README.md or
+    README.Debian, or named without where it is; a path under the
+    package's doc directory that is not there; a manual page of the
+    project (polyprov...(N), man polyprov...) that is not there."""
+    problems = []
+    for m in re.finditer(r"README(\S*)", text):
+        if not m.group(1).startswith((".md", ".Debian")):
+            problems.append("%s: %r" % (rel, text[max(0, m.start() - 40):
+                                                  m.end() + 10]))
+    if re.search(r"README\.(md|Debian)", text) and DOC + "/" not in text:
+        problems.append("%s: names a README but not where it is" % rel)
+    for m in re.finditer(re.escape(DOC) + r"/([\w./-]*[\w/])?", text):
+        if not os.path.exists(root + DOC + "/" + (m.group(1) or "")):
+            problems.append("%s: %s is not installed" % (rel, m.group(0)))
+    for name, sec in re.findall(r"\b(polyprov[\w.-]*?)\s?\(([1-8])\)",
+                                text):
+        if not os.path.exists(root + "/usr/share/man/man%s/%s.%s.gz"
+                              % (sec, name, sec)):
+            problems.append("%s: %s(%s) is not installed" % (rel, name, sec))
+    for name in re.findall(r"\bman (polyprov[\w.-]*\w)", text):
+        if not glob.glob(root + "/usr/share/man/man*/%s.*" % name):
+            problems.append("%s: man %s: not installed" % (rel, name))
+    return problems
+
+
+def test_installed_files_refer_to_installed_documents(built):
+    """Every installed file that points to documentation points to a
+    document the package installs (README.md itself, the project's
+    document, is exempt: it also names the source tree's files)."""
+    root = built["root"]
+    exempt = {DOC + "/README.md", DOC + "/copyright", DOC + "/NOTICE",
+              DOC + "/changelog.gz", TOOL, MODULE}
+    problems, checked = [], []
+    for d, _, files in os.walk(root):
+        for n in files:
+            path = os.path.join(d, n)
+            rel = path[len(root):]
+            if rel in exempt:
+                continue
+            checked.append(rel)
+            problems += reference_problems(rel, text_of(path), root)
+    assert not problems, problems
+    assert len(checked) == 9, checked
+
+
+def rendered_manpage(path):
+    env = dict(os.environ, MANWIDTH="100")
+    p = run(["man", "--warnings", "-P", "cat", "-l", path], env=env)
+    assert not p.stderr.strip(), p.stderr
+    return re.sub(r".\x08", "", p.stdout)
+
+
+def test_manpage_lists_every_directive_and_message(built):
+    """polyprov.conf(5) as installed renders without a warning, has a
+    section for every directive the module registers, every PPnnn of the
+    README, and the warning against <IfModule>."""
+    text = rendered_manpage(built["root"] + MANPAGE5)
+    directives = set()
+    for src in glob.glob(os.path.join(TOP, "mod_polyprov", "*.c")):
+        with open(src) as f:
+            directives |= set(re.findall(r'AP_INIT_\w+\(\s*"(PolyProv\w*)"',
+                                         f.read()))
+    assert len(directives) >= 11, directives
+    missing = [d for d in sorted(directives)
+               if not re.search(r"^ {3}%s$" % d, text, re.M)]
+    assert not missing, missing
+    with open(os.path.join(TOP, "README.md")) as f:
+        numbers = set(re.findall(r"\bPP\d{3}\b", f.read()))
+    assert len(numbers) >= 50, numbers
+    missing = sorted(numbers - set(re.findall(r"\bPP\d{3}\b", text)))
+    assert not missing, missing
+    assert re.search(r"^ {3}Never inside <IfModule polyprov_module>$", text,
+                     re.M), text[:2000]
+    assert "Invalid command 'PolyProv'" in text
+
+
+def test_examples_are_the_readmes_tested_blocks(built):
+    with open(os.path.join(TOP, "README.md")) as f:
+        readme = f.read()
+    for marker, lang, name in [
+            ("example", "apache", "provisioning-site.conf"),
+            ("monitoring", "apache", "metrics-host.conf"),
+            ("alerts", "yaml", "polyprov-alerts.yml"),
+            ("farm-haproxy", "haproxy", "haproxy.cfg")]:
+        m = re.search(r"<!-- %s:begin -->\s*```%s\n(.*?)```\s*<!-- %s:end"
+                      % (marker, lang, marker), readme, re.S)
+        assert m, marker
+        with open(built["root"] + DOC + "/examples/" + name) as f:
+            head, _, body = f.read().partition("\n\n")
+        assert body == m.group(1), name
+        assert all(l.startswith("#") for l in head.splitlines()), head
 
 
 def enabled():
@@ -268,7 +416,12 @@ def test_install_enable_serve_purge(built, system_apache, pki, manifest):
         path = os.path.normpath("/" + line.split()[5])
         existed[path] = os.path.lexists(path)
 
-    p = dpkg("-i", built["deb"])
+    # the README's apt line (apt installs what the package depends on)
+    line = [l for l in readme_sh_block("## Installing from the Debian package")
+            if l.startswith("apt install ")][0]
+    assert line == "apt install ../" + os.path.basename(built["deb"])
+    p = run(["apt", "install", "-y", built["deb"]],
+            env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     # postinst enabled it (and mod_ssl, which polyprov.load depends on),
     # and asked for a restart
     for name in ["polyprov.load", "polyprov.conf", "ssl.load"]:
@@ -347,8 +500,45 @@ def test_install_enable_serve_purge(built, system_apache, pki, manifest):
     assert MODULE in listed and TOOL in listed and MANPAGE in listed
     dirs = {p for p in listed if os.path.isdir(p) and not os.path.islink(p)}
 
-    # remove: the module is disabled, its configuration files stay
-    dpkg("-r", PKG)
+    # remove with a site that uses the module enabled: the configuration
+    # no longer passes, and the removal does not restart apache2
+    site = os.path.join(ETC, "sites-available", REMOVAL_SITE + ".conf")
+    try:
+        with open(site, "w") as f:
+            f.write("# mod_polyprov's package test\n"
+                    "<Directory /srv/polyprov-removal-test>\n"
+                    "    PolyProv SharedOnly\n</Directory>\n")
+        run(["a2ensite", "-q", REMOVAL_SITE])
+        run(["apache2ctl", "configtest"])
+        p = dpkg("-r", PKG)
+        out = p.stdout + p.stderr
+        assert "Your configuration is broken. Not restarting" in out, out
+        assert "Invalid command 'PolyProv'" in out, out
+        p = run(["apache2ctl", "configtest"], ok=False)
+        assert p.returncode != 0 and \
+            "Invalid command 'PolyProv'" in p.stdout + p.stderr
+        # the README's order: the site first, then the package
+        dpkg("-i", built["deb"])
+        assert "polyprov.load" in enabled()
+        with open(os.path.join(TOP, "README.md")) as f:
+            text = f.read()
+        at = text.index("**Removing the Debian package.**")
+        block = [re.sub(r"\s+#.*", "", l).strip() for l in re.search(
+            r"```sh\n(.*?)```", text[at:], re.S).group(1).splitlines()]
+        assert block[:3] == ["a2dissite provisioning",
+                             "systemctl reload apache2",
+                             "apt remove libapache2-mod-polyprov"], block
+        run(["a2dissite", "-q", REMOVAL_SITE])
+        run(["apache2ctl", "configtest"])
+        p = dpkg("-r", PKG)
+        assert "broken" not in p.stdout + p.stderr
+        run(["apache2ctl", "configtest"])
+    finally:
+        run(["a2dissite", "-q", "-p", "-f", REMOVAL_SITE], ok=False)
+        if os.path.exists(site):
+            os.remove(site)
+
+    # removed: the module is disabled, its configuration files stay
     assert not [n for n in enabled() if n.startswith("polyprov.")]
     assert not os.path.exists(MODULE)
     assert os.path.exists(ETC + "/mods-available/polyprov.load")
