@@ -617,11 +617,12 @@ UPGRADE_SITE = "polyprov-upgrade-test"
 
 
 def next_version_deb(built):
-    """Version N+1 of the package: a fresh copy of the tree with a
-    debian/changelog entry on top, built as built() builds N."""
+    """Version N+1 of the package: a copy of N's built tree with a
+    debian/changelog entry on top, built again without cleaning first
+    (-nc: make finds the objects up to date, so it takes seconds)."""
     src = os.path.join(OUT, "src-next")
     shutil.rmtree(src, ignore_errors=True)
-    fresh_copy(src)
+    shutil.copytree(built["src"], src, symlinks=True)
     version = run(["dpkg-parsechangelog", "-S", "Version"],
                   cwd=src).stdout.strip()
     new = version + "+upgradetest1"
@@ -634,7 +635,8 @@ def next_version_deb(built):
                 " -- mod_polyprov developers <dev@polyprov.invalid>  %s\n\n"
                 % (PKG, new, email.utils.formatdate(usegmt=False))
                 + old)
-    p = run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src, ok=False)
+    p = run(["dpkg-buildpackage", "-us", "-uc", "-b", "-nc"], cwd=src,
+            ok=False)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     arch = run(["dpkg", "--print-architecture"]).stdout.strip()
     return new, os.path.join(OUT, "%s_%s_%s.deb" % (PKG, new, arch))
@@ -642,10 +644,13 @@ def next_version_deb(built):
 
 class PhoneLoad:
     """Threads that each ask for phone A's file over a new mutual-TLS
-    connection, again and again, and count what happened to each
-    connection: its status, or the error that ended it."""
+    connection, again and again (pause seconds apart: phones, not a
+    benchmark, and cores left for dpkg and httpd), and count what
+    happened to each connection: its status, or the error that ended
+    it."""
 
-    def __init__(self, port, pki, path, threads=4):
+    def __init__(self, port, pki, path, threads=4, pause=0.02):
+        self.pause = pause
         self.ctx = ssl.create_default_context(
             cafile=os.path.join(pki, "server-ca.crt"))
         self.ctx.check_hostname = False
@@ -685,6 +690,7 @@ class PhoneLoad:
             outcome = self._one()
             with self.lock:
                 self.results.append((time.time(), outcome))
+            time.sleep(self.pause)
 
     def __enter__(self):
         for t in self.threads:
@@ -695,6 +701,13 @@ class PhoneLoad:
         self.stopping.set()
         for t in self.threads:
             t.join(30)
+
+    def failing_span(self):
+        """Seconds from the first connection that was not answered 200 to
+        the last one (0 when all were)."""
+        with self.lock:
+            bad = [t for t, outcome in self.results if outcome != "200"]
+        return max(bad) - min(bad) if bad else 0.0
 
     def count(self, since=0.0, until=float("inf")):
         counts = {}
@@ -832,11 +845,12 @@ Listen 127.0.0.1:{mport}
         total = load.count()
         during = load.count(t_start, t_end + 3)
         print("upgrade %s -> %s under load: dpkg -i %.1f s; connections: "
-              "%s in all, %s from dpkg -i to 3 s after; allowed_total "
+              "%s in all, %s from dpkg -i to 3 s after, failing for "
+              "%.1f s; allowed_total "
               "%d before, %d after; start_time %d before, %d after; "
               "N+1 built in %.1f s"
               % (os.path.basename(built["deb"]), new_version,
-                 t_end - t_start, total, during,
+                 t_end - t_start, total, during, load.failing_span(),
                  before["polyprov_requests_allowed_total"],
                  after["polyprov_requests_allowed_total"],
                  before["polyprov_start_time_seconds"],
