@@ -129,12 +129,12 @@ class Inline:
         s = roff_escape(s)
 
         def code(m):
-            # no hyphenation inside; a long word (a fingerprint) may break
+            # a long word (a fingerprint) may break
             words = [w if len(w) <= 40 or "\\" in w
                      else "\\:".join(w[i:i + 32]
                                       for i in range(0, len(w), 32))
                      for w in m.group(1).split(" ")]
-            return "\\fB\\%" + " ".join(words) + "\\fR"
+            return "\\fB" + " ".join(words) + "\\fR"
         # bold spans first, with any code inside them plain
         s = re.sub(r"\*\*(.+?)\*\*",
                    lambda m: "\\fB" + m.group(1).replace("`", "") + "\\fR",
@@ -214,8 +214,7 @@ def to_roff(lines, inline, sublevel):
                 out += [".TP", protect(inline(row[0]))]
                 parts = []
                 for h, c in zip(head[1:], row[1:]):
-                    parts.append("\\fI%s\\fR: %s" % (roff_escape(h),
-                                                      inline(c)))
+                    parts.append("\\fI%s\\fR: %s" % (inline(h), inline(c)))
                 for n, p in enumerate(parts):
                     if n:
                         out.append(".br")

@@ -2,20 +2,27 @@
 """make check-package: what the README's installing sections promise.
 
 - The Debian package builds from a copy of this tree with
-  `dpkg-buildpackage -us -uc -b` (in build/pkg) and lintian finds nothing.
-- Installed with dpkg -i into this machine's Apache, it enables the module;
-  the README's a2enmod line and `apache2ctl configtest` pass; a throwaway
-  httpd built from the system's mods-enabled and the README's complete
-  example serves a phone its own file over mutual TLS on a loopback port
-  and refuses another's.  Removing it disables the module; purging leaves
-  nothing it installed.  A policy-rc.d denies the maintainer scripts'
-  restarts and reloads (unless one is there already), and the modules the
-  test enabled are disabled again.
+  `dpkg-buildpackage -us -uc -b` (in build/pkg), keeps build/pki, leaves
+  nothing debian/.gitignore does not cover, and lintian finds nothing.
+- It ships its documentation: README.md, README.Debian, polyprov.conf(5)
+  (every directive the module registers, every PPnnn of the README, no
+  groff warning), the README's tested blocks as examples; every installed
+  file refers only to documents the package installs.
+- Installed with the README's apt line into this machine's Apache, it
+  enables the module; the README's a2enmod line and `apache2ctl configtest`
+  pass; a throwaway httpd built from the system's mods-enabled and the
+  README's complete example serves a phone its own file over mutual TLS on a
+  loopback port and refuses another's. Removing it under an enabled site
+  that uses the module leaves a configuration that fails (and no restart);
+  the README's order (the site first) does not. Removing it disables the
+  module; purging leaves nothing it installed. A policy-rc.d denies the
+  maintainer scripts' restarts and reloads (unless one is there already),
+  and the modules the test enabled are disabled again.
 - An upgrade refuses no phone: version N serving phone A on the system's
   apache2 (started with invoke-rc.d, stopped afterwards; the policy-rc.d
   lets invoke-rc.d act on apache2 for that test only), a steady load of
-  mutual-TLS connections, dpkg -i of version N+1 (a copy of the tree with
-  a debian/changelog entry on top): no connection refused or failed, the
+  mutual-TLS connections, dpkg -i of version N+1 (N's built tree with a
+  debian/changelog entry on top): no connection refused or failed, the
   counters of polyprov-metrics go on, and httpd's parent has the new
   mod_polyprov.so mapped (debian/postinst's graceful restart).
 - The README's RHEL block (less dnf and systemctl) runs in a fresh copy.
