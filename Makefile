@@ -21,6 +21,8 @@
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
 #   make check-list LIST=path   the strict check of a list file (pipelines)
 #   make check-tool the tests of polyprov-check (build/polyprov-check)
+#   make doc        build/doc: polyprov.conf(5) and the examples, from the
+#                   README (tools/pkgdocs.py; the Debian package ships them)
 #
 # Everything is derived from apxs: ./configure --with-apxs=PATH writes
 # config.mk; without it, apxs (or apxs2) is taken from PATH.
@@ -70,7 +72,7 @@ PKI      := build/pki
         check-valgrind \
         fuzz fuzz-build fuzz-ci \
         install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list \
-        check-tool
+        check-tool doc
 
 all: build
 
@@ -133,6 +135,14 @@ $(FLEET)/.stamp: $(B)/storm $(PKI)/.stamp
 $(PKI)/.stamp: tests/pphttpd/pki.py
 	$(PYTHON) -m tests.pphttpd.pki $(PKI)
 	@touch $@
+
+# the manual page polyprov.conf(5) (the README's directives, log messages,
+# upgrading and removing) and the README's tested configuration examples,
+# in build/doc: what the Debian package installs besides the README
+doc: $(B)/doc/polyprov.conf.5
+
+$(B)/doc/polyprov.conf.5: tools/pkgdocs.py README.md debian/changelog
+	$(PYTHON) tools/pkgdocs.py $(B)/doc
 
 # ---------------------------------------------------------------------------
 
