@@ -796,7 +796,10 @@ static int speling_would_answer(request_rec *r)
 }
 
 /* Every request, subrequest and internal redirect: decide anew unless
- * this very request was decided for the same target and settings. */
+ * this very request was decided for the same target and settings.  A
+ * subrequest or redirect whose access phase httpd skipped (its
+ * per-directory configuration is its parent's) has no decision of its own
+ * (a fresh request_config) and is decided here, before any handler. */
 static int polyprov_fixups(request_rec *r)
 {
     const polyprov_dir_conf_t *dc = judging_conf(r);
@@ -1444,8 +1447,13 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_connection(polyprov_pre_connection, after_ssl, NULL,
                            APR_HOOK_MIDDLE);
     polyprov_metrics_register_hooks(p);
+    /* PER_CONF keeps httpd's shortcut for every host (a subrequest or
+     * redirect whose per-directory configuration is its parent's skips the
+     * whole auth phase: server/request.c); PER_URI would turn it off for
+     * all of them.  Those skipped in a PolyProv scope are decided by
+     * polyprov_fixups: their request_config holds no decision of theirs. */
     ap_hook_check_access(polyprov_access, after_ssl, NULL, APR_HOOK_MIDDLE,
-                         AP_AUTH_INTERNAL_PER_URI);
+                         AP_AUTH_INTERNAL_PER_CONF);
     /* expired phone certificates: the handshake (mod_ssl's optional
      * hooks) and, for every request, subrequest and redirect, the guard
      * that keeps them out of scopes that do not judge them */

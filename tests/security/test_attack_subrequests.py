@@ -2,14 +2,20 @@
 """No escape through subrequests or internal redirects.
 
 httpd skips the access phase of a subrequest or internal redirect whose
-per-directory configuration equals its parent's (ap_process_request_internal
-in server/request.c), whatever the hook's registration flag.  Within one
-<Directory>, an SSI include, an ErrorDocument, a per-directory RewriteRule
-and mod_dav's Destination lookup would all escape an access hook alone.
+per-directory configuration is its parent's (ap_process_request_internal
+in server/request.c).  Within one <Directory>, an SSI include, an
+ErrorDocument, a per-directory RewriteRule and mod_dav's Destination lookup
+would all escape an access hook alone, whatever its registration flag; the
+module registers AP_AUTH_INTERNAL_PER_CONF, which keeps httpd's shortcut
+for every host (an include into another directory that matches the same
+sections skips the access phase too), and decides what was skipped in its
+fixups hook.
 
 The same tests run against a test-only build with the access hook alone
 (make weak): there they must find the leak, which shows they can fail."""
 
+import base64
+import hashlib
 import os
 
 import pytest
@@ -36,7 +42,12 @@ def configure(h, pki):
     h.put("e403/0004f2000c03.cfg", "secret of C in e403/\n")
     h.put("a/page-b.shtml", SSI_PAGE.format(target="b/%s.cfg" % B))
     h.put("b/%s.cfg" % B, "secret of B in b/\n")
-    h.write(loglevel="warn polyprov:debug", vhost="""
+    # x/ and y/ have no sections of their own: an include from one into
+    # the other gets its parent's configuration, and httpd skips its
+    # access phase (one authorisation pass, counted by authz_core:debug)
+    h.put("x/page-b.shtml", SSI_PAGE.format(target="y/%s.cfg" % B))
+    h.put("y/%s.cfg" % B, "secret of B in y/\n")
+    h.write(loglevel="warn polyprov:debug authz_core:debug", vhost="""
     <Directory {d}>
         Options +Includes
         AddOutputFilter INCLUDES .shtml
@@ -79,6 +90,8 @@ def leaks(h):
                        ("error-document", "/%s-missing.cfg" % A),
                        ("rewrite-redirect", "/alias-x"),
                        ("ssi-include-file", "/file-b.shtml"),
+                       ("ssi-include-access-phase-skipped",
+                        "/x/page-b.shtml"),
                        ("error-document-403", "/e403/%s.cfg" % B)):
         if "secret of" in h.curl(path, phone="phone-a").body:
             found.append(name)
@@ -155,6 +168,38 @@ def test_ssi_include_across_directories(h):
     assert any("via=subrequest" in l for l in h.refusals())
 
 
+def authz_passes(lines, require):
+    """The authorisation passes the lines show: authz_core logs one
+    AH01626 line for the Require directive per pass it evaluates it."""
+    return [l for l in lines if "AH01626" in l
+            and "authorization result of %s" % require in l]
+
+
+def test_subrequest_whose_access_phase_httpd_skipped(h):
+    # the page (a shared file) is allowed; its include of B's file in
+    # another directory has the page's configuration: httpd runs no
+    # access phase for it, the module decides it in fixups.  For B, whose
+    # file it is: one authorisation pass in all (the page's), the include
+    # allowed in the fixups phase
+    r = h.curl("/x/page-b.shtml", phone="phone-b")
+    assert r.status == 200 and r.body == "secret of B in y/\nEND\n", r
+    lines = h.new_log().splitlines()
+    assert len(authz_passes(lines, "Require all granted: granted")) == 1, \
+        lines
+    assert any("PP002: allowed mac=%s" % B in l
+               and 'uri="/y/%s.cfg" phase=fixups' % B in l
+               for l in lines), lines
+    assert not h.refusals(), lines
+    # for A the same include is refused (a build without the fixups guard
+    # serves it: test_the_tests_catch_a_plain_access_hook)
+    h.mark()
+    r = h.curl("/x/page-b.shtml", phone="phone-a")
+    assert r.status == 200 and r.body == SSI_ERROR + "END\n", r
+    assert any("via=subrequest" in l and "reason=not-owner" in l
+               and 'uri="/y/%s.cfg"' % B in l for l in h.refusals()), \
+        h.new_log()
+
+
 def test_error_document_of_another_device(h):
     r = h.curl("/%s-missing.cfg" % A, phone="phone-a")
     assert "secret of B" not in r.body
@@ -224,5 +269,80 @@ def test_the_tests_catch_a_plain_access_hook(servers, pki):
     # now, so even this build refuses those)
     assert set(found) == {"ssi-include", "ssi-include-from-shared-page",
                           "error-document", "rewrite-redirect",
-                          "ssi-include-file", "error-document-403"}, \
-        found
+                          "ssi-include-file", "error-document-403",
+                          "ssi-include-access-phase-skipped"}, found
+
+
+# A host without PolyProv: an operator's page under Basic authentication
+# that includes ten files, from its own directory and from ten others
+# (all under one <Location>).
+PRIVATE = """
+    <Location /private>
+        AuthType Basic
+        AuthName private
+        AuthBasicProvider file
+        AuthUserFile {root}/htpasswd
+        Require valid-user
+    </Location>
+    <Directory {d}/private>
+        Options +Includes
+        AddOutputFilter INCLUDES .shtml
+    </Directory>
+"""
+
+
+def count_auth_passes(h, load_polyprov, pki):
+    """Password checks for each page on the host without PolyProv (the
+    plain-HTTP one), with mod_polyprov loaded (PolyProv On on the TLS host)
+    or not loaded at all."""
+    sha = base64.b64encode(hashlib.sha1(b"op-secret").digest()).decode()
+    with open(os.path.join(h.root, "htpasswd"), "w") as f:
+        f.write("op:{SHA}%s\n" % sha)
+    pages = {
+        "/private/index.shtml": "".join(
+            '<!--#include virtual="/private/part%d.txt" -->' % i
+            for i in range(10)),
+        "/private/dirs.shtml": "".join(
+            '<!--#include virtual="/private/d%d/part.txt" -->' % i
+            for i in range(10)),
+    }
+    for i in range(10):
+        h.put("private/part%d.txt" % i, "p%d " % i)
+        h.put("private/d%d/part.txt" % i, "d%d " % i)
+    for path, body in pages.items():
+        h.put(path, body + "END\n")
+    h.write(loglevel="warn authz_core:debug", modules=("auth_basic",),
+            load_polyprov=load_polyprov,
+            vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+""".format(d=h.docroot, p=pki) if load_polyprov else "",
+            plain_vhost=PRIVATE.format(root=h.root, d=h.docroot))
+    h.start()
+    passes = {}
+    for path in pages:
+        h.mark()
+        r = h.curl(path, tls=False, extra=("-u", "op:op-secret"))
+        # every include ran
+        want = "".join("p%d " % i for i in range(10)) \
+            if path.endswith("index.shtml") \
+            else "".join("d%d " % i for i in range(10))
+        assert r.status == 200 and r.body == want + "END\n", r
+        passes[path] = len(authz_passes(h.new_log().splitlines(),
+                                        "Require valid-user : granted"))
+    return passes
+
+
+def test_loading_the_module_keeps_httpd_auth_shortcut(servers, pki):
+    """httpd lets a subrequest whose configuration is its parent's reuse
+    the parent's authentication, unless a loaded module registered an auth
+    hook AP_AUTH_INTERNAL_PER_URI: then every include is authenticated
+    again, on every host.  With the module loaded the host without
+    PolyProv checks the password once per page, as without it."""
+    without = count_auth_passes(servers(), False, pki)
+    loaded = count_auth_passes(servers(), True, pki)
+    assert without == {"/private/index.shtml": 1,
+                       "/private/dirs.shtml": 1}, without
+    assert loaded == without
