@@ -7,6 +7,8 @@
 #                   integration and security (attack) tests, the same under
 #                   ASan/UBSan, Valgrind, and a short run of each fuzzer
 #   make check-run  unit, integration and security tests only
+#   make check-mutation  every guard of the core (tests/mutation/guards.txt)
+#                   removed in turn: the unit tests must fail each time
 #   make check-package  build, lint, install, use and purge the Debian
 #                   package; check the RPM spec (root; CI runs it)
 #   make install    install the module (apxs -i) and its configuration files
@@ -68,7 +70,7 @@ PKI      := build/pki
 
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
         check-valgrind \
-        fuzz fuzz-build fuzz-ci \
+        fuzz fuzz-build fuzz-ci check-mutation \
         install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list \
         check-tool
 
@@ -143,7 +145,8 @@ deps:
 # everything CI runs: the suites, then again under ASan/UBSan, Valgrind
 # over a representative workload, and each fuzzer for a few seconds
 check: deps
-	@$(MAKE) --no-print-directory check-run check-asan check-valgrind fuzz-ci
+	@$(MAKE) --no-print-directory check-run check-asan check-valgrind fuzz-ci \
+	  check-mutation
 
 # the suites alone, for a quick round while developing
 check-run: unit integration security
@@ -163,6 +166,16 @@ integration: build weak $(B)/storm $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# every guard of the core pinned by a unit test: each mutant of
+# tests/mutation/guards.txt (one guard removed) built with the unit tests in
+# a temporary directory; a mutant they still pass fails this (README,
+# "Tests").  MUTATION_JOBS: how many mutants at once.
+MUTATION_JOBS ?= 2
+check-mutation: $(PKI)/.stamp
+	$(PYTHON) tests/mutation/mutate.py --pki $(PKI) -j $(MUTATION_JOBS) \
+	  --cc "$(CC)" --cflags "-O1 -g $(WARN) -pthread" \
+	  --libs "$(PKG_LIBS) $(CHECK_LIBS)"
 
 # polyprov-check's tests alone: on its own, and the decision matrix sent
 # to httpd and to the tool (README "The check tool")

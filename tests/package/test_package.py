@@ -24,7 +24,8 @@ import time
 import pytest
 
 from tests.pphttpd.expect import A, B, C
-from tests.pphttpd.fixtures import FILES, TOP, populate
+from tests.pphttpd.fixtures import FILES, TOP, need_root, populate, \
+    skip_or_fail
 from tests.pphttpd.httpd import Httpd
 from tests.pphttpd.readme import example_config, readme_sh_block
 
@@ -36,10 +37,6 @@ MANPAGE = "/usr/share/man/man1/polyprov-check.1.gz"
 ETC = "/etc/apache2"
 STATE = "/var/lib/apache2"
 POLICY = "/usr/sbin/policy-rc.d"
-
-root_only = pytest.mark.skipif(os.geteuid() != 0,
-                               reason="installs a package: root only")
-
 
 def run(cmd, cwd=None, timeout=300, ok=True, env=None):
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
@@ -75,6 +72,12 @@ def fresh_copy(dest):
             continue
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
         shutil.copy2(src, os.path.join(dest, rel), follow_symlinks=False)
+
+
+@pytest.fixture(scope="module")
+def as_root():
+    """Before the package is built: the test installs it."""
+    need_root("installs a package")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +167,7 @@ def system_apache():
     the same modules enabled, the same state and the same running state
     after."""
     if not os.path.isdir(os.path.join(ETC, "mods-enabled")):
-        pytest.skip("no Debian apache2 here")
+        skip_or_fail("no Debian apache2 here")
     installed = run(["dpkg-query", "-W", "-f", "${Status}", PKG], ok=False)
     assert "installed" not in installed.stdout.split()[-1:], \
         "%s is installed already: dpkg --purge it first" % PKG
@@ -247,8 +250,8 @@ Listen 127.0.0.1:{http_port}
     return h, uploads
 
 
-@root_only
-def test_install_enable_serve_purge(built, system_apache, pki, manifest):
+def test_install_enable_serve_purge(as_root, built, system_apache, pki,
+                                    manifest):
     # which of the package's directories were there before it
     existed = {}
     listing = run(["dpkg-deb", "-c", built["deb"]]).stdout

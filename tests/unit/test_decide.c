@@ -408,6 +408,30 @@ START_TEST(lists_never_loaded)
 }
 END_TEST
 
+/* A list that cannot be looked at (here: a set never started, so no
+ * snapshot to map) refuses as an error inside the check, deny list and
+ * allow list alike. */
+START_TEST(list_error_is_internal)
+{
+    char err[256];
+    pp_listset_t *set = pp_listset_new();
+    int idx = pp_listset_add(set, write_tmp("deny", "0004f2000d04\n"), err,
+                             sizeof(err));
+
+    ck_assert_int_ge(idx, 0);
+    fx.scope.lists = set;
+    fx.scope.deny_idx = idx;
+    fx.scope.allow_idx = -1;
+    EXPECT(PP_R_INTERNAL, 6);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "unavailable"));
+    fx.scope.deny_idx = -1;
+    fx.scope.allow_idx = idx;
+    EXPECT(PP_R_INTERNAL, 7);
+    fx.scope.lists = fx.set;
+    pp_listset_free(set);
+}
+END_TEST
+
 /* The first failing step gives the reason: each pair fails two steps. */
 START_TEST(order_of_steps)
 {
@@ -460,6 +484,11 @@ START_TEST(shared_only_mode)
     fx.q.uri = "/phones/0004f2000a01/contacts.xml";
     fx.q.file = NULL;
     EXPECT(PP_R_DEVICE_FILE, 10);
+    /* a URI naming no device mapped to a file that names one (an Alias,
+     * a rewrite): the file is a device's */
+    fx.q.uri = "/site.cfg";
+    fx.q.file = "/0004f2000b02.cfg";
+    EXPECT(PP_R_DEVICE_FILE, 10);
     fx.q.uri = fx.q.file = "/000000000000.cfg";
     fx.q.read_only = 0;
     EXPECT(PP_R_SHARED_READONLY, 10);
@@ -500,6 +529,7 @@ Suite *suite_decide(void)
     tcase_add_test(tc, step10_destination);
     tcase_add_test(tc, step11_method);
     tcase_add_test(tc, lists_never_loaded);
+    tcase_add_test(tc, list_error_is_internal);
     tcase_add_test(tc, order_of_steps);
     tcase_add_test(tc, shared_only_mode);
     suite_add_tcase(s, tc);
