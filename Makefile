@@ -24,15 +24,33 @@
 #   make check-list LIST=path   the strict check of a list file (pipelines)
 #   make check-tool the tests of polyprov-check (build/polyprov-check)
 #
-# Everything is derived from apxs: ./configure --with-apxs=PATH writes
-# config.mk; without it, apxs (or apxs2) is taken from PATH.
+# ./configure (configure.ac) works out everything once: apxs and what it
+# says of httpd, the libraries (pkg-config), the hardening flags and the
+# version (VERSION), into config.mk.  Without config.mk the Makefile runs
+# ./configure itself (after autoconf, when there is no configure script yet
+# and autoconf is installed); where that cannot be done (a fresh machine,
+# before make demo or make check installs what is missing), it falls back
+# to asking apxs and pkg-config itself.  make unit needs no apxs.
+#   make check DEPS=no   (or demo): no apt-get install of what is missing
 
--include config.mk
-
-APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null)
 PYTHON ?= /usr/bin/python3
-CC ?= gcc
 
+NOCONF_GOALS := clean distclean deps
+ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
+-include config.mk
+# make remakes config.mk first when it is missing or older than what
+# makes it; a configure that fails leaves none, and the fallback below
+config.mk: config.mk.in $(wildcard configure) VERSION
+	@if [ ! -x configure ] && command -v autoconf >/dev/null 2>&1; then \
+	  autoconf; fi
+	@if [ -x configure ] && ./configure -q $(CONFIGURE_ARGS); then :; else \
+	  rm -f $@; echo "(no config.mk: make asks apxs and pkg-config)" >&2; fi
+endif
+
+ifneq ($(PP_CONFIGURED),yes)
+APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null)
+CC ?= gcc
+PP_VERSION := $(shell cat VERSION)
 ifneq ($(APXS),)
 AP_INCLUDEDIR := $(shell $(APXS) -q INCLUDEDIR)
 AP_LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
@@ -43,13 +61,16 @@ AP_CPPFLAGS   := $(shell $(APXS) -q EXTRA_CPPFLAGS)
 APR_CONFIG    := $(shell $(APXS) -q APR_CONFIG)
 APR_INCLUDES  := $(shell $(APR_CONFIG) --includes 2>/dev/null)
 endif
-
 PKG_LIBS   := $(shell pkg-config --libs openssl libpcre2-8 2>/dev/null || echo -lssl -lcrypto -lpcre2-8)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
+endif
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
-CFLAGS_ALL = $(OPT) $(WARN) -fPIC -pthread -fvisibility=hidden $(EXTRA_CFLAGS)
+# -MMD -MP: each object depends on the headers it includes (its .d file)
+CFLAGS_ALL = $(OPT) $(WARN) -fPIC -pthread -fvisibility=hidden $(HARDEN_CFLAGS) \
+             $(PKG_CFLAGS) -I$(GEN) -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS_ALL = $(HARDEN_LDFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := mod_polyprov
@@ -59,6 +80,9 @@ GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
             mod_polyprov_dbd
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
+# the generated version header (from VERSION, through config.mk)
+GEN      := build/gen
+VERSION_H := $(GEN)/pp_version.h
 
 B        ?= build
 MODULE   := $(B)/mod_polyprov.so
@@ -83,11 +107,25 @@ need-apxs:
 	  echo "apxs not found: install apache2-dev (or run 'make deps' as root)," \
 	       "or ./configure --with-apxs=/path/to/apxs" >&2; exit 1; fi
 
-$(B)/core/%.o: $(SRC)/%.c $(HEADERS)
+# rewritten only when the version changes, so that nothing else rebuilds
+$(VERSION_H): FORCE
+	@mkdir -p $(@D)
+	@printf '/* made by make from VERSION (config.mk): do not edit */\n#define PP_VERSION "%s"\n' \
+	  '$(PP_VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
+# each object depends on the headers it includes, as its .d file says; an
+# object without one (built before) on every header
+.SECONDEXPANSION:
+DEPS_OF = $$(if $$(wildcard $$(basename $$@).d),,$(HEADERS))
+
+$(B)/core/%.o: $(SRC)/%.c $(DEPS_OF) | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -c $< -o $@
 
-$(B)/glue/%.o: $(SRC)/%.c $(HEADERS)
+$(B)/glue/%.o: $(SRC)/%.c $(DEPS_OF) | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(AP_CPPFLAGS) -I$(AP_INCLUDEDIR) $(APR_INCLUDES) -c $< -o $@
 
@@ -96,20 +134,25 @@ $(CORELIB): $(CORE:%=$(B)/core/%.o)
 	ar rcs $@ $^
 
 $(MODULE): $(GLUE:%=$(B)/glue/%.o) $(CORELIB) $(SRC)/polyprov.map
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -shared -o $@ $(GLUE:%=$(B)/glue/%.o) $(CORELIB) \
-	  -Wl,--version-script=$(SRC)/polyprov.map -Wl,-z,relro,-z,now $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -shared -o $@ $(GLUE:%=$(B)/glue/%.o) $(CORELIB) \
+	  -Wl,--version-script=$(SRC)/polyprov.map $(PKG_LIBS)
 
-$(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
+$(UNITBIN): $(UNIT:%=tests/unit/%.c) $(CORELIB) | $(VERSION_H)
+	@if [ -z "$(CHECK_LIBS)" ]; then \
+	  echo "the unit tests need Check: install check (apt-get install check)" >&2; \
+	  exit 1; fi
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $(UNIT:%=tests/unit/%.c) \
 	  $(CORELIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-$(B)/check-list: tools/check_list.c $(CORELIB)
+$(B)/check-list: tools/check_list.c $(CORELIB) | $(VERSION_H)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 # polyprov-check: the decision without a server, from the same core
-$(TOOL): $(TOOLSRC) tools/pc_input.h $(CORELIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS) -o $@ $(TOOLSRC) \
-	  $(CORELIB) -Wl,-z,relro,-z,now $(PKG_LIBS)
+$(TOOL): $(TOOLSRC) $(CORELIB) | $(VERSION_H)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS_ALL) -o $@ $(TOOLSRC) \
+	  $(CORELIB) $(PKG_LIBS)
+
+-include $(wildcard $(B)/core/*.d $(B)/glue/*.d $(B)/*.d)
 
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
@@ -139,8 +182,9 @@ $(PKI)/.stamp: tests/pphttpd/pki.py
 # ---------------------------------------------------------------------------
 
 # the Debian packages for make check (tests/deps.sh says which set is which)
+# DEPS=no (a packager's build, a machine set up by hand): install nothing
 deps:
-	@sh tests/deps.sh test
+	@if [ "$(DEPS)" != no ]; then sh tests/deps.sh test; fi
 
 # everything CI runs: the suites, then again under ASan/UBSan, Valgrind
 # over a representative workload, and each fuzzer for a few seconds
@@ -155,11 +199,12 @@ check-run: unit integration security
 # installed into this machine's Apache, a phone served, purged) and the
 # RPM spec (rpmspec -P, the source RPM); .ci/run runs it after make check
 check-package: $(PKI)/.stamp
-	@sh tests/deps.sh package
+	@if [ "$(DEPS)" != no ]; then sh tests/deps.sh package; fi
 	PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m pytest -q -p no:cacheprovider \
 	  tests/package $(PYTEST_ARGS)
 
-unit: build $(UNITBIN) $(PKI)/.stamp
+# the core and its unit tests only: no apxs, no root
+unit: $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
 
 integration: build weak $(B)/storm $(PKI)/.stamp
@@ -194,7 +239,7 @@ security: build weak faults $(PKI)/.stamp
 
 # only what the demo needs: no test tools
 demo:
-	@sh tests/deps.sh demo
+	@if [ "$(DEPS)" != no ]; then sh tests/deps.sh demo; fi
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: build $(PKI)/.stamp
@@ -295,11 +340,11 @@ faults:
 	  EXTRA_CFLAGS="-DPP_TESTING_FAULTS" build
 
 asan:
-	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" HARDEN_CFLAGS= \
 	  EXTRA_CFLAGS="$(SAN)" PKG_LIBS="$(PKG_LIBS) $(SAN)" build build/asan/unit_tests
 
 check-asan: asan weak $(B)/storm $(PKI)/.stamp
-	@$(MAKE) --no-print-directory B=build/asan-faults OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory B=build/asan-faults OPT="-O1 -g" HARDEN_CFLAGS= \
 	  EXTRA_CFLAGS="$(SAN) -DPP_TESTING_FAULTS" PKG_LIBS="$(PKG_LIBS) $(SAN)" build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests

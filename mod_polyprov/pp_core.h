@@ -14,8 +14,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#define PP_VERSION "1.0.0"
-
 /* ------------------------------------------------------------------ */
 /* Reasons                                                             */
 

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "pp_core.h"
+#include "pp_version.h"   /* PP_VERSION, made from VERSION (Makefile) */
 #include "pc_input.h"
 
 #include <errno.h>
