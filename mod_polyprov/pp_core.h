@@ -41,6 +41,30 @@ typedef enum {
 /* "no-tls", "no-cert", ... as in the README (Troubleshooting a 403); "ok" for PP_R_OK. */
 const char *pp_reason_name(pp_reason_t r);
 
+/* The steps of the decision, in order: the rows of the README's table
+ * ("How the module decides"), numbered there as here.  The code, the
+ * unit tests and polyprov-check name them; only this enum and the table
+ * hold the numbers (tests/integration/test_docs.py compares the two). */
+typedef enum {
+    PP_STEP_NONE = 0,          /* allowed: no step refused */
+    PP_STEP_TLS = 1,           /* the connection is TLS */
+    PP_STEP_CERT = 2,          /* a client certificate is present */
+    PP_STEP_VERIFY = 3,        /* the module's own verification */
+    PP_STEP_ISSUER = 4,        /* the direct issuer is pinned */
+    PP_STEP_CN = 5,            /* one usable CN gives a MAC */
+    PP_STEP_DENY_LIST = 6,     /* not on the deny list */
+    PP_STEP_ALLOW_LIST = 7,    /* on the allow list */
+    PP_STEP_DIRECTORY = 8,     /* not a directory */
+    PP_STEP_DOT_FILE = 9,      /* no write to a '.' segment */
+    PP_STEP_OWNER = 10,        /* the file belongs to the requester */
+    PP_STEP_METHOD = 11,       /* not PROPPATCH */
+    PP_STEP_LAST = PP_STEP_METHOD
+} pp_step_t;
+
+/* "TLS", "certificate", ... (polyprov-check's step lines); "" for
+ * PP_STEP_NONE and a value that is no step. */
+const char *pp_step_name(pp_step_t s);
+
 /* ------------------------------------------------------------------ */
 /* Logging: the glue installs a sink; the default writes to stderr.    */
 
@@ -137,8 +161,9 @@ typedef struct {
     int read_method;        /* GET, HEAD or OPTIONS (and no writing parent) */
 } pp_target_t;
 
-/* Step 11 of the decision table (README, "How the module decides"):
- * PP_R_OK, PP_R_NOT_OWNER, PP_R_SHARED_READONLY or PP_R_NOT_SHARED.
+/* Step PP_STEP_OWNER of the decision table (README, "How the module
+ * decides"): PP_R_OK, PP_R_NOT_OWNER, PP_R_SHARED_READONLY or
+ * PP_R_NOT_SHARED.
  * Every maximal run of 12 or more hex digits in the URI and in the whole
  * file path counts; a write must land on a file whose path names `mac`. */
 pp_reason_t pp_owner_check(const pp_target_t *t, pp_mac_t mac,
@@ -263,8 +288,8 @@ typedef struct {
      * the certificate was verified.  The verification tolerates exactly
      * that, and only at depth 0: everything else of it (the chain to
      * PolyProvTrustedCA, its CAs' own validity, signatures, purpose, the
-     * CRLs) still holds for an expired leaf.  Step 3 of the decision
-     * refuses it unless the scope allows expired certificates. */
+     * CRLs) still holds for an expired leaf.  PP_STEP_VERIFY refuses it
+     * unless the scope allows expired certificates. */
     int leaf_expired;
     time_t not_after;
 } pp_cert_facts_t;
@@ -549,13 +574,14 @@ typedef struct {
     const pp_shared_t *shared;     /* PolyProvSharedFiles (not NULL) */
     int allow_expired;             /* PolyProvAllowExpired On: a client
                                     * certificate past its notAfter passes
-                                    * step 3 (nothing else is loosened) */
+                                    * PP_STEP_VERIFY (nothing else is
+                                    * loosened) */
 } pp_scope_t;
 
 /* What is known of a request when it is decided. */
 typedef struct {
-    int tls;                       /* step 1 */
-    const pp_cert_facts_t *cert;   /* step 2: NULL when no certificate */
+    int tls;                       /* PP_STEP_TLS */
+    const pp_cert_facts_t *cert;   /* PP_STEP_CERT: NULL when none */
     int cn_known;                  /* cn_rv/cn_mac hold the pattern's
                                     * result already (a cache); else the
                                     * decision applies scope->pattern */
@@ -577,7 +603,8 @@ typedef struct {
 
 typedef struct {
     pp_reason_t reason;
-    int step;                      /* the step that refused; 0: allowed */
+    pp_step_t step;                /* the step that refused;
+                                    * PP_STEP_NONE: allowed */
     pp_mac_t mac;                  /* the requester's, when mac_known */
     int mac_known;
     int device_file;               /* allowed, and the file's path names

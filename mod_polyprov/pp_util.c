@@ -46,6 +46,34 @@ const char *pp_reason_name(pp_reason_t r)
     return "internal";
 }
 
+static const char *const step_names[] = {
+    [PP_STEP_NONE] = "",
+    [PP_STEP_TLS] = "TLS",
+    [PP_STEP_CERT] = "certificate",
+    [PP_STEP_VERIFY] = "verification",
+    [PP_STEP_ISSUER] = "issuer pin",
+    [PP_STEP_CN] = "CN and MAC",
+    [PP_STEP_DENY_LIST] = "deny list",
+    [PP_STEP_ALLOW_LIST] = "allow list",
+    [PP_STEP_DIRECTORY] = "directory",
+    [PP_STEP_DOT_FILE] = "dot-file",
+    [PP_STEP_OWNER] = "owner",
+    [PP_STEP_METHOD] = "method",
+};
+
+/* a step added to pp_step_t without a name here does not compile */
+_Static_assert(sizeof(step_names) / sizeof(step_names[0]) == PP_STEP_LAST + 1,
+               "every step of pp_step_t has a name in step_names");
+
+const char *pp_step_name(pp_step_t s)
+{
+    if ((unsigned)s < sizeof(step_names) / sizeof(step_names[0])
+        && step_names[s]) {
+        return step_names[s];
+    }
+    return "";
+}
+
 const char *pp_cert_source_name(pp_cert_source_t s)
 {
     switch (s) {

@@ -305,8 +305,8 @@ START_TEST(lookalikes)
 }
 END_TEST
 
-/* A certificate past its notAfter: verified, the expiry recorded (step 3
- * of the decision judges it); nothing else is tolerated. */
+/* A certificate past its notAfter: verified, the expiry recorded
+ * (PP_STEP_VERIFY of the decision judges it); nothing else is tolerated. */
 START_TEST(expired_devices)
 {
     char err[512];

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Step 5: the MAC out of the CN. */
+/* PP_STEP_CN: the MAC out of the CN. */
 #include "unit.h"
 
 #include <string.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Step 9: ownership of a request path. */
+/* PP_STEP_OWNER: ownership of a request path. */
 #include "unit.h"
 
 #include <string.h>
