@@ -74,7 +74,8 @@ LDFLAGS_ALL = $(HARDEN_LDFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := mod_polyprov
-CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
+CORE     := pp_reason pp_log pp_fault pp_access pp_mac pp_path pp_cn pp_ca pp_cert \
+            pp_maclist pp_listset pp_decide
 GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
             mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
             mod_polyprov_dbd

@@ -321,14 +321,14 @@ def test_core_lines_name_the_core_and_their_level(servers, pki):
     assert lines, h.new_log()
     assert lines[0].startswith("[polyprov:notice] "), lines[0]
     # (ErrorLogFormat's %F: where the line was logged)
-    assert re.search(r"\] mod_polyprov/pp_list\.c\(\d+\): PP038", lines[0]), \
+    assert re.search(r"\] mod_polyprov/pp_listset\.c\(\d+\): PP038", lines[0]), \
         lines[0]
 
 
 def test_decision_steps_numbered_as_the_core_names_them():
     """The README's decision table, its list of step names and pp_step_t
-    (pp_core.h) give each step the same number."""
-    with open(os.path.join(TOP, "mod_polyprov", "pp_core.h")) as f:
+    (pp_reason.h) give each step the same number."""
+    with open(os.path.join(TOP, "mod_polyprov", "pp_reason.h")) as f:
         enum = dict((name, int(n)) for name, n in re.findall(
             r"^\s*(PP_STEP_[A-Z_]+) = (\d+),", f.read(), re.M))
     steps = {k: v for k, v in enum.items() if v > 0}
