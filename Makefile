@@ -40,11 +40,15 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mk
 # make remakes config.mk first when it is missing or older than what
 # makes it; a configure that fails leaves none, and the fallback below
+# (again with the options it was first given, when config.status has them)
 config.mk: config.mk.in $(wildcard configure) VERSION
 	@if [ ! -x configure ] && command -v autoconf >/dev/null 2>&1; then \
 	  autoconf; fi
-	@if [ -x configure ] && ./configure -q $(CONFIGURE_ARGS); then :; else \
-	  rm -f $@; echo "(no config.mk: make asks apxs and pkg-config)" >&2; fi
+	@if [ -x config.status ] && [ -x configure ]; then \
+	  ./config.status --recheck >/dev/null && ./config.status -q; \
+	elif [ -x configure ]; then ./configure -q $(CONFIGURE_ARGS); \
+	else false; fi || \
+	  { rm -f $@; echo "(no config.mk: make asks apxs and pkg-config)" >&2; }
 endif
 
 ifneq ($(PP_CONFIGURED),yes)
