@@ -43,7 +43,7 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 # (again with the options it was first given, when config.status has them)
 config.mk: config.mk.in $(wildcard configure) VERSION
 	@if [ ! -x configure ] && command -v autoconf >/dev/null 2>&1; then \
-	  autoconf; fi
+	  autoconf || rm -f configure; fi
 	@if [ -x config.status ] && [ -x configure ]; then \
 	  ./config.status --recheck >/dev/null && ./config.status -q; \
 	elif [ -x configure ]; then ./configure -q $(CONFIGURE_ARGS); \
