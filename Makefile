@@ -7,6 +7,8 @@
 #                   integration and security (attack) tests, the same under
 #                   ASan/UBSan, Valgrind, and a short run of each fuzzer
 #   make check-run  unit, integration and security tests only
+#   make check-mutation  every guard of the core (tests/mutation/guards.txt)
+#                   removed in turn: the unit tests must fail each time
 #   make check-package  build, lint, install, use and purge the Debian
 #                   package; check the RPM spec (root; CI runs it)
 #   make install    install the module (apxs -i) and its configuration files
@@ -24,15 +26,38 @@
 #   make doc        build/doc: polyprov.conf(5) and the examples, from the
 #                   README (tools/pkgdocs.py; the Debian package ships them)
 #
-# Everything is derived from apxs: ./configure --with-apxs=PATH writes
-# config.mk; without it, apxs (or apxs2) is taken from PATH.
+# ./configure (configure.ac) works out everything once: apxs and what it
+# says of httpd, the libraries (pkg-config), the hardening flags and the
+# version (VERSION), into config.mk.  Without config.mk the Makefile runs
+# ./configure itself (after autoconf, when there is no configure script yet
+# or configure.ac is newer, and autoconf is installed); where that cannot be done (a fresh machine,
+# before make demo or make check installs what is missing), it falls back
+# to asking apxs and pkg-config itself.  make unit needs no apxs.
+#   make check DEPS=no   (or demo): no apt-get install of what is missing
 
--include config.mk
-
-APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null)
 PYTHON ?= /usr/bin/python3
-CC ?= gcc
 
+NOCONF_GOALS := clean distclean deps
+ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
+-include config.mk
+# make remakes config.mk first when it is missing or older than what
+# makes it; a configure that fails leaves none, and the fallback below
+# (again with the options it was first given, when config.status has them)
+config.mk: config.mk.in configure.ac $(wildcard configure) VERSION
+	@if { [ ! -x configure ] || [ configure.ac -nt configure ]; } && \
+	    command -v autoconf >/dev/null 2>&1; then \
+	  autoconf || rm -f configure; fi
+	@if [ -x config.status ] && [ -x configure ]; then \
+	  ./config.status --recheck >/dev/null && ./config.status -q; \
+	elif [ -x configure ]; then ./configure -q $(CONFIGURE_ARGS); \
+	else false; fi || \
+	  { rm -f $@; echo "(no config.mk: make asks apxs and pkg-config)" >&2; }
+endif
+
+ifneq ($(PP_CONFIGURED),yes)
+APXS ?= $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null)
+CC ?= gcc
+PP_VERSION := $(shell cat VERSION)
 ifneq ($(APXS),)
 AP_INCLUDEDIR := $(shell $(APXS) -q INCLUDEDIR)
 AP_LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR)
@@ -43,22 +68,29 @@ AP_CPPFLAGS   := $(shell $(APXS) -q EXTRA_CPPFLAGS)
 APR_CONFIG    := $(shell $(APXS) -q APR_CONFIG)
 APR_INCLUDES  := $(shell $(APR_CONFIG) --includes 2>/dev/null)
 endif
-
 PKG_LIBS   := $(shell pkg-config --libs openssl libpcre2-8 2>/dev/null || echo -lssl -lcrypto -lpcre2-8)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
+endif
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral
-CFLAGS_ALL = $(OPT) $(WARN) -fPIC -pthread -fvisibility=hidden $(EXTRA_CFLAGS)
+# -MMD -MP: each object depends on the headers it includes (its .d file)
+CFLAGS_ALL = $(OPT) $(WARN) -fPIC -pthread -fvisibility=hidden $(HARDEN_CFLAGS) \
+             $(PKG_CFLAGS) -I$(GEN) -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS_ALL = $(HARDEN_LDFLAGS) -Wl,-z,relro,-z,now $(LDFLAGS)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := mod_polyprov
-CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
+CORE     := pp_reason pp_log pp_fault pp_access pp_mac pp_path pp_cn pp_ca pp_cert \
+            pp_maclist pp_listset pp_decide
 GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
             mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
             mod_polyprov_dbd mod_polyprov_dump
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
+# the generated version header (from VERSION, through config.mk)
+GEN      := build/gen
+VERSION_H := $(GEN)/pp_version.h
 
 B        ?= build
 MODULE   := $(B)/mod_polyprov.so
@@ -70,7 +102,7 @@ PKI      := build/pki
 
 .PHONY: all build deps check check-run check-package demo demo-run unit integration security faults \
         check-valgrind \
-        fuzz fuzz-build fuzz-ci \
+        fuzz fuzz-build fuzz-ci check-mutation \
         install uninstall install-check-layout clean distclean asan check-asan need-apxs weak bench check-list \
         check-tool doc
 
@@ -83,11 +115,25 @@ need-apxs:
 	  echo "apxs not found: install apache2-dev (or run 'make deps' as root)," \
 	       "or ./configure --with-apxs=/path/to/apxs" >&2; exit 1; fi
 
-$(B)/core/%.o: $(SRC)/%.c $(HEADERS)
+# rewritten only when the version changes, so that nothing else rebuilds
+$(VERSION_H): FORCE
+	@mkdir -p $(@D)
+	@printf '/* made by make from VERSION (config.mk): do not edit */\n#define PP_VERSION "%s"\n' \
+	  '$(PP_VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+FORCE:
+
+# each object depends on the headers it includes, as its .d file says; an
+# object without one (built before) on every header
+.SECONDEXPANSION:
+DEPS_OF = $$(if $$(wildcard $$(basename $$@).d),,$(HEADERS))
+
+$(B)/core/%.o: $(SRC)/%.c $(DEPS_OF) | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -c $< -o $@
 
-$(B)/glue/%.o: $(SRC)/%.c $(HEADERS)
+$(B)/glue/%.o: $(SRC)/%.c $(DEPS_OF) | $(VERSION_H)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) $(AP_CPPFLAGS) -I$(AP_INCLUDEDIR) $(APR_INCLUDES) -c $< -o $@
 
@@ -96,20 +142,25 @@ $(CORELIB): $(CORE:%=$(B)/core/%.o)
 	ar rcs $@ $^
 
 $(MODULE): $(GLUE:%=$(B)/glue/%.o) $(CORELIB) $(SRC)/polyprov.map
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -shared -o $@ $(GLUE:%=$(B)/glue/%.o) $(CORELIB) \
-	  -Wl,--version-script=$(SRC)/polyprov.map -Wl,-z,relro,-z,now $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -shared -o $@ $(GLUE:%=$(B)/glue/%.o) $(CORELIB) \
+	  -Wl,--version-script=$(SRC)/polyprov.map $(PKG_LIBS)
 
-$(UNITBIN): $(UNIT:%=tests/unit/%.c) tests/unit/unit.h $(CORELIB)
+$(UNITBIN): $(UNIT:%=tests/unit/%.c) $(CORELIB) | $(VERSION_H)
+	@if [ -z "$(CHECK_LIBS)" ]; then \
+	  echo "the unit tests need Check: install check (apt-get install check)" >&2; \
+	  exit 1; fi
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $(UNIT:%=tests/unit/%.c) \
 	  $(CORELIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-$(B)/check-list: tools/check_list.c $(CORELIB)
+$(B)/check-list: tools/check_list.c $(CORELIB) | $(VERSION_H)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 # polyprov-check: the decision without a server, from the same core
-$(TOOL): $(TOOLSRC) tools/pc_input.h tools/pc_dump.h tools/pc_readiness.h $(CORELIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS) -o $@ $(TOOLSRC) \
-	  $(CORELIB) -Wl,-z,relro,-z,now $(PKG_LIBS)
+$(TOOL): $(TOOLSRC) $(CORELIB) | $(VERSION_H)
+	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS_ALL) -o $@ $(TOOLSRC) \
+	  $(CORELIB) $(PKG_LIBS)
+
+-include $(wildcard $(B)/core/*.d $(B)/glue/*.d $(B)/*.d)
 
 $(B)/listbench: bench/listbench.c $(CORELIB)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
@@ -147,13 +198,15 @@ $(B)/doc/polyprov.conf.5: tools/pkgdocs.py README.md debian/changelog
 # ---------------------------------------------------------------------------
 
 # the Debian packages for make check (tests/deps.sh says which set is which)
+# DEPS=no (a packager's build, a machine set up by hand): install nothing
 deps:
-	@sh tests/deps.sh test
+	@if [ "$(DEPS)" != no ]; then sh tests/deps.sh test; fi
 
 # everything CI runs: the suites, then again under ASan/UBSan, Valgrind
 # over a representative workload, and each fuzzer for a few seconds
 check: deps
-	@$(MAKE) --no-print-directory check-run check-asan check-valgrind fuzz-ci
+	@$(MAKE) --no-print-directory check-run check-asan check-valgrind fuzz-ci \
+	  check-mutation
 
 # the suites alone, for a quick round while developing
 check-run: unit integration security
@@ -162,17 +215,28 @@ check-run: unit integration security
 # installed into this machine's Apache, a phone served, purged) and the
 # RPM spec (rpmspec -P, the source RPM); .ci/run runs it after make check
 check-package: $(PKI)/.stamp
-	@sh tests/deps.sh package
+	@if [ "$(DEPS)" != no ]; then sh tests/deps.sh package; fi
 	PP_PKI=$(CURDIR)/$(PKI) $(PYTHON) -m pytest -q -p no:cacheprovider \
 	  tests/package $(PYTEST_ARGS)
 
-unit: build $(UNITBIN) $(PKI)/.stamp
+# the core and its unit tests only: no apxs, no root
+unit: $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
 
 integration: build weak $(B)/storm $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# every guard of the core pinned by a unit test: each mutant of
+# tests/mutation/guards.txt (one guard removed) built with the unit tests in
+# a temporary directory; a mutant they still pass fails this (README,
+# "Tests").  MUTATION_JOBS: how many mutants at once.
+MUTATION_JOBS ?= 2
+check-mutation: $(PKI)/.stamp
+	$(PYTHON) tests/mutation/mutate.py --pki $(PKI) -j $(MUTATION_JOBS) \
+	  --cc "$(CC)" --cflags "-O1 -g $(WARN) -pthread" \
+	  --libs "$(PKG_LIBS) $(CHECK_LIBS)"
 
 # polyprov-check's tests alone: on its own, and the decision matrix sent
 # to httpd and to the tool (README "The check tool")
@@ -191,7 +255,7 @@ security: build weak faults $(PKI)/.stamp
 
 # only what the demo needs: no test tools
 demo:
-	@sh tests/deps.sh demo
+	@if [ "$(DEPS)" != no ]; then sh tests/deps.sh demo; fi
 	@$(MAKE) --no-print-directory demo-run
 
 demo-run: build $(PKI)/.stamp
@@ -292,11 +356,11 @@ faults:
 	  EXTRA_CFLAGS="-DPP_TESTING_FAULTS" build
 
 asan:
-	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g" HARDEN_CFLAGS= \
 	  EXTRA_CFLAGS="$(SAN)" PKG_LIBS="$(PKG_LIBS) $(SAN)" build build/asan/unit_tests
 
 check-asan: asan weak $(B)/storm $(PKI)/.stamp
-	@$(MAKE) --no-print-directory B=build/asan-faults OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory B=build/asan-faults OPT="-O1 -g" HARDEN_CFLAGS= \
 	  EXTRA_CFLAGS="$(SAN) -DPP_TESTING_FAULTS" PKG_LIBS="$(PKG_LIBS) $(SAN)" build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PP_PKI=$(CURDIR)/$(PKI) build/asan/unit_tests

@@ -39,7 +39,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "pp_core.h"
+#include "pp_testing.h"   /* pp_cert_cache_clear */
 
 static int n_phones = 200;
 static char **pems;              /* each phone's PEM */

@@ -10,6 +10,7 @@
 #include "apr_hash.h"
 
 #include "pp_core.h"
+#include "pp_version.h"   /* PP_VERSION, made from VERSION (Makefile) */
 
 #if !AP_MODULE_MAGIC_AT_LEAST(20120211, 105)
 #error "mod_polyprov needs Apache httpd 2.4.48 or newer (ap_ssl_var_lookup)"

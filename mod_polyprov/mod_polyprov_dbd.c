@@ -12,7 +12,7 @@
  * mod_polyprov_reload.c), so this file opens a connection of its own for
  * each query, in a pool of its own, and closes it at once.
  *
- * The core (pp_list.c) does the rest as for a list file: one process
+ * The core (pp_listset.c) does the rest as for a list file: one process
  * queries, a result that differs from the version in force becomes a new
  * snapshot every process maps, and a failing query keeps the last good
  * list.

@@ -10,7 +10,7 @@
 #include "apr_strings.h"
 
 #ifdef PP_TESTING_FAULTS
-#include "pp_fault.h"
+#include "pp_testing.h"    /* the fault seam, the cache reset, recheck */
 
 /* A request carrying "X-PolyProv-Fault: <alloc|ssl|io>=N" makes the Nth
  * such operation of the core fail during its decision ("=N+": that one

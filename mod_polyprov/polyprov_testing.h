@@ -27,7 +27,7 @@
 /* The faults a request arms are counted process-wide: a background
  * thread's list reload would take them.  This build keeps reloads on the
  * request path, where the request that arms a fault runs them (the same
- * core code, pp_list.c, that the background runs). */
+ * core code, pp_listset.c, that the background runs). */
 #define POLYPROV_TEST_INLINE_RELOADS 1
 /* Before a decision: arms the seam if the request asks for it (after the
  * connection's verdict was forgotten, the process cache emptied and the

@@ -3,7 +3,7 @@
  * mod_polyprov core: the decision, step by step, over plain facts.
  *
  * The steps are those of the README's decision table ("How the module
- * decides"); each is named below by its number.  The httpd glue gathers
+ * decides"); each is named below by its pp_step_t (pp_core.h).  The httpd glue gathers
  * the facts (TLS, the client certificate's verdict, the request's target)
  * and reports the verdict; the offline tool and the unit tests call this
  * same function.
@@ -12,14 +12,14 @@
 
 #include <string.h>
 
-static pp_reason_t done(pp_verdict_t *v, int step, pp_reason_t reason)
+static pp_reason_t done(pp_verdict_t *v, pp_step_t step, pp_reason_t reason)
 {
     v->step = step;
     v->reason = reason;
     return reason;
 }
 
-/* Steps 6 and 7: look the MAC up in list idx; refuse with `refusal` when
+/* PP_STEP_DENY_LIST and PP_STEP_ALLOW_LIST: look the MAC up in list idx; refuse with `refusal` when
  * it is on the list (refuse_if_listed) or not on it (the allow list).  A
  * list that has never loaded, or cannot be looked at, refuses too. */
 static pp_reason_t list_step(const pp_scope_t *s, const pp_request_t *q,
@@ -49,7 +49,8 @@ static pp_reason_t list_step(const pp_scope_t *s, const pp_request_t *q,
 }
 
 /* A scope with PolyProv SharedOnly (no device certificates): only files
- * that name no device, read-only.  Steps 1 to 7 do not apply. */
+ * that name no device, read-only.  The steps before PP_STEP_DIRECTORY
+ * do not apply. */
 static pp_reason_t decide_shared_only(const pp_scope_t *s,
                                       const pp_request_t *q,
                                       pp_verdict_t *v)
@@ -57,11 +58,12 @@ static pp_reason_t decide_shared_only(const pp_scope_t *s,
     pp_target_t t;
     pp_reason_t rv;
 
-    /* step 8 */
+    /* PP_STEP_DIRECTORY */
     if (q->is_dir) {
-        return done(v, 8, PP_R_DIRECTORY);
+        return done(v, PP_STEP_DIRECTORY, PP_R_DIRECTORY);
     }
-    /* step 10, with no device of its own: any device's file is refused */
+    /* PP_STEP_OWNER, with no device of its own: any device's file is
+     * refused */
     t.uri_path = q->uri;
     t.has_path_info = q->path_info && *q->path_info
                       && strcmp(q->path_info, "/");
@@ -74,7 +76,7 @@ static pp_reason_t decide_shared_only(const pp_scope_t *s,
                "no file that names a device");
         rv = PP_R_DEVICE_FILE;
     }
-    return done(v, rv == PP_R_OK ? 0 : 10, rv);
+    return done(v, rv == PP_R_OK ? PP_STEP_NONE : PP_STEP_OWNER, rv);
 }
 
 pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
@@ -87,7 +89,7 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
 
     /* (not the whole struct: detail is long, and this runs per request) */
     v->reason = PP_R_OK;
-    v->step = 0;
+    v->step = PP_STEP_NONE;
     v->mac = 0;
     v->mac_known = 0;
     v->device_file = 0;
@@ -95,16 +97,16 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
     if (s->mode == PP_MODE_SHARED_ONLY) {
         return decide_shared_only(s, q, v);
     }
-    /* step 1: the connection is TLS */
+    /* PP_STEP_TLS: the connection is TLS */
     if (!q->tls) {
-        return done(v, 1, PP_R_NO_TLS);
+        return done(v, PP_STEP_TLS, PP_R_NO_TLS);
     }
-    /* step 2: a client certificate is present (mod_ssl's own verdict is
+    /* PP_STEP_CERT: a client certificate is present (mod_ssl's own verdict is
      * not consulted either way) */
     if (!f) {
-        return done(v, 2, PP_R_NO_CERT);
+        return done(v, PP_STEP_CERT, PP_R_NO_CERT);
     }
-    /* step 3: the module's own verification (without a PolyProvTrustedCA
+    /* PP_STEP_VERIFY: the module's own verification (without a PolyProvTrustedCA
      * the core trusts nothing) */
     if (f->verdict != PP_R_OK) {
         if (s->have_ca) {
@@ -114,8 +116,8 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
             pp_err(v->detail, sizeof(v->detail), "%s (PolyProv On at %s)",
                    f->detail, s->enabled_where ? s->enabled_where : "?");
         }
-        return done(v, 3, f->verdict == PP_R_INTERNAL ? PP_R_INTERNAL
-                                                      : PP_R_UNTRUSTED);
+        return done(v, PP_STEP_VERIFY, f->verdict == PP_R_INTERNAL
+                                       ? PP_R_INTERNAL : PP_R_UNTRUSTED);
     }
     /* ... in which a client certificate past its notAfter (and valid in
      * every other respect) passes only where PolyProvAllowExpired is On */
@@ -125,9 +127,9 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
         pp_err(v->detail, sizeof(v->detail), "the certificate expired at %s"
                " (its notAfter); PolyProvAllowExpired is not On here",
                when);
-        return done(v, 3, PP_R_UNTRUSTED);
+        return done(v, PP_STEP_VERIFY, PP_R_UNTRUSTED);
     }
-    /* step 4: the direct issuer is pinned, if pins are set */
+    /* PP_STEP_ISSUER: the direct issuer is pinned, if pins are set */
     if (s->npins > 0) {
         int ok = 0;
         for (i = 0; i < s->npins && !ok; i++) {
@@ -138,10 +140,10 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
             pp_fingerprint_format(f->issuer_sha256, fp);
             pp_err(v->detail, sizeof(v->detail), "issuer sha256:%s is not "
                    "pinned", fp);
-            return done(v, 4, PP_R_ISSUER);
+            return done(v, PP_STEP_ISSUER, PP_R_ISSUER);
         }
     }
-    /* step 5: one usable CN, and the pattern gives a MAC */
+    /* PP_STEP_CN: one usable CN, and the pattern gives a MAC */
     if (!f->cn_usable) {
         if (f->cn_count != 1) {
             pp_err(v->detail, sizeof(v->detail), "the subject has %d CN "
@@ -151,7 +153,7 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
             pp_err(v->detail, sizeof(v->detail), "the CN is too long, not "
                    "UTF-8 or holds a NUL");
         }
-        return done(v, 5, PP_R_BAD_CN);
+        return done(v, PP_STEP_CN, PP_R_BAD_CN);
     }
     if (q->cn_known) {
         rv = q->cn_rv;
@@ -164,26 +166,27 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
         v->mac = 0;
         pp_err(v->detail, sizeof(v->detail), "the CN gives no MAC with "
                "PolyProvCNPattern %s", pp_pattern_source(s->pattern));
-        return done(v, 5, rv == PP_R_INTERNAL ? PP_R_INTERNAL : PP_R_BAD_CN);
+        return done(v, PP_STEP_CN, rv == PP_R_INTERNAL ? PP_R_INTERNAL
+                                                       : PP_R_BAD_CN);
     }
     v->mac_known = 1;
-    /* step 6: not on the deny list (it wins over the allow list) */
+    /* PP_STEP_DENY_LIST: not on the deny list (it wins over the allow list) */
     if (s->deny_idx >= 0) {
         rv = list_step(s, q, v, s->deny_idx, "deny", 1, PP_R_DENY_LIST);
         if (rv != PP_R_OK) {
-            return done(v, 6, rv);
+            return done(v, PP_STEP_DENY_LIST, rv);
         }
     }
-    /* step 7: on the allow list, if one is configured */
+    /* PP_STEP_ALLOW_LIST: on the allow list, if one is configured */
     if (s->allow_idx >= 0) {
         rv = list_step(s, q, v, s->allow_idx, "allow", 0, PP_R_ALLOW_LIST);
         if (rv != PP_R_OK) {
-            return done(v, 7, rv);
+            return done(v, PP_STEP_ALLOW_LIST, rv);
         }
     }
-    /* step 8: not a directory */
+    /* PP_STEP_DIRECTORY: not a directory */
     if (q->is_dir) {
-        return done(v, 8, PP_R_DIRECTORY);
+        return done(v, PP_STEP_DIRECTORY, PP_R_DIRECTORY);
     }
     t.uri_path = q->uri;
     /* "/" alone is how a collection is spelled (MKCOL /dir/) */
@@ -191,15 +194,15 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
                       && strcmp(q->path_info, "/");
     t.filename = q->file;
     t.read_method = q->read_only;
-    /* step 9: no write to a dot-file (.htaccess and the like) */
+    /* PP_STEP_DOT_FILE: no write to a dot-file (.htaccess and the like) */
     if (!t.read_method && (pp_path_has_dot_segment(q->uri)
                            || pp_path_has_dot_segment(q->file))) {
-        return done(v, 9, PP_R_DOT_FILE);
+        return done(v, PP_STEP_DOT_FILE, PP_R_DOT_FILE);
     }
-    /* step 10: the file belongs to the requester ... */
+    /* PP_STEP_OWNER: the file belongs to the requester ... */
     rv = pp_owner_check_ex(&t, v->mac, s->shared, &v->device_file);
     if (rv != PP_R_OK) {
-        return done(v, 10, rv);
+        return done(v, PP_STEP_OWNER, rv);
     }
     /* ... and so does what a COPY or MOVE writes, judged here whatever
      * serves the request (mod_dav, a proxy, anything else) */
@@ -208,7 +211,7 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
             pp_err(v->detail, sizeof(v->detail), "%s",
                    q->destination_error ? q->destination_error
                                         : "no Destination");
-            return done(v, 10, PP_R_NOT_OWNER);
+            return done(v, PP_STEP_OWNER, PP_R_NOT_OWNER);
         }
         if (pp_path_has_dot_segment(q->destination)) {
             rv = PP_R_DOT_FILE;
@@ -223,15 +226,16 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
         if (rv != PP_R_OK) {
             pp_err(v->detail, sizeof(v->detail), "Destination %s",
                    q->destination);
-            return done(v, rv == PP_R_DOT_FILE ? 9 : 10, rv);
+            return done(v, rv == PP_R_DOT_FILE ? PP_STEP_DOT_FILE
+                                               : PP_STEP_OWNER, rv);
         }
     }
-    /* step 11: phones never set WebDAV properties (mod_dav_fs's
+    /* PP_STEP_METHOD: phones never set WebDAV properties (mod_dav_fs's
      * "executable" would make an upload a program for XBitHack or CGI) */
     if (q->proppatch) {
         pp_err(v->detail, sizeof(v->detail), "PROPPATCH is not allowed to "
                "devices");
-        return done(v, 11, PP_R_METHOD);
+        return done(v, PP_STEP_METHOD, PP_R_METHOD);
     }
-    return done(v, 0, PP_R_OK);
+    return done(v, PP_STEP_NONE, PP_R_OK);
 }

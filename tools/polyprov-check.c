@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "pp_core.h"
+#include "pp_version.h"   /* PP_VERSION, made from VERSION (Makefile) */
 #include "pc_input.h"
 #include "pc_dump.h"
 #include "pc_readiness.h"
@@ -987,19 +988,14 @@ static int map_target(const request_opts_t *r, target_t *t)
 /* ------------------------------------------------------------------ */
 /* The decision, and its steps                                         */
 
-static const char *STEP_NAMES[12] = {
-    "", "TLS", "certificate", "verification", "issuer pin", "CN and MAC",
-    "deny list", "allow list", "directory", "dot-file", "owner", "method"
-};
-
-static void step(int n, const char *status, const char *fmt, ...)
+static void step(pp_step_t n, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void step(int n, const char *status, const char *fmt, ...)
+static void step(pp_step_t n, const char *status, const char *fmt, ...)
 {
     va_list ap;
 
-    printf("%2d %-13s %-4s  ", n, STEP_NAMES[n], status);
+    printf("%2d %-13s %-4s  ", (int)n, pp_step_name(n), status);
     va_start(ap, fmt);
     vprintf(fmt, ap);
     va_end(ap);
@@ -1090,7 +1086,7 @@ static int foreign_run(const char *path, pp_mac_t mac, char *out,
     return 0;
 }
 
-/* Why step 10 refused, in the operator's terms. */
+/* Why PP_STEP_OWNER refused, in the operator's terms. */
 static void owner_why(const report_t *rp, char *out, size_t outlen)
 {
     const pp_request_t *q = rp->q;
@@ -1154,33 +1150,35 @@ static void report_steps(const report_t *rp)
     const pp_request_t *q = rp->q;
     const settings_t *s = rp->s;
     const loaded_t *l = rp->l;
-    int last = v->step ? v->step : 11;
-    int n;
+    pp_step_t last = v->step != PP_STEP_NONE ? v->step : PP_STEP_LAST;
+    pp_step_t n;
     char buf[1024], mac[13];
     const char *detail = v->detail[0] ? v->detail : NULL;
 
     pp_mac_format(v->mac, mac);
-    for (n = 1; n <= last; n++) {
+    for (n = PP_STEP_TLS; n <= last; n++) {
         int fail = n == v->step;
         const char *st = fail ? "FAIL" : "pass";
 
-        if (s->shared_only && n <= 7) {
-            if (n == 1) {
-                printf(" 1-7 (certificate and lists) do not apply: PolyProv "
-                       "SharedOnly\n");
+        if (s->shared_only && n < PP_STEP_DIRECTORY) {
+            if (n == PP_STEP_TLS) {
+                printf(" %d-%d (certificate and lists) do not apply: "
+                       "PolyProv SharedOnly\n", PP_STEP_TLS,
+                       PP_STEP_ALLOW_LIST);
             }
             continue;
         }
-        if (!rp->have_request && n >= 8) {
-            printf("steps 8 to 11 not checked: no URI given\n");
+        if (!rp->have_request && n >= PP_STEP_DIRECTORY) {
+            printf("steps %d to %d not checked: no URI given\n",
+                   PP_STEP_DIRECTORY, PP_STEP_LAST);
             break;
         }
         switch (n) {
-        case 1:
+        case PP_STEP_TLS:
             step(n, st, fail ? "plain HTTP (--no-tls)"
                              : "TLS assumed (--no-tls for plain HTTP)");
             break;
-        case 2:
+        case PP_STEP_CERT:
             if (fail) {
                 step(n, st, "the client presents none (--no-cert)");
             }
@@ -1192,7 +1190,7 @@ static void report_steps(const report_t *rp)
                      "(intermediates come from --trusted-ca)" : "");
             }
             break;
-        case 3:
+        case PP_STEP_VERIFY:
             if (fail) {
                 step(n, st, "%s", detail ? detail : rp->facts->detail);
             }
@@ -1214,7 +1212,7 @@ static void report_steps(const report_t *rp)
                      l->crl ? ")" : "");
             }
             break;
-        case 4:
+        case PP_STEP_ISSUER:
             if (fail) {
                 step(n, st, "%s", detail ? detail : "");
             }
@@ -1226,7 +1224,7 @@ static void report_steps(const report_t *rp)
                 step(n, st, "issuer sha256:%s is pinned", buf);
             }
             break;
-        case 5:
+        case PP_STEP_CN:
             print_cn(rp->facts, buf, sizeof(buf));
             if (fail) {
                 step(n, st, "%s: %s", buf, detail ? detail : "");
@@ -1236,28 +1234,31 @@ static void report_steps(const report_t *rp)
                      pp_pattern_source(l->pattern));
             }
             break;
-        case 6:
-        case 7: {
-            const char *file = n == 6 ? s->deny_list : s->allow_list;
+        case PP_STEP_DENY_LIST:
+        case PP_STEP_ALLOW_LIST: {
+            const char *file = n == PP_STEP_DENY_LIST ? s->deny_list
+                                                  : s->allow_list;
             if (fail) {
                 step(n, st, "%s", detail ? detail : "");
             }
             else if (!file) {
-                step(n, "skip", "no --%s-list", n == 6 ? "deny" : "allow");
+                step(n, "skip", "no --%s-list",
+                     n == PP_STEP_DENY_LIST ? "deny" : "allow");
             }
             else {
-                step(n, st, "%s is %s %s", mac, n == 6 ? "not in" : "in",
+                step(n, st, "%s is %s %s", mac,
+                     n == PP_STEP_DENY_LIST ? "not in" : "in",
                      file);
             }
             break;
         }
-        case 8:
+        case PP_STEP_DIRECTORY:
             step(n, st, "%s %s a directory%s", rp->t->file
                  ? rp->t->file : q->uri, fail ? "is" : "is not",
                  rp->r->docroot || rp->r->file ? ""
                  : " (not looked up: no --docroot or --file)");
             break;
-        case 9:
+        case PP_STEP_DOT_FILE:
             if (s->shared_only) {
                 break;
             }
@@ -1273,7 +1274,7 @@ static void report_steps(const report_t *rp)
                      rp->r->method);
             }
             break;
-        case 10:
+        case PP_STEP_OWNER:
             if (fail) {
                 char why[512];
                 owner_why(rp, why, sizeof(why));
@@ -1291,12 +1292,14 @@ static void report_steps(const report_t *rp)
                      q->copy_move ? "; so does the Destination" : "");
             }
             break;
-        case 11:
+        case PP_STEP_METHOD:
             if (s->shared_only) {
                 break;
             }
             step(n, st, fail ? "PROPPATCH: phones never set WebDAV "
                  "properties" : "%s is not PROPPATCH", rp->r->method);
+            break;
+        default:
             break;
         }
     }
@@ -1311,9 +1314,9 @@ static void report_verdict(const report_t *rp)
 
     pp_mac_format(v->mac, mac);
     if (!rp->have_request) {
-        if (v->step == 0 || v->step >= 8) {
-            printf("certificate accepted (steps 1 to 7) reason=ok mac=%s\n",
-                   mac);
+        if (v->step == PP_STEP_NONE || v->step >= PP_STEP_DIRECTORY) {
+            printf("certificate accepted (steps %d to %d) reason=ok "
+                   "mac=%s\n", PP_STEP_TLS, PP_STEP_ALLOW_LIST, mac);
             return;
         }
         printf("refused reason=%s mac=%s", pp_reason_name(v->reason),
@@ -1789,7 +1792,8 @@ static int decide_mode(settings_t *s, request_opts_t *r, int argc,
         goto done;
     }
 
-    /* steps 2 and 3: the certificate, verified by the core */
+    /* PP_STEP_CERT and PP_STEP_VERIFY: the certificate, verified by the
+     * core */
     if (r->cert_file && !s->shared_only && !r->no_tls) {
         char *buf;
         size_t len;
@@ -1849,8 +1853,9 @@ static int decide_mode(settings_t *s, request_opts_t *r, int argc,
         }
     }
     else {
-        /* steps 1 to 7 only: a request with neither URI nor file is
-         * refused by step 10, after all that this run looks at */
+        /* the steps before PP_STEP_DIRECTORY only: a request with neither
+         * URI nor file is refused by PP_STEP_OWNER, after all that this
+         * run looks at */
         q.read_only = 1;
     }
 
@@ -1900,7 +1905,8 @@ static int decide_mode(settings_t *s, request_opts_t *r, int argc,
         rc = v.reason == PP_R_OK ? EXIT_ALLOWED : EXIT_REFUSED;
     }
     else {
-        rc = v.step == 0 || v.step >= 8 ? EXIT_ALLOWED : EXIT_REFUSED;
+        rc = v.step == PP_STEP_NONE || v.step >= PP_STEP_DIRECTORY
+             ? EXIT_ALLOWED : EXIT_REFUSED;
     }
     free((char *)q.destination);
 done:

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The whole decision (pp_decide) against a reference that walks the
  * README's decision table in the plainest way: which step fails first,
- * and what it says.  Ownership (step 10) is taken from pp_owner_check,
+ * and what it says.  Ownership (PP_STEP_OWNER) is taken from pp_owner_check,
  * which fuzz_path checks against its own reference; the dot-file rule,
  * the lists and the CN are written out here.
  *
@@ -240,16 +240,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     want = ref_decide(&s, &q, mac, cn_ok);
     FUZZ_CHECK(v.reason == want, "core %s (step %d), reference %s; uri '%s' "
                "file '%s' dest '%s' mac %012llx flags %02x %02x %02x",
-               pp_reason_name(v.reason), v.step, pp_reason_name(want),
+               pp_reason_name(v.reason), (int)v.step, pp_reason_name(want),
                q.uri ? q.uri : "(none)", q.file ? q.file : "(none)",
                q.destination ? q.destination : "(none)",
                (unsigned long long)mac, d[0], d[1], d[2]);
-    FUZZ_CHECK((v.reason == PP_R_OK) == (v.step == 0), "step %d for %s",
-               v.step, pp_reason_name(v.reason));
+    FUZZ_CHECK((v.reason == PP_R_OK) == (v.step == PP_STEP_NONE),
+               "step %d for %s",
+               (int)v.step, pp_reason_name(v.reason));
     FUZZ_CHECK(!v.mac_known || v.mac == mac, "mac %012llx",
                (unsigned long long)v.mac);
-    /* an expired certificate refused at step 3 says so, with its date */
-    FUZZ_CHECK(!(v.step == 3 && cert.verdict == PP_R_OK)
+    /* an expired certificate refused at PP_STEP_VERIFY says so, with its
+     * date */
+    FUZZ_CHECK(!(v.step == PP_STEP_VERIFY && cert.verdict == PP_R_OK)
                || strstr(v.detail, "expired at 1970-01-02 00:00:00 UTC"),
                "step 3 detail '%s'", v.detail);
     free(buf);

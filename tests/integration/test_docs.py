@@ -321,5 +321,26 @@ def test_core_lines_name_the_core_and_their_level(servers, pki):
     assert lines, h.new_log()
     assert lines[0].startswith("[polyprov:notice] "), lines[0]
     # (ErrorLogFormat's %F: where the line was logged)
-    assert re.search(r"\] mod_polyprov/pp_list\.c\(\d+\): PP038", lines[0]), \
+    assert re.search(r"\] mod_polyprov/pp_listset\.c\(\d+\): PP038", lines[0]), \
         lines[0]
+
+
+def test_decision_steps_numbered_as_the_core_names_them():
+    """The README's decision table, its list of step names and pp_step_t
+    (pp_reason.h) give each step the same number."""
+    with open(os.path.join(TOP, "mod_polyprov", "pp_reason.h")) as f:
+        enum = dict((name, int(n)) for name, n in re.findall(
+            r"^\s*(PP_STEP_[A-Z_]+) = (\d+),", f.read(), re.M))
+    steps = {k: v for k, v in enum.items() if v > 0}
+    assert enum.get("PP_STEP_NONE") == 0
+    assert sorted(steps.values()) == list(range(1, len(steps) + 1))
+    with open(os.path.join(TOP, "README.md")) as f:
+        readme = f.read()
+    section = readme.split("## How the module decides", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    rows = re.findall(r"^\| ([0-9, ]+) \|", section, re.M)
+    single = [int(r) for r in rows if "," not in r]
+    assert single == list(range(1, len(steps) + 1))
+    listed = re.findall(r"(\d+)\s+`(PP_STEP_[A-Z_]+)`",
+                        " ".join(section.split()))
+    assert dict((name, int(n)) for n, name in listed) == steps

@@ -46,7 +46,8 @@ import time
 import pytest
 
 from tests.pphttpd.expect import A, B, C
-from tests.pphttpd.fixtures import FILES, TOP, populate
+from tests.pphttpd.fixtures import FILES, TOP, need_root, populate, \
+    skip_or_fail
 from tests.pphttpd.httpd import Httpd, free_port
 from tests.pphttpd.readme import example_config, readme_sh_block
 
@@ -61,10 +62,6 @@ ETC = "/etc/apache2"
 STATE = "/var/lib/apache2"
 POLICY = "/usr/sbin/policy-rc.d"
 REMOVAL_SITE = "polyprov-removal-test"
-
-root_only = pytest.mark.skipif(os.geteuid() != 0,
-                               reason="installs a package: root only")
-
 
 def run(cmd, cwd=None, timeout=300, ok=True, env=None):
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
@@ -100,6 +97,12 @@ def fresh_copy(dest):
             continue
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
         shutil.copy2(src, os.path.join(dest, rel), follow_symlinks=False)
+
+
+@pytest.fixture(scope="module")
+def as_root():
+    """Before the package is built: the test installs it."""
+    need_root("installs a package")
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +334,7 @@ def system_apache():
     the same modules enabled, the same state and the same running state
     after."""
     if not os.path.isdir(os.path.join(ETC, "mods-enabled")):
-        pytest.skip("no Debian apache2 here")
+        skip_or_fail("no Debian apache2 here")
     installed = run(["dpkg-query", "-W", "-f", "${Status}", PKG], ok=False)
     assert "installed" not in installed.stdout.split()[-1:], \
         "%s is installed already: dpkg --purge it first" % PKG
@@ -414,8 +417,8 @@ Listen 127.0.0.1:{http_port}
     return h, uploads
 
 
-@root_only
-def test_install_enable_serve_purge(built, system_apache, pki, manifest):
+def test_install_enable_serve_purge(as_root, built, system_apache, pki,
+                                    manifest):
     # which of the package's directories were there before it
     existed = {}
     listing = run(["dpkg-deb", "-c", built["deb"]]).stdout
@@ -627,9 +630,11 @@ UPGRADE_SITE = "polyprov-upgrade-test"
 
 
 def next_version_deb(built):
-    """Version N+1 of the package: a copy of N's built tree with a
-    debian/changelog entry on top, built again without cleaning first
-    (-nc: make finds the objects up to date, so it takes seconds)."""
+    """Version N+1 of the package: a copy of N's built tree with the
+    version raised where a release raises it (VERSION, and the files
+    configure checks against it: a debian/changelog entry on top, the RPM
+    spec, the manual page), built again without cleaning first (-nc: make
+    rebuilds only what the version header reaches)."""
     src = os.path.join(OUT, "src-next")
     shutil.rmtree(src, ignore_errors=True)
     shutil.copytree(built["src"], src, symlinks=True)
@@ -645,6 +650,16 @@ def next_version_deb(built):
                 " -- mod_polyprov developers <dev@polyprov.invalid>  %s\n\n"
                 % (PKG, new, email.utils.formatdate(usegmt=False))
                 + old)
+    for rel, pattern, repl in (
+            ("VERSION", r"^.*$", new),
+            ("mod_polyprov.spec", r"^(Version:\s*).*$", r"\g<1>" + new),
+            ("docs/polyprov-check.1", r'"mod_polyprov [^"]*"',
+             '"mod_polyprov %s"' % new)):
+        path = os.path.join(src, rel)
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(re.sub(pattern, repl, text, count=1, flags=re.M))
     p = run(["dpkg-buildpackage", "-us", "-uc", "-b", "-nc"], cwd=src,
             ok=False)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
@@ -770,8 +785,8 @@ def invoke_rc(action):
     return run(["invoke-rc.d", "apache2", action], ok=False)
 
 
-@root_only
-def test_upgrade_under_load_refuses_no_phone(built, system_apache, pki):
+def test_upgrade_under_load_refuses_no_phone(as_root, built, system_apache,
+                                            pki):
     """Version N installed and serving phones on the system's apache2
     (started by invoke-rc.d, as the maintainer scripts reach it), a steady
     load of phone connections, then dpkg -i of version N+1: its postinst
@@ -891,6 +906,11 @@ Listen 127.0.0.1:{mport}
         assert "apache2_invoke polyprov: already enabled" in out, out
         assert "Restarting" not in out and "Reloading" in out, out
         assert apache2_pid() == parent
+        # the new version, from VERSION alone, in the tool and the module
+        assert run(["polyprov-check", "--version"]).stdout.split()[-1] \
+            == new_version + ")"
+        with open("/var/log/apache2/error.log", errors="replace") as f:
+            assert "PP012: mod_polyprov %s ready" % new_version in f.read()
         inode, deleted = mapped_module(parent)
         assert inode == os.stat(MODULE).st_ino != old_inode and \
             not deleted, "httpd did not load the new mod_polyprov.so"

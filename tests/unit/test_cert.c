@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -304,8 +305,8 @@ START_TEST(lookalikes)
 }
 END_TEST
 
-/* A certificate past its notAfter: verified, the expiry recorded (step 3
- * of the decision judges it); nothing else is tolerated. */
+/* A certificate past its notAfter: verified, the expiry recorded
+ * (PP_STEP_VERIFY of the decision judges it); nothing else is tolerated. */
 START_TEST(expired_devices)
 {
     char err[512];
@@ -492,6 +493,102 @@ START_TEST(crl_sets_and_coverage)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* The DER of a certificate whose subject is one CN of len bytes of 'a'
+ * (a UTF8String, with no upper bound applied), signed by a throwaway EC
+ * key: what pp_cert_subject_cn reads. */
+static unsigned char *cert_with_cn(size_t len, int *derlen)
+{
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    unsigned char cn[512], *der = NULL;
+
+    ck_assert_uint_lt(len, sizeof(cn));
+    memset(cn, 'a', len);
+    ck_assert_ptr_nonnull(key);
+    ck_assert(X509_NAME_add_entry_by_NID(name, NID_commonName,
+                                         V_ASN1_UTF8STRING, cn, (int)len,
+                                         -1, 0));
+    ck_assert(X509_set_subject_name(x, name));
+    ck_assert(X509_set_issuer_name(x, name));
+    ck_assert(X509_set_pubkey(x, key));
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    ck_assert(X509_sign(x, key, EVP_sha256()));
+    *derlen = i2d_X509(x, &der);
+    ck_assert_int_gt(*derlen, 0);
+    X509_NAME_free(name);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return der;
+}
+
+/* The CN facts: one CN of at most PP_CN_MAX bytes, with no NUL. */
+START_TEST(cn_facts_usable)
+{
+    pp_ca_t *ca = chain();
+    pp_cert_facts_t f;
+    unsigned char *der;
+    int len;
+
+    /* a NUL in the CN: verified, but the CN is not usable */
+    pp_cert_cache_clear();
+    ck_assert_int_eq(examine(ca, NULL, "cn-nul.crt", time(NULL), &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.cn_count, 1);
+    ck_assert_int_eq(f.cn_usable, 0);
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", time(NULL), &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.cn_usable, 1);
+    pp_ca_free(ca);
+    /* PP_CN_MAX bytes fit; one more does not (kept cut, not usable) */
+    der = cert_with_cn(PP_CN_MAX, &len);
+    ck_assert(pp_cert_subject_cn(der, (size_t)len, &f));
+    ck_assert_int_eq(f.cn_count, 1);
+    ck_assert_int_eq(f.cn_usable, 1);
+    ck_assert_uint_eq(f.cn_len, PP_CN_MAX);
+    OPENSSL_free(der);
+    der = cert_with_cn(PP_CN_MAX + 1, &len);
+    ck_assert(pp_cert_subject_cn(der, (size_t)len, &f));
+    ck_assert_int_eq(f.cn_count, 1);
+    ck_assert_int_eq(f.cn_usable, 0);
+    ck_assert_uint_eq(f.cn_len, PP_CN_MAX);
+    OPENSSL_free(der);
+}
+END_TEST
+
+/* With a CRL, a verdict holds no longer than the CRL's nextUpdate. */
+START_TEST(verdict_until_crl_next_update)
+{
+    char err[512], issuer[256];
+    pp_ca_t *ca = chain();
+    pp_crl_t *crl = pp_crl_load(pki("crl-all.pem"), err, sizeof(err));
+    pp_cert_facts_t f;
+    time_t nu, first = 0;
+    int i;
+
+    ck_assert_msg(crl != NULL, "%s", err);
+    for (i = 0; pp_crl_info(crl, i, issuer, sizeof(issuer), &nu); i++) {
+        if (nu && (!first || nu < first)) {
+            first = nu;
+        }
+    }
+    ck_assert(first > time(NULL));
+    pp_cert_cache_clear();
+    /* ten minutes before it: without the CRL the verdict would hold for
+     * the usual hour */
+    ck_assert_int_eq(examine(ca, crl, "phone-a.crt", first - 600, &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.valid_until, first);
+    pp_cert_cache_clear();
+    ck_assert_int_eq(examine(ca, NULL, "phone-a.crt", first - 600, &f),
+                     PP_R_OK);
+    ck_assert_int_eq(f.valid_until, first - 600 + 3600);
+    pp_crl_free(crl);
+    pp_ca_free(ca);
+}
+END_TEST
+
 /* The handshake's chain (pp_cert_examine_x509): what OpenSSL verified in
  * a handshake is simulated by a verification with the store mod_ssl
  * would have (SSLCACertificateFile: `trusted`), the client's chain file
@@ -718,6 +815,16 @@ START_TEST(handshake_chain_not_taken)
                                     "ca-as-device.chain.pem", now, now, 0,
                                     &f), PP_R_UNTRUSTED);
     ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    /* a leaf that may not act as a TLS client (serverAuth only), with a
+     * result that says the handshake met no error */
+    pp_cert_cache_clear();
+    handshake(&h, "polycom-chain.pem", "server-eku-a.chain.pem", now, 0);
+    ck_assert_int_eq(sk_X509_num(h.chain), 4);
+    ck_assert_int_eq(pp_cert_examine_x509(ca, NULL, h.leaf, h.chain,
+                                          X509_V_OK, now, &f),
+                     PP_R_UNTRUSTED);
+    ck_assert_int_eq(f.source, PP_CERT_VERIFIED);
+    handshake_free(&h);
     /* not one of these took the handshake's chain */
     ck_assert_uint_eq(c.handshake_chains, 0);
     /* and a genuine one does, counted as a verification */
@@ -1010,6 +1117,8 @@ Suite *suite_cert(void)
     tcase_add_test(tc, fingerprints);
     tcase_add_test(tc, genuine_devices);
     tcase_add_test(tc, lookalikes);
+    tcase_add_test(tc, cn_facts_usable);
+    tcase_add_test(tc, verdict_until_crl_next_update);
     tcase_add_test(tc, expired_devices);
     tcase_add_test(tc, ca_holds);
     tcase_add_test(tc, revocation);

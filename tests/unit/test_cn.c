@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Step 5: the MAC out of the CN. */
+/* PP_STEP_CN: the MAC out of the CN. */
 #include "unit.h"
 
 #include <string.h>
@@ -34,7 +34,7 @@ START_TEST(default_pattern)
     ck_assert_int_eq(mac_of(DEF, S(" 0004F28B54F4"), &m), PP_R_BAD_CN);
     ck_assert_int_eq(mac_of(DEF, S("0004F28B54F4\n"), &m), PP_R_BAD_CN);
     ck_assert_int_eq(mac_of(DEF, S(""), &m), PP_R_BAD_CN);
-    /* an embedded NUL never reaches the regex */
+    /* an embedded NUL (the anchored default refuses these anyway) */
     ck_assert_int_eq(mac_of(DEF, S("0004F28B54F4\0x"), &m), PP_R_BAD_CN);
     ck_assert_int_eq(mac_of(DEF, S("0004F2\0008B54F4"), &m), PP_R_BAD_CN);
     /* not UTF-8 */
@@ -62,6 +62,13 @@ START_TEST(custom_patterns)
     /* an optional group that did not take part: the whole match */
     ck_assert_int_eq(mac_of("^(x)?[0-9A-F]{12}$", S("0004F2000A01"), &m),
                      PP_R_OK);
+    /* a CN holding a NUL is refused even where a pattern that is not
+     * anchored would find a MAC before or after it */
+    ck_assert_int_eq(mac_of("[0-9A-F]{12}", S("0004F2000A01"), &m), PP_R_OK);
+    ck_assert_int_eq(mac_of("[0-9A-F]{12}", S("0004F2000A01\0x"), &m),
+                     PP_R_BAD_CN);
+    ck_assert_int_eq(mac_of("[0-9A-F]{12}", S("x\0" "0004F2000A01"), &m),
+                     PP_R_BAD_CN);
 }
 END_TEST
 
@@ -77,8 +84,10 @@ START_TEST(compile_errors)
 }
 END_TEST
 
-/* A pathological operator pattern ends at PCRE2's match limit and the
- * request is refused, instead of backtracking for minutes. */
+/* A pathological operator pattern ends at a match limit and the request
+ * is refused (internal).  (PCRE2's own default limit stops this input
+ * too, in a fraction of a second: the two tests below are the ones that
+ * need the module's own, lower, limits.) */
 START_TEST(runaway_pattern_is_bounded)
 {
     char err[256], cn[PP_CN_MAX + 1];
@@ -88,9 +97,54 @@ START_TEST(runaway_pattern_is_bounded)
     ck_assert_ptr_nonnull(p);
     memset(cn, 'a', 60);
     cn[60] = 'b';
-    /* without the limit: NOMATCH (bad-cn) after minutes, or Check's
-     * timeout */
     ck_assert_int_eq(pp_pattern_mac(p, cn, 61, &mac), PP_R_INTERNAL);
+    pp_pattern_free(p);
+}
+END_TEST
+
+/* The module's match limit (100,000): this CN takes about a million
+ * steps of backtracking (2^20 ways to split 20 a's) before the second
+ * alternative gives a MAC.  Under PCRE2's default limit (10,000,000) it
+ * matches (PP_R_OK); under the module's it is refused. */
+START_TEST(match_limit_is_the_modules)
+{
+    char err[256], cn[PP_CN_MAX + 1];
+    pp_pattern_t *p = pp_pattern_compile(
+        "^(?:(?:a+)+b|a*([0-9A-F]{12}))$", err, sizeof(err));
+    pp_mac_t mac = 0;
+
+    ck_assert_ptr_nonnull(p);
+    /* a short run of a's is within the limit: the MAC is found */
+    ck_assert_int_eq(pp_pattern_mac(p, S("aaaa0004F2000A01"), &mac),
+                     PP_R_OK);
+    ck_assert_uint_eq(mac, 0x0004F2000A01ULL);
+    memset(cn, 'a', 20);
+    memcpy(cn + 20, "0004F2000A01", 12);
+    ck_assert_int_eq(pp_pattern_mac(p, cn, 32, &mac), PP_R_INTERNAL);
+    pp_pattern_free(p);
+}
+END_TEST
+
+/* The module's depth limit (1,000): eight nested groups for each of 116
+ * a's go deeper than that, well within the match limit (the look-ahead
+ * only makes the MAC the first group).  Under PCRE2's
+ * default depth limit it matches (PP_R_OK); under the module's it is
+ * refused. */
+START_TEST(depth_limit_is_the_modules)
+{
+    char err[256], cn[PP_CN_MAX + 1];
+    pp_pattern_t *p = pp_pattern_compile(
+        "^(?=[ab]*([0-9A-F]{12})$)(?:((((((((a))))))))|b)*"
+        "[0-9A-F]{12}$", err, sizeof(err));
+    pp_mac_t mac = 0;
+
+    ck_assert_ptr_nonnull(p);
+    memset(cn, 'a', 10);
+    memcpy(cn + 10, "0004F2000A01", 12);
+    ck_assert_int_eq(pp_pattern_mac(p, cn, 22, &mac), PP_R_OK);
+    memset(cn, 'a', 116);
+    memcpy(cn + 116, "0004F2000A01", 12);
+    ck_assert_int_eq(pp_pattern_mac(p, cn, 128, &mac), PP_R_INTERNAL);
     pp_pattern_free(p);
 }
 END_TEST
@@ -104,6 +158,8 @@ Suite *suite_cn(void)
     tcase_add_test(tc, custom_patterns);
     tcase_add_test(tc, compile_errors);
     tcase_add_test(tc, runaway_pattern_is_bounded);
+    tcase_add_test(tc, match_limit_is_the_modules);
+    tcase_add_test(tc, depth_limit_is_the_modules);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -102,111 +102,111 @@ static pp_reason_t decide(void)
 
 START_TEST(allowed)
 {
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     ck_assert(fx.v.mac_known);
     ck_assert(fx.v.mac == A);
     ck_assert_str_eq(fx.v.detail, "");
     /* a shared file */
     fx.q.uri = fx.q.file = "/000000000000.cfg";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     /* the pattern's result from a cache is used as it is */
     fx.q.cn_known = 1;
     fx.q.cn_rv = PP_R_OK;
     fx.q.cn_mac = B;
     fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     ck_assert(fx.v.mac == B);
 }
 END_TEST
 
-START_TEST(step1_no_tls)
+START_TEST(tls_no_tls)
 {
     fx.q.tls = 0;
-    EXPECT(PP_R_NO_TLS, 1);
+    EXPECT(PP_R_NO_TLS, PP_STEP_TLS);
     ck_assert(!fx.v.mac_known);
 }
 END_TEST
 
-START_TEST(step2_no_cert)
+START_TEST(cert_none)
 {
     fx.q.cert = NULL;
-    EXPECT(PP_R_NO_CERT, 2);
+    EXPECT(PP_R_NO_CERT, PP_STEP_CERT);
 }
 END_TEST
 
-START_TEST(step3_untrusted)
+START_TEST(verify_untrusted)
 {
     fx.cert.verdict = PP_R_UNTRUSTED;
     strcpy(fx.cert.detail, "verify error 20 at depth 0");
-    EXPECT(PP_R_UNTRUSTED, 3);
+    EXPECT(PP_R_UNTRUSTED, PP_STEP_VERIFY);
     ck_assert_str_eq(fx.v.detail, "verify error 20 at depth 0");
     ck_assert(!fx.v.mac_known);
     /* no PolyProvTrustedCA applies: says where PolyProv is On */
     fx.scope.have_ca = 0;
-    EXPECT(PP_R_UNTRUSTED, 3);
+    EXPECT(PP_R_UNTRUSTED, PP_STEP_VERIFY);
     ck_assert_ptr_nonnull(strstr(fx.v.detail, "PolyProv On at httpd.conf:7"));
     /* OpenSSL failing, not the certificate */
     fx.cert.verdict = PP_R_INTERNAL;
-    EXPECT(PP_R_INTERNAL, 3);
+    EXPECT(PP_R_INTERNAL, PP_STEP_VERIFY);
 }
 END_TEST
 
-/* A certificate past its notAfter, valid in every other respect: step 3
- * refuses it unless the scope allows expired certificates, and nothing
- * after step 3 is loosened. */
-START_TEST(step3_expired)
+/* A certificate past its notAfter, valid in every other respect:
+ * PP_STEP_VERIFY refuses it unless the scope allows expired certificates,
+ * and nothing after it is loosened. */
+START_TEST(verify_expired)
 {
     fx.cert.leaf_expired = 1;
     fx.cert.not_after = 86400;              /* 1970-01-02 00:00:00 UTC */
     fx.scope.allow_expired = 0;
-    EXPECT(PP_R_UNTRUSTED, 3);
+    EXPECT(PP_R_UNTRUSTED, PP_STEP_VERIFY);
     ck_assert_str_eq(fx.v.detail, "the certificate expired at 1970-01-02 "
                      "00:00:00 UTC (its notAfter); PolyProvAllowExpired is "
                      "not On here");
     ck_assert(!fx.v.mac_known);
     fx.scope.allow_expired = 1;
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     ck_assert(fx.v.mac_known && fx.v.mac == A);
     /* the verification's own refusal stands */
     fx.cert.verdict = PP_R_UNTRUSTED;
     strcpy(fx.cert.detail, "verify error 23 at depth 0: certificate revoked");
-    EXPECT(PP_R_UNTRUSTED, 3);
+    EXPECT(PP_R_UNTRUSTED, PP_STEP_VERIFY);
     ck_assert_str_eq(fx.v.detail, fx.cert.detail);
     fx.cert.verdict = PP_R_OK;
     /* every later step as for any certificate */
     fx.scope.pins = PIN_OTHER;
-    EXPECT(PP_R_ISSUER, 4);
+    EXPECT(PP_R_ISSUER, PP_STEP_ISSUER);
     fx.scope.pins = PIN_OK;
     fx.cert.cn_usable = 0;
-    EXPECT(PP_R_BAD_CN, 5);
+    EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     fx.cert.cn_usable = 1;
     as_phone("0004F2000D04");
     fx.q.uri = fx.q.file = "/0004f2000d04.cfg";
-    EXPECT(PP_R_DENY_LIST, 6);
+    EXPECT(PP_R_DENY_LIST, PP_STEP_DENY_LIST);
     as_phone("0004F2000C03");
     fx.q.uri = fx.q.file = "/0004f2000c03.cfg";
-    EXPECT(PP_R_ALLOW_LIST, 7);
+    EXPECT(PP_R_ALLOW_LIST, PP_STEP_ALLOW_LIST);
     as_phone("0004F2000A01");
     fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
     fx.q.uri = fx.q.file = "/0004f2000a01.cfg";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     /* a certificate in force needs nothing of the scope */
     fx.cert.leaf_expired = 0;
     fx.scope.allow_expired = 0;
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     /* SharedOnly looks at no certificate */
     fx.cert.leaf_expired = 1;
     fx.scope.mode = PP_MODE_SHARED_ONLY;
     fx.q.uri = fx.q.file = "/000000000000.cfg";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
 }
 END_TEST
 
-START_TEST(step4_issuer)
+START_TEST(issuer_pin)
 {
     fx.scope.pins = PIN_OTHER;
-    EXPECT(PP_R_ISSUER, 4);
+    EXPECT(PP_R_ISSUER, PP_STEP_ISSUER);
     ck_assert_ptr_nonnull(strstr(fx.v.detail, "is not pinned"));
     /* one of several pins */
     {
@@ -215,117 +215,117 @@ START_TEST(step4_issuer)
         memcpy(two + 32, PIN_OK, 32);
         fx.scope.pins = two;
         fx.scope.npins = 2;
-        EXPECT(PP_R_OK, 0);
+        EXPECT(PP_R_OK, PP_STEP_NONE);
         fx.scope.npins = 1;
-        EXPECT(PP_R_ISSUER, 4);
+        EXPECT(PP_R_ISSUER, PP_STEP_ISSUER);
     }
     /* no pins: any issuer under the CA */
     fx.scope.npins = 0;
     fx.scope.pins = NULL;
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
 }
 END_TEST
 
-START_TEST(step5_bad_cn)
+START_TEST(cn_bad)
 {
     fx.cert.cn_usable = 0;
     fx.cert.cn_count = 2;
-    EXPECT(PP_R_BAD_CN, 5);
+    EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     ck_assert_str_eq(fx.v.detail, "the subject has 2 CN attributes");
     fx.cert.cn_count = 1;
-    EXPECT(PP_R_BAD_CN, 5);
+    EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     ck_assert_ptr_nonnull(strstr(fx.v.detail, "holds a NUL"));
     fx.cert.cn_usable = 1;
     as_phone("SEP0004F2000A01");
-    EXPECT(PP_R_BAD_CN, 5);
+    EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     ck_assert_ptr_nonnull(strstr(fx.v.detail, "PolyProvCNPattern"));
     as_phone("000000000000");
-    EXPECT(PP_R_BAD_CN, 5);
+    EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     ck_assert(!fx.v.mac_known);
     /* a cached pattern result is trusted as it is */
     as_phone("0004F2000A01");
     fx.q.cn_known = 1;
     fx.q.cn_rv = PP_R_BAD_CN;
-    EXPECT(PP_R_BAD_CN, 5);
+    EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     fx.q.cn_rv = PP_R_INTERNAL;
-    EXPECT(PP_R_INTERNAL, 5);
+    EXPECT(PP_R_INTERNAL, PP_STEP_CN);
 }
 END_TEST
 
-START_TEST(step6_deny_list)
+START_TEST(deny_list)
 {
     as_phone("0004F2000D04");
     fx.q.uri = fx.q.file = "/0004f2000d04.cfg";
-    EXPECT(PP_R_DENY_LIST, 6);
+    EXPECT(PP_R_DENY_LIST, PP_STEP_DENY_LIST);
     ck_assert(fx.v.mac_known && fx.v.mac == D);
     ck_assert_ptr_nonnull(strstr(fx.v.detail, "listed in "));
     /* without the deny list, D is on the allow list */
     fx.scope.deny_idx = -1;
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
 }
 END_TEST
 
-START_TEST(step7_allow_list)
+START_TEST(allow_list)
 {
     as_phone("0004F2000C03");
     fx.q.uri = fx.q.file = "/0004f2000c03.cfg";
-    EXPECT(PP_R_ALLOW_LIST, 7);
+    EXPECT(PP_R_ALLOW_LIST, PP_STEP_ALLOW_LIST);
     ck_assert_ptr_nonnull(strstr(fx.v.detail, "not in "));
     /* shared files too */
     fx.q.uri = fx.q.file = "/000000000000.cfg";
-    EXPECT(PP_R_ALLOW_LIST, 7);
+    EXPECT(PP_R_ALLOW_LIST, PP_STEP_ALLOW_LIST);
     fx.scope.allow_idx = -1;
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
 }
 END_TEST
 
-START_TEST(step8_directory)
+START_TEST(directory)
 {
     fx.q.uri = "/";
     fx.q.file = "/";
     fx.q.is_dir = 1;
-    EXPECT(PP_R_DIRECTORY, 8);
+    EXPECT(PP_R_DIRECTORY, PP_STEP_DIRECTORY);
     /* even the phone's own */
     fx.q.uri = fx.q.file = "/0004f2000a01";
-    EXPECT(PP_R_DIRECTORY, 8);
+    EXPECT(PP_R_DIRECTORY, PP_STEP_DIRECTORY);
 }
 END_TEST
 
-START_TEST(step9_dot_file)
+START_TEST(dot_file)
 {
     fx.q.read_only = 0;
     fx.q.uri = fx.q.file = "/0004f2000a01/.htaccess";
-    EXPECT(PP_R_DOT_FILE, 9);
+    EXPECT(PP_R_DOT_FILE, PP_STEP_DOT_FILE);
     fx.q.uri = "/logs/0004f2000a01-x.log";
     fx.q.file = "/.up/0004f2000a01-x.log";
-    EXPECT(PP_R_DOT_FILE, 9);
+    EXPECT(PP_R_DOT_FILE, PP_STEP_DOT_FILE);
     /* reading one is not a write */
     fx.q.read_only = 1;
     fx.q.uri = fx.q.file = "/0004f2000a01/.profile";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     /* a COPY onto one */
     fx.q.read_only = 0;
     fx.q.uri = fx.q.file = "/0004f2000a01.cfg";
     fx.q.copy_move = 1;
     fx.q.destination = "/0004f2000a01/.htaccess";
-    EXPECT(PP_R_DOT_FILE, 9);
+    EXPECT(PP_R_DOT_FILE, PP_STEP_DOT_FILE);
 }
 END_TEST
 
-START_TEST(step10_ownership)
+START_TEST(owner)
 {
     fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
     fx.q.uri = fx.q.file = "/site.cfg";
     fx.q.read_only = 0;
-    EXPECT(PP_R_SHARED_READONLY, 10);
+    EXPECT(PP_R_SHARED_READONLY, PP_STEP_OWNER);
     {
         const char *some[1] = { "000000000000*.cfg" };
         char err[256];
         pp_shared_t *s = pp_shared_new(some, 1, err, sizeof(err));
         fx.scope.shared = s;
         fx.q.read_only = 1;
-        EXPECT(PP_R_NOT_SHARED, 10);
+        EXPECT(PP_R_NOT_SHARED, PP_STEP_OWNER);
         fx.scope.shared = fx.shared;
         pp_shared_free(s);
     }
@@ -333,52 +333,52 @@ START_TEST(step10_ownership)
     fx.q.uri = "/0004f2000a01.cfg/x";
     fx.q.file = "/0004f2000a01.cfg";
     fx.q.path_info = "/x";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
     fx.q.read_only = 0;
     fx.q.uri = "/0004f2000a01-dir/";
     fx.q.file = "/0004f2000a01-dir";
     fx.q.path_info = "/";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     /* a file subrequest without a URI, into another device's directory */
     fx.q.read_only = 1;
     fx.q.path_info = NULL;
     fx.q.uri = "";
     fx.q.file = "/0004f2000b02/contacts.xml";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
 }
 END_TEST
 
-START_TEST(step10_destination)
+START_TEST(owner_destination)
 {
     fx.q.read_only = 0;
     fx.q.copy_move = 1;
     fx.q.destination = "/0004f2000a01-backup.cfg";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     fx.q.destination = "/0004f2000b02.cfg";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
     ck_assert_str_eq(fx.v.detail, "Destination /0004f2000b02.cfg");
     fx.q.destination = "/000000000000.cfg";
-    EXPECT(PP_R_SHARED_READONLY, 10);
+    EXPECT(PP_R_SHARED_READONLY, PP_STEP_OWNER);
     fx.q.destination = NULL;
     fx.q.destination_error = "COPY or MOVE without a Destination";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
     ck_assert_str_eq(fx.v.detail, "COPY or MOVE without a Destination");
     /* the source is judged first */
     fx.q.destination = "/0004f2000a01-backup.cfg";
     fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
     ck_assert_str_eq(fx.v.detail, "");
 }
 END_TEST
 
-START_TEST(step11_method)
+START_TEST(method_proppatch)
 {
     fx.q.read_only = 0;
     fx.q.proppatch = 1;
-    EXPECT(PP_R_METHOD, 11);
+    EXPECT(PP_R_METHOD, PP_STEP_METHOD);
     /* on another device's file, ownership speaks first */
     fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
 }
 END_TEST
 
@@ -398,11 +398,35 @@ START_TEST(lists_never_loaded)
     fx.scope.lists = set;
     fx.scope.deny_idx = idx;
     fx.scope.allow_idx = -1;
-    EXPECT(PP_R_LIST_UNAVAILABLE, 6);
+    EXPECT(PP_R_LIST_UNAVAILABLE, PP_STEP_DENY_LIST);
     ck_assert_ptr_nonnull(strstr(fx.v.detail, "never loaded"));
     fx.scope.deny_idx = -1;
     fx.scope.allow_idx = idx;
-    EXPECT(PP_R_LIST_UNAVAILABLE, 7);
+    EXPECT(PP_R_LIST_UNAVAILABLE, PP_STEP_ALLOW_LIST);
+    fx.scope.lists = fx.set;
+    pp_listset_free(set);
+}
+END_TEST
+
+/* A list that cannot be looked at (here: a set never started, so no
+ * snapshot to map) refuses as an error inside the check, deny list and
+ * allow list alike. */
+START_TEST(list_error_is_internal)
+{
+    char err[256];
+    pp_listset_t *set = pp_listset_new();
+    int idx = pp_listset_add(set, write_tmp("deny", "0004f2000d04\n"), err,
+                             sizeof(err));
+
+    ck_assert_int_ge(idx, 0);
+    fx.scope.lists = set;
+    fx.scope.deny_idx = idx;
+    fx.scope.allow_idx = -1;
+    EXPECT(PP_R_INTERNAL, PP_STEP_DENY_LIST);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "unavailable"));
+    fx.scope.deny_idx = -1;
+    fx.scope.allow_idx = idx;
+    EXPECT(PP_R_INTERNAL, PP_STEP_ALLOW_LIST);
     fx.scope.lists = fx.set;
     pp_listset_free(set);
 }
@@ -413,36 +437,36 @@ START_TEST(order_of_steps)
 {
     fx.q.tls = 0;
     fx.q.cert = NULL;
-    EXPECT(PP_R_NO_TLS, 1);
+    EXPECT(PP_R_NO_TLS, PP_STEP_TLS);
     fx.q.tls = 1;
     fx.cert.verdict = PP_R_UNTRUSTED;
     fx.scope.pins = PIN_OTHER;
     fx.q.cert = &fx.cert;
-    EXPECT(PP_R_UNTRUSTED, 3);
+    EXPECT(PP_R_UNTRUSTED, PP_STEP_VERIFY);
     fx.cert.verdict = PP_R_OK;
     fx.cert.leaf_expired = 1;
-    EXPECT(PP_R_UNTRUSTED, 3);      /* expired, where it is not allowed */
+    EXPECT(PP_R_UNTRUSTED, PP_STEP_VERIFY);      /* expired, where it is not allowed */
     fx.cert.leaf_expired = 0;
     fx.cert.cn_usable = 0;
-    EXPECT(PP_R_ISSUER, 4);
+    EXPECT(PP_R_ISSUER, PP_STEP_ISSUER);
     fx.scope.pins = PIN_OK;
     as_phone("0004F2000D04");       /* denied */
     fx.cert.cn_usable = 0;
-    EXPECT(PP_R_BAD_CN, 5);
+    EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     fx.cert.cn_usable = 1;
-    EXPECT(PP_R_DENY_LIST, 6);     /* D is on the allow list too */
+    EXPECT(PP_R_DENY_LIST, PP_STEP_DENY_LIST);     /* D is on the allow list too */
     as_phone("0004F2000C03");       /* not allowed */
     fx.q.is_dir = 1;
-    EXPECT(PP_R_ALLOW_LIST, 7);
+    EXPECT(PP_R_ALLOW_LIST, PP_STEP_ALLOW_LIST);
     as_phone("0004F2000A01");
     fx.q.read_only = 0;
     fx.q.uri = fx.q.file = "/0004f2000b02/.htaccess";
-    EXPECT(PP_R_DIRECTORY, 8);
+    EXPECT(PP_R_DIRECTORY, PP_STEP_DIRECTORY);
     fx.q.is_dir = 0;
-    EXPECT(PP_R_DOT_FILE, 9);
+    EXPECT(PP_R_DOT_FILE, PP_STEP_DOT_FILE);
     fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
     fx.q.proppatch = 1;
-    EXPECT(PP_R_NOT_OWNER, 10);
+    EXPECT(PP_R_NOT_OWNER, PP_STEP_OWNER);
 }
 END_TEST
 
@@ -453,26 +477,31 @@ START_TEST(shared_only_mode)
     fx.q.tls = 0;
     fx.q.cert = NULL;
     fx.q.uri = fx.q.file = "/000000000000.cfg";
-    EXPECT(PP_R_OK, 0);
+    EXPECT(PP_R_OK, PP_STEP_NONE);
     ck_assert(!fx.v.mac_known);
     fx.q.uri = fx.q.file = "/0004f2000a01.cfg";
-    EXPECT(PP_R_DEVICE_FILE, 10);
+    EXPECT(PP_R_DEVICE_FILE, PP_STEP_OWNER);
     fx.q.uri = "/phones/0004f2000a01/contacts.xml";
     fx.q.file = NULL;
-    EXPECT(PP_R_DEVICE_FILE, 10);
+    EXPECT(PP_R_DEVICE_FILE, PP_STEP_OWNER);
+    /* a URI naming no device mapped to a file that names one (an Alias,
+     * a rewrite): the file is a device's */
+    fx.q.uri = "/site.cfg";
+    fx.q.file = "/0004f2000b02.cfg";
+    EXPECT(PP_R_DEVICE_FILE, PP_STEP_OWNER);
     fx.q.uri = fx.q.file = "/000000000000.cfg";
     fx.q.read_only = 0;
-    EXPECT(PP_R_SHARED_READONLY, 10);
+    EXPECT(PP_R_SHARED_READONLY, PP_STEP_OWNER);
     fx.q.read_only = 1;
     fx.q.is_dir = 1;
-    EXPECT(PP_R_DIRECTORY, 8);
+    EXPECT(PP_R_DIRECTORY, PP_STEP_DIRECTORY);
     fx.q.is_dir = 0;
     {
         const char *none[1] = { "none" };
         char err[256];
         pp_shared_t *s = pp_shared_new(none, 1, err, sizeof(err));
         fx.scope.shared = s;
-        EXPECT(PP_R_NOT_SHARED, 10);
+        EXPECT(PP_R_NOT_SHARED, PP_STEP_OWNER);
         fx.scope.shared = fx.shared;
         pp_shared_free(s);
     }
@@ -486,20 +515,21 @@ Suite *suite_decide(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, allowed);
-    tcase_add_test(tc, step1_no_tls);
-    tcase_add_test(tc, step2_no_cert);
-    tcase_add_test(tc, step3_untrusted);
-    tcase_add_test(tc, step3_expired);
-    tcase_add_test(tc, step4_issuer);
-    tcase_add_test(tc, step5_bad_cn);
-    tcase_add_test(tc, step6_deny_list);
-    tcase_add_test(tc, step7_allow_list);
-    tcase_add_test(tc, step8_directory);
-    tcase_add_test(tc, step9_dot_file);
-    tcase_add_test(tc, step10_ownership);
-    tcase_add_test(tc, step10_destination);
-    tcase_add_test(tc, step11_method);
+    tcase_add_test(tc, tls_no_tls);
+    tcase_add_test(tc, cert_none);
+    tcase_add_test(tc, verify_untrusted);
+    tcase_add_test(tc, verify_expired);
+    tcase_add_test(tc, issuer_pin);
+    tcase_add_test(tc, cn_bad);
+    tcase_add_test(tc, deny_list);
+    tcase_add_test(tc, allow_list);
+    tcase_add_test(tc, directory);
+    tcase_add_test(tc, dot_file);
+    tcase_add_test(tc, owner);
+    tcase_add_test(tc, owner_destination);
+    tcase_add_test(tc, method_proppatch);
     tcase_add_test(tc, lists_never_loaded);
+    tcase_add_test(tc, list_error_is_internal);
     tcase_add_test(tc, order_of_steps);
     tcase_add_test(tc, shared_only_mode);
     suite_add_tcase(s, tc);

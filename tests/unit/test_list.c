@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -918,6 +919,43 @@ START_TEST(missing_snapshot_fails_closed)
 }
 END_TEST
 
+/* A snapshot that is not what was published (another format, or a size
+ * that does not match its count) is not mapped: the lookup fails
+ * closed. */
+START_TEST(damaged_snapshot_fails_closed)
+{
+    fixture_t fx;
+    char snap[700];
+    struct stat st;
+    int fd;
+
+    capture_logs();
+    setup_set(&fx, "0004f2000a01\n");
+    snprintf(snap, sizeof(snap), "%s/g1-0-1.snap", fx.state);
+    ck_assert_int_eq(chmod(snap, 0600), 0);
+    /* its magic changed */
+    fd = open(snap, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, "X", 1, 0), 1);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, pp_monotonic_us(), 0),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(captured(), "cannot map its snapshot"));
+    /* the magic back, one byte more than its count says */
+    ck_assert_int_eq(pwrite(fd, "P", 1, 0), 1);
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    ck_assert_int_eq(ftruncate(fd, st.st_size + 1), 0);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, pp_monotonic_us(), 0),
+                     -1);
+    /* as published, it is mapped */
+    ck_assert_int_eq(ftruncate(fd, st.st_size), 0);
+    close(fd);
+    ck_assert_int_eq(pp_listset_lookup(fx.set, 0, A, pp_monotonic_us(), 0),
+                     1);
+    pp_listset_free(fx.set);
+    pp_statedir_remove(fx.state);
+}
+END_TEST
+
 START_TEST(start_errors)
 {
     pp_listset_t *set = pp_listset_new();
@@ -1505,8 +1543,9 @@ static char *many_macs(size_t n, unsigned long long first)
 }
 
 /* In a child process (the thread's nice value and its count of steps are
- * its own): the thread that called pp_reload_thread_start is at nice 10
- * and parses in steps, at least one per 4,096 lines; a parse on the
+ * its own): the thread that called pp_reload_thread_start is at nice
+ * PP_RELOAD_NICE (or stays above it, where the runner's nice value is
+ * higher and only root could lower it) and parses in steps, at least one per 4,096 lines; a parse on the
  * request path, or in a thread that never called it, takes none.  Exit
  * status 0, or the number of the check that failed. */
 static int stepped_reload(void)
@@ -1523,15 +1562,25 @@ static int stepped_reload(void)
     tick_arg_t a;
     size_t i;
 
+    int nice0, nice1;
+
     setup_background(&fx, "0004f2000a01\n", 1);
+    /* whatever nice value the runner gave the tests */
     errno = 0;
-    if (getpriority(PRIO_PROCESS, 0) != 0 || errno) {
+    nice0 = getpriority(PRIO_PROCESS, 0);
+    if (errno) {
         return 1;
     }
     pp_reload_thread_start();
     errno = 0;
-    if (getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)) != 10
-        || errno) {
+    nice1 = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    if (errno) {
+        return 2;
+    }
+    /* PP_RELOAD_NICE from a lower nice value; from a higher one, only
+     * root may lower it (to PP_RELOAD_NICE), anyone else keeps it */
+    if (nice0 <= PP_RELOAD_NICE ? nice1 != PP_RELOAD_NICE
+                                : nice1 < PP_RELOAD_NICE || nice1 > nice0) {
         return 2;
     }
     /* a background round in this thread: in steps */
@@ -1639,6 +1688,7 @@ Suite *suite_list(void)
     tcase_add_test(ts, interval_zero_never_rechecks);
     tcase_add_test(ts, processes_agree);
     tcase_add_test(ts, missing_snapshot_fails_closed);
+    tcase_add_test(ts, damaged_snapshot_fails_closed);
     tcase_add_test(ts, start_errors);
     tcase_add_test(ts, old_generations_swept);
     tcase_add_test(ts, read_failure_is_retried);

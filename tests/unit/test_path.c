@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Step 9: ownership of a request path. */
+/* PP_STEP_OWNER: ownership of a request path. */
 #include "unit.h"
 
 #include <string.h>
@@ -81,6 +81,18 @@ START_TEST(foreign_and_ambiguous)
     /* a shared-looking URI mapped onto another device's file */
     ck_assert_int_eq(own("/site.cfg", "/srv/0004f2000b02.cfg", 1, all),
                      PP_R_NOT_OWNER);
+    /* a run of more than 12 hex digits is ambiguous even when its value,
+     * read as a number, is the requester's MAC (13 digits with a leading
+     * zero; 20 digits whose last 16 are the MAC) */
+    ck_assert_int_eq(own("/00004f2000a01.cfg", "/srv/00004f2000a01.cfg", 1,
+                         all), PP_R_NOT_OWNER);
+    ck_assert_int_eq(own("/00004f2000a01.cfg", "/srv/00004f2000a01.cfg", 0,
+                         all), PP_R_NOT_OWNER);
+    ck_assert_int_eq(own("/ffff00000004f2000a01.cfg",
+                         "/srv/ffff00000004f2000a01.cfg", 0, all),
+                     PP_R_NOT_OWNER);
+    ck_assert_int_eq(own("/x/00004f2000a01", NULL, 1, all), PP_R_NOT_OWNER);
+    ck_assert(!pp_path_names_mac("/00004f2000a01.cfg", A));
     /* a foreign MAC in a directory */
     ck_assert_int_eq(own("/0004f2000b02/0004f2000a01.cfg",
                          "/srv/0004f2000b02/0004f2000a01.cfg", 1, all),
@@ -135,6 +147,10 @@ START_TEST(shared_files)
     /* both names must match: an alias from a shared name onto another */
     ck_assert_int_eq(own("/x.ld", "/srv/secret.key", 1, some),
                      PP_R_NOT_SHARED);
+    /* ... and from another name onto a shared one */
+    ck_assert_int_eq(own("/secret.key", "/srv/x.ld", 1, some),
+                     PP_R_NOT_SHARED);
+    ck_assert_int_eq(own("/secret.key", NULL, 1, some), PP_R_NOT_SHARED);
     /* no mapped file: the URI alone */
     ck_assert_int_eq(own("/x.ld", NULL, 1, some), PP_R_OK);
     ck_assert_int_eq(own("/0004f2000b02.cfg", NULL, 1, all), PP_R_NOT_OWNER);
@@ -224,6 +240,24 @@ START_TEST(names_and_dot_segments)
 }
 END_TEST
 
+/* The path a file is judged by: below DocumentRoot, or whole. */
+START_TEST(below_root)
+{
+    ck_assert_str_eq(pp_path_below_root("/srv/www/a.cfg", "/srv/www"),
+                     "/a.cfg");
+    ck_assert_str_eq(pp_path_below_root("/srv/www/a.cfg", "/srv/www/"),
+                     "/a.cfg");
+    /* a sibling directory that starts with the root's name is outside */
+    ck_assert_str_eq(pp_path_below_root("/srv/wwwx/a.cfg", "/srv/www"),
+                     "/srv/wwwx/a.cfg");
+    ck_assert_str_eq(pp_path_below_root("/etc/a.cfg", "/srv/www"),
+                     "/etc/a.cfg");
+    ck_assert_str_eq(pp_path_below_root("/a.cfg", NULL), "/a.cfg");
+    ck_assert_ptr_null(pp_path_below_root("a.cfg", "/srv/www"));
+    ck_assert_ptr_null(pp_path_below_root(NULL, "/srv/www"));
+}
+END_TEST
+
 START_TEST(shared_errors)
 {
     const char *v[3] = { NULL, NULL, NULL };
@@ -287,6 +321,7 @@ Suite *suite_path(void)
     tcase_add_test(tc, shared_files);
     tcase_add_test(tc, file_paths_and_subrequests);
     tcase_add_test(tc, names_and_dot_segments);
+    tcase_add_test(tc, below_root);
     tcase_add_test(tc, shared_errors);
     tcase_add_test(tc, alloc_failure);
     suite_add_tcase(s, tc);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 START_TEST(readable_as_another_user)
@@ -61,12 +62,47 @@ START_TEST(readable_as_another_user)
 }
 END_TEST
 
+/* When the forked check cannot take the user's identity (here: a process
+ * that is no longer root asks for root's), the check is not made: -1 and
+ * a message, not a count of readable files. */
+START_TEST(readable_as_identity_refused)
+{
+    struct passwd *pw = getpwnam("www-data");
+    const char *paths[1] = { "/" };
+    pp_access_t res[1];
+    char err[256];
+    pid_t pid;
+    int status;
+
+    if (geteuid() != 0 || !pw) {
+        return;                  /* needs root, and the child user */
+    }
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+            _exit(10);
+        }
+        err[0] = '\0';
+        if (pp_check_readable_as("root", 0, 0, paths, 1, res, err,
+                                 sizeof(err)) != -1) {
+            _exit(11);
+        }
+        _exit(strstr(err, "could not take the identity") ? 0 : 12);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("util");
 
     tcase_add_test(tc, readable_as_another_user);
+    tcase_add_test(tc, readable_as_identity_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,7 +5,7 @@
 
 #include <check.h>
 #include "pp_core.h"
-#include "pp_fault.h"   /* the tests arm the fault seam */
+#include "pp_testing.h" /* the fault seam, and the entry points for tests */
 
 Suite *suite_mac(void);
 Suite *suite_path(void);
