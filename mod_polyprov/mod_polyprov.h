@@ -41,7 +41,8 @@ typedef struct {
     const pp_pattern_t *pattern;    /* NULL: default */
     int allow_idx;                  /* list index, PP_UNSET */
     int deny_idx;
-    const pp_shared_t *shared;      /* NULL: default "*" */
+    const pp_shared_t *shared;      /* NULL: default "*" (PolyProv On),
+                                     * "none" (SharedOnly) */
     int reload;                     /* seconds, PP_UNSET */
     int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
     int allow_expired;              /* PolyProvAllowExpired, PP_UNSET */
@@ -57,6 +58,7 @@ typedef struct {
     apr_hash_t *list_where;         /* list path -> "Directive at file:line" */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;
+    pp_shared_t *shared_only_default;   /* "none" */
 } polyprov_glue_t;
 
 extern polyprov_glue_t *polyprov_glue;
@@ -127,6 +129,13 @@ typedef enum {
     POLYPROV_M_MONITORING_REFUSED   /* PP060, PP061 */
 } polyprov_metric_t;
 void polyprov_metrics_register_hooks(apr_pool_t *p);
+
+/* mod_polyprov_answers.c: answers that belong to one phone */
+void polyprov_answers_check(apr_pool_t *pconf, apr_pool_t *ptemp,
+                            server_rec *s);
+int polyprov_host_has_scope(server_rec *s);
+int polyprov_monitoring_refused(request_rec *r,
+                                const polyprov_dir_conf_t *dc);
 /* Every decision logged (PP002 allowed, PP001 refused, with its reason). */
 void polyprov_metrics_decision(pp_reason_t reason);
 void polyprov_metrics_count(polyprov_metric_t which);

@@ -36,6 +36,7 @@ static apr_status_t glue_cleanup(void *data)
     pp_listset_free(g->lists);
     pp_pattern_free(g->default_pattern);
     pp_shared_free(g->default_shared);
+    pp_shared_free(g->shared_only_default);
     if (polyprov_glue == g) {
         polyprov_glue = NULL;
     }
@@ -46,6 +47,7 @@ static apr_status_t glue_cleanup(void *data)
 static polyprov_glue_t *glue(apr_pool_t *pconf, const char **errp)
 {
     static const char *const star[] = { "*" };
+    static const char *const none[] = { "none" };
     char err[ERRLEN];
     polyprov_glue_t *g;
 
@@ -61,8 +63,10 @@ static polyprov_glue_t *glue(apr_pool_t *pconf, const char **errp)
     g->default_pattern = pp_pattern_compile(PP_DEFAULT_CN_PATTERN, err,
                                             sizeof(err));
     g->default_shared = pp_shared_new(star, 1, err, sizeof(err));
+    g->shared_only_default = pp_shared_new(none, 1, err, sizeof(err));
     apr_pool_cleanup_register(pconf, g, glue_cleanup, apr_pool_cleanup_null);
-    if (!g->lists || !g->default_pattern || !g->default_shared) {
+    if (!g->lists || !g->default_pattern || !g->default_shared
+        || !g->shared_only_default) {
         *errp = "mod_polyprov: out of memory while initialising";
         return NULL;
     }

@@ -1,0 +1,345 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Answers shared across clients.
+
+The module decides who may ask for a URL; these attacks go after what
+keeps or shows answers across clients instead.  The attacker holds one
+genuine phone certificate (phone A) and wants anything of phone B's: its
+files' content, its MAC, the names of its files.
+
+ - mod_cache (cache_disk and cache_socache; its quick handler on and off;
+   CacheIgnoreNoLastMod, CacheIgnoreCacheControl, CacheStorePrivate and a
+   default lifetime, the most a cache will store): B's own file, and
+   answers made for B under a shared name by SSI and by a CGI script
+   (keyed on POLYPROV_MAC), must never reach A; shared files sent as they
+   are stay cached (X-Cache: HIT) and served;
+ - pages that show other clients' requests (mod_status, Debian's
+   status.conf as shipped, mod_info; Require local, Require ip, and a
+   forged PROXY header where RemoteIPProxyProtocol is on) and generated
+   2xx pages that name another device;
+ - the bootROM host (PolyProv SharedOnly, plain HTTP) against the TLS
+   host over the same tree.
+
+README "Caches and pages that show other clients' requests"."""
+
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+
+import pytest
+
+from tests.pphttpd.fixtures import FILES, checked, populate, serve
+from tests.pphttpd.expect import A, B
+from tests.pphttpd import tlsclient
+
+# A phone's configuration written from POLYPROV_MAC by the operator's
+# pages: names without a MAC, so shared names that keep their handlers.
+SSI_PAGE = ('reg.1.address=<!--#echo var="POLYPROV_MAC" -->\n'
+            'reg.1.auth.password=pw-<!--#echo var="POLYPROV_MAC" -->\n')
+CGI_SCRIPT = """#!/bin/sh
+echo "Content-Type: text/plain"
+echo "Cache-Control: public, max-age=300"
+echo "Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT"
+echo
+echo "reg.1.address=$POLYPROV_MAC"
+echo "reg.1.auth.password=pw-$POLYPROV_MAC"
+"""
+# an operator's page that names another device (a phone book of MACs)
+PHONEBOOK = "extension 2: <!--#echo var=\"X\" -->" + B + "\n"
+
+FIRMWARE = "3111-40250-001.sip.ld"
+
+
+def get(h, path, phone="phone-a", tls=True, headers=()):
+    """(status, headers, body) of one GET."""
+    tmp = tempfile.mkdtemp(prefix="hdr-")
+    hdr = os.path.join(tmp, "h")
+    r = h.curl(path, phone=phone if tls else None, tls=tls,
+               headers=headers, extra=("-D", hdr))
+    head = {}
+    try:
+        with open(hdr, encoding="latin-1") as f:
+            for line in f.read().splitlines()[1:]:
+                k, _, v = line.partition(":")
+                if k.strip():
+                    head.setdefault(k.strip().lower(), []).append(v.strip())
+    except OSError:
+        pass
+    shutil.rmtree(tmp, ignore_errors=True)
+    return r.status, {k: ", ".join(v) for k, v in head.items()}, r.body
+
+
+def nothing_of_b(status, headers, body):
+    text = body + " ".join("%s: %s" % kv for kv in headers.items())
+    assert B not in text and "secret of B" not in text, (status, headers,
+                                                          body)
+
+
+def age_files(h, days=30):
+    """Files a month old: a cache gives them a heuristic lifetime of days
+    (a share of their age), as it would to an operator's real files."""
+    t = os.path.getmtime(h.docroot) - days * 86400
+    for d, _, names in os.walk(h.docroot):
+        for n in names:
+            os.utime(os.path.join(d, n), (t, t))
+
+
+# -- mod_cache ------------------------------------------------------------
+
+CACHES = {
+    # (provider, CacheQuickHandler)
+    "disk-quick": ("disk", "On"),
+    "disk-handler": ("disk", "Off"),
+    "socache-quick": ("socache", "On"),
+    "socache-handler": ("socache", "Off"),
+}
+
+
+def configure_cache(h, pki, provider, quick):
+    populate(h)
+    h.put("phone.shtml", SSI_PAGE)
+    h.put("phonebook.shtml", PHONEBOOK)
+    h.put("gen.cgi", CGI_SCRIPT, mode=0o755)
+    age_files(h)
+    os.makedirs(os.path.join(h.root, "cache"), exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(os.path.join(h.root, "cache"), "www-data", "www-data")
+    store = ("CacheRoot %s/cache\n    CacheDirLevels 1\n    "
+             "CacheDirLength 1" % h.root if provider == "disk" else
+             "CacheSocache shmcb:%s/run/cache(1048576)" % h.root)
+    h.write(modules=["cache", "cache_%s" % provider, "cgid"],
+            server="ScriptSock %s/run/cgid.sock" % h.root, vhost="""
+    {store}
+    CacheEnable {prov} /
+    CacheQuickHandler {quick}
+    CacheIgnoreNoLastMod On
+    CacheIgnoreCacheControl On
+    CacheStorePrivate On
+    CacheDefaultExpire 300
+    CacheLastModifiedFactor 0.5
+    CacheHeader On
+    CacheDetailHeader On
+    <Directory {d}>
+        Options +Includes +ExecCGI
+        AddOutputFilter INCLUDES .shtml
+        AddHandler cgi-script .cgi
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+""".format(store=store, prov=provider, quick=quick, d=h.docroot, p=pki))
+
+
+@pytest.fixture(scope="module", params=sorted(CACHES))
+def cache_server(request, module, pki):
+    provider, quick = CACHES[request.param]
+    yield from serve(module, pki,
+                     lambda h: configure_cache(h, pki, provider, quick))
+
+
+@pytest.fixture
+def ch(cache_server):
+    yield from checked(cache_server)
+
+
+def test_cache_never_serves_b_file_to_a(ch):
+    seen = []
+    for _ in range(3):
+        st, hd, body = get(ch, "/%s.cfg" % B, phone="phone-b")
+        assert st == 200 and body == FILES[B + ".cfg"]
+        seen.append(hd)
+    st, hd, body = get(ch, "/%s.cfg" % B)
+    assert st == 403, (st, body)
+    nothing_of_b(st, hd, body)
+    # kept from mod_cache and from caches beyond httpd
+    for hd in seen:
+        assert "private" in hd.get("cache-control", ""), hd
+        assert "HIT" not in hd.get("x-cache", ""), hd
+
+
+@pytest.mark.parametrize("page", ["phone.shtml", "gen.cgi"])
+def test_cache_never_serves_b_generated_page_to_a(ch, page):
+    # B asks first (and again: a second request is where a cache answers)
+    seen = []
+    for _ in range(2):
+        st, hd, body = get(ch, "/" + page, phone="phone-b")
+        assert st == 200 and "reg.1.address=%s" % B in body, body
+        seen.append(hd)
+    st, hd, body = get(ch, "/" + page)
+    assert st == 200 and "reg.1.address=%s" % A in body, (st, hd, body)
+    nothing_of_b(st, hd, body)
+    assert "HIT" not in hd.get("x-cache", ""), hd
+    for hd in seen + [hd]:
+        assert "private" in hd.get("cache-control", ""), hd
+
+
+def test_shared_file_still_cached_and_served(ch):
+    bodies, caches = [], []
+    for phone in ("phone-b", "phone-b", "phone-a", "phone-a"):
+        st, hd, body = get(ch, "/" + FIRMWARE, phone=phone)
+        assert st == 200, (st, body)
+        assert "private" not in hd.get("cache-control", ""), hd
+        bodies.append(body)
+        caches.append(hd.get("x-cache", ""))
+    assert set(bodies) == {FILES[FIRMWARE]}
+    # stored at the first request, then served from the cache
+    assert any("HIT" in c for c in caches[1:]), caches
+
+
+def test_cache_hit_still_decided(ch):
+    """A shared file in the cache is not served where the decision
+    refuses (a certificate whose CN names no device)."""
+    for _ in range(2):
+        get(ch, "/site.cfg", phone="phone-b")
+    st, _, body = get(ch, "/site.cfg", phone="cn-words")
+    assert st == 403, (st, body)
+    assert any("reason=bad-cn" in l and "/site.cfg" in l
+               for l in ch.refusals())
+
+
+def test_generated_page_naming_another_device_refused(ch):
+    st, hd, body = get(ch, "/phonebook.shtml", phone="phone-a")
+    assert st == 403, (st, body)
+    nothing_of_b(st, hd, body)
+    assert any("reason=foreign-name" in l for l in ch.refusals())
+
+
+def test_cache_warning_names_both_lines(ch):
+    rc, out = ch.configtest()
+    assert rc == 0, out
+    assert "PP101: CacheEnable" in out and "reaches PolyProv On at " + \
+        ch.conf in out, out
+
+
+# -- pages that show other clients' requests ------------------------------
+
+# Debian's mods-available/status.conf and info.conf, as shipped
+STATUS_CONF = """
+<Location /server-status>
+	SetHandler server-status
+	Require local
+</Location>
+ExtendedStatus On
+<Location /server-info>
+	SetHandler server-info
+	Require local
+</Location>
+"""
+
+
+def configure_status(h, pki):
+    populate(h)
+    h.write(modules=["status", "info", "remoteip"], server=STATUS_CONF,
+            vhost="""
+    RemoteIPProxyProtocol On
+    <Location /status-ip>
+        SetHandler server-status
+        Require ip 192.0.2.0/24 127.0.0.0/8
+    </Location>
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+""".format(d=h.docroot, p=pki))
+
+
+@pytest.fixture(scope="module")
+def status_server(module, pki):
+    yield from serve(module, pki, lambda h: configure_status(h, pki))
+
+
+@pytest.fixture
+def sh(status_server):
+    yield from checked(status_server)
+
+
+def proxied_get(h, pki, path, claimed, phone="phone-a"):
+    """A phone that reaches the port directly and sends its own PROXY
+    header, claiming the address `claimed`."""
+    ctx = tlsclient.context(pki, phone)
+    with socket.create_connection(("127.0.0.1", h.port), timeout=10) as s:
+        s.sendall(("PROXY TCP4 %s 127.0.0.1 40000 %d\r\n"
+                   % (claimed, h.port)).encode())
+        with ctx.wrap_socket(s, server_hostname="localhost") as ss:
+            ss.sendall(("GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n"
+                        % path).encode())
+            data = b""
+            while True:
+                try:
+                    chunk = ss.recv(65536)
+                except (ssl.SSLError, ConnectionError):
+                    break
+                if not chunk:
+                    break
+                data += chunk
+    return tlsclient.parse_responses(data)[0]
+
+
+@pytest.mark.parametrize("path", ["/server-status", "/server-status?auto",
+                                  "/server-info", "/status-ip"])
+def test_status_pages_refused_in_scope(sh, pki, path):
+    # B's requests are on the scoreboard
+    proxied_get(sh, pki, "/%s.cfg?%s" % (B, B), "127.0.0.1", phone="phone-b")
+    for claimed in ("127.0.0.1", "192.0.2.10"):
+        r = proxied_get(sh, pki, path, claimed)
+        assert r.status == 403, r
+        nothing_of_b(r.status, r.headers, r.body)
+    assert any("PP100:" in l for l in sh.log_text().splitlines()[-50:])
+
+
+def test_status_page_outside_scope_still_served(sh):
+    """The monitoring host (here the plain-HTTP one, no PolyProv) keeps
+    its page."""
+    r = sh.curl("/server-status?auto", tls=False)
+    assert r.status == 200 and "Total Accesses" in r.body, r
+
+
+# -- the bootROM host against the TLS host --------------------------------
+
+def configure_bootrom(h, pki, where):
+    populate(h)
+    h.put("alice.cfg", "user profile of alice, password hunter2\n")
+    h.put("notes.txt", "the operator's notes\n")
+    shared = "PolyProvSharedFiles 000000000000*.cfg *.sip.ld site.cfg"
+    h.write(server=shared if where == "server" else "", vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        {tls_shared}
+    </Directory>
+""".format(d=h.docroot, p=pki,
+           tls_shared=shared if where in ("tls-host", "wider") else ""),
+        plain_vhost="""
+    <Directory {d}>
+        PolyProv SharedOnly
+        {plain_shared}
+    </Directory>
+""".format(d=h.docroot,
+           plain_shared="PolyProvSharedFiles *" if where == "wider" else ""))
+
+
+@pytest.mark.parametrize("where", ["tls-host", "server"])
+def test_bootrom_host_shares_no_more_than_tls_host(servers, pki, where):
+    h = servers()
+    configure_bootrom(h, pki, where)
+    h.start()
+    for name in ("alice.cfg", "notes.txt", B + ".cfg"):
+        assert h.curl("/" + name, phone="phone-a").status == 403
+        r = h.curl("/" + name, tls=False)
+        assert r.status == 403 and "alice" not in r.body, (name, r)
+    # the set where both inherit it: the bootROM host serves it too;
+    # set in the TLS host alone: the bootROM host has none, and shares
+    # nothing (its default)
+    want = 200 if where == "server" else 403
+    for name in ("000000000000.cfg", FIRMWARE, "site.cfg"):
+        assert h.curl("/" + name, phone="phone-a").status == 200
+        assert h.curl("/" + name, tls=False).status == want, name
+
+
+def test_bootrom_host_wider_set_warned(servers, pki):
+    h = servers()
+    configure_bootrom(h, pki, "wider")
+    rc, out = h.configtest()
+    assert rc == 0, out
+    assert "PP102: PolyProv SharedOnly at " + h.conf in out, out
+    assert "than PolyProv On at " + h.conf in out, out
