@@ -54,7 +54,8 @@ SRC      := mod_polyprov
 CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
 GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
             mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
-            mod_polyprov_dbd mod_polyprov_answers
+            mod_polyprov_dbd mod_polyprov_answers \
+            mod_polyprov_quota
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
 

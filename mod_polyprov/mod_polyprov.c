@@ -953,6 +953,13 @@ static int polyprov_handler_guard(request_rec *r)
     if (polyprov_monitoring_refused(r, rec->dc)) {
         return HTTP_FORBIDDEN;
     }
+    /* what a phone writes stays within PolyProvDeviceQuota (507) */
+    if (!r->main && rec->dc->enabled == PP_ON && rec->mac_known) {
+        int q = polyprov_quota_check(r, rec->dc, rec->mac);
+        if (q != OK) {
+            return q;
+        }
+    }
     serve_as_data(r, rec);
     /* a shared file the default handler sends as it is may be cached;
      * any other answer of a PolyProv On scope is the requester's */
@@ -1189,7 +1196,12 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          * another handler (SSI, CGI, a script, a proxied answer...) and
          * may be a page about other devices */
         if (r->status == HTTP_NOT_MODIFIED || r->status == HTTP_NO_CONTENT
-            || r->header_only) {
+            || r->header_only
+            /* mod_dav's 2xx speak of the target alone (a collection is
+             * refused, step 8): its own name, ETags and lock tokens, whose
+             * hex runs a scan would take for MACs */
+            || (r->status < 300 && r->handler
+                && !strcmp(r->handler, "dav-handler"))) {
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
@@ -1199,6 +1211,16 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          e = APR_BUCKET_NEXT(e)) {
         if (APR_BUCKET_IS_EOS(e)) {
             eos = 1;
+        }
+        else if (AP_BUCKET_IS_ERROR(e)) {
+            /* the handler failed (a request body past LimitRequestBody,
+             * ...): nothing of what it held goes out; the error response
+             * that replaces it gets the guard again (insert_error_filter) */
+            if (g->held) {
+                apr_brigade_cleanup(g->held);
+            }
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
         }
     }
     if (ap_save_brigade(f, &g->held, &bb, r->pool) != APR_SUCCESS

@@ -47,7 +47,15 @@ typedef struct {
     int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
     int allow_expired;              /* PolyProvAllowExpired, PP_UNSET */
     const char *allow_expired_where;/* "file:line" of it */
+    apr_off_t quota_bytes;          /* PolyProvDeviceQuota, PP_UNSET */
+    long quota_files;
+    const char *quota_where;        /* "file:line" of it */
 } polyprov_dir_conf_t;
+
+/* PolyProvDeviceQuota's default: what one device may hold in one
+ * directory (README "PolyProvDeviceQuota") */
+#define PP_DEFAULT_QUOTA_BYTES ((apr_off_t)64 * 1024 * 1024)
+#define PP_DEFAULT_QUOTA_FILES 256
 
 /* Module-wide state of one configuration generation. */
 typedef struct {
@@ -136,6 +144,11 @@ void polyprov_answers_check(apr_pool_t *pconf, apr_pool_t *ptemp,
 int polyprov_host_has_scope(server_rec *s);
 int polyprov_monitoring_refused(request_rec *r,
                                 const polyprov_dir_conf_t *dc);
+
+/* mod_polyprov_quota.c: OK, or HTTP_INSUFFICIENT_STORAGE (logged) when
+ * the write r would take the device past PolyProvDeviceQuota */
+int polyprov_quota_check(request_rec *r, const polyprov_dir_conf_t *dc,
+                         pp_mac_t mac);
 /* Every decision logged (PP002 allowed, PP001 refused, with its reason). */
 void polyprov_metrics_decision(pp_reason_t reason);
 void polyprov_metrics_count(polyprov_metric_t which);

@@ -200,7 +200,7 @@ def test_exact_counts_from_every_process(servers, pki, mpm):
                               "directory", "not-owner", "shared-readonly",
                               "not-shared", "internal", "dot-file", "method",
                               "foreign-name", "device-file",
-                              "list-unavailable")}
+                              "list-unavailable", "quota")}
     refused.update({"not-owner": rounds, "allow-list": rounds,
                     "shared-readonly": rounds, "no-tls": 2, "untrusted": 2})
     got = {dict(k)["reason"]: v

@@ -343,3 +343,99 @@ def test_bootrom_host_wider_set_warned(servers, pki):
     assert rc == 0, out
     assert "PP102: PolyProv SharedOnly at " + h.conf in out, out
     assert "than PolyProv On at " + h.conf in out, out
+
+
+# -- what one phone may write ---------------------------------------------
+
+def configure_uploads(h, pki):
+    populate(h)
+    for d in ("up/names", "up/cols", "up/inside", "up/big", "dflt"):
+        os.makedirs(os.path.join(h.docroot, d), exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(os.path.join(h.docroot, d), "www-data", "www-data")
+    h.write(vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+    <Directory {d}/up>
+        Dav On
+        PolyProvSharedFiles none
+        PolyProvDeviceQuota 1M 8
+        LimitRequestBody 262144
+    </Directory>
+    # no PolyProvDeviceQuota: the default, 64M 256
+    <Directory {d}/dflt>
+        Dav On
+        PolyProvSharedFiles none
+    </Directory>
+""".format(d=h.docroot, p=pki))
+
+
+@pytest.fixture(scope="module")
+def upload_server(module, pki):
+    yield from serve(module, pki, lambda h: configure_uploads(h, pki))
+
+
+@pytest.fixture
+def uh(upload_server):
+    yield from checked(upload_server)
+
+
+def quota_lines(h, mac):
+    return [l for l in h.new_log().splitlines()
+            if "reason=quota" in l and "mac=%s" % mac in l]
+
+
+def body_file(h, size):
+    path = os.path.join(h.root, "body-%d" % size)
+    with open(path, "wb") as f:
+        f.write(b"x" * size)
+    return "@" + path
+
+
+def test_many_names_bounded(uh):
+    paths = ["/up/names/%s-n%02d.log" % (A, i) for i in range(20)]
+    rs = uh.curl(paths, phone="phone-a", method="PUT", data="log line\n")
+    assert [r.status for r in rs] == [201] * 8 + [507] * 12, rs
+    assert not uh.exists("/up/names/%s-n08.log" % A)
+    # one line per refused write, with the MAC and the reason
+    assert len(quota_lines(uh, A)) == 12
+    # B's bound is B's own
+    r = uh.curl("/up/names/%s-n00.log" % B, phone="phone-b", method="PUT",
+                data="log line\n")
+    assert r.status == 201, r
+    # a file replaced in place adds no entry
+    r = uh.curl(paths[0], phone="phone-a", method="PUT", data="again\n")
+    assert r.status == 204, r
+
+
+def test_many_collections_bounded(uh):
+    paths = ["/up/cols/%s-d%02d/" % (A, i) for i in range(12)]
+    rs = uh.curl(paths, phone="phone-a", method="MKCOL")
+    assert [r.status for r in rs] == [201] * 8 + [507] * 4, rs
+    # what is inside the device's collections counts too
+    r = uh.curl("/up/inside/%s-d/" % A, phone="phone-a", method="MKCOL")
+    rs = uh.curl(["/up/inside/%s-d/f%d.log" % (A, i) for i in range(10)],
+                 phone="phone-a", method="PUT", data="x\n")
+    assert r.status == 201, r
+    assert [r.status for r in rs] == [201] * 7 + [507] * 3, rs
+
+
+def test_large_bodies_bounded(uh):
+    big = body_file(uh, 200 * 1024)
+    rs = uh.curl(["/up/big/%s-b%d.log" % (A, i) for i in range(8)],
+                 phone="phone-a", method="PUT", data=big)
+    # 1 MiB holds five bodies of 200 KiB
+    assert [r.status for r in rs] == [201] * 5 + [507] * 3, rs
+    # one body past LimitRequestBody: httpd's 413
+    r = uh.curl("/up/big/%s-huge.log" % A, phone="phone-a", method="PUT",
+                data=body_file(uh, 300 * 1024))
+    assert r.status == 413, r
+
+
+def test_default_bound_counts_entries(uh):
+    paths = ["/dflt/%s-%03d.log" % (A, i) for i in range(258)]
+    rs = uh.curl(paths, phone="phone-a", method="PUT", data="x\n")
+    assert [r.status for r in rs] == [201] * 256 + [507] * 2, \
+        [r.status for r in rs][250:]

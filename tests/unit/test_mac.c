@@ -97,6 +97,7 @@ START_TEST(reasons)
     ck_assert_str_eq(pp_reason_name(PP_R_SHARED_READONLY), "shared-readonly");
     ck_assert_str_eq(pp_reason_name(PP_R_NOT_SHARED), "not-shared");
     ck_assert_str_eq(pp_reason_name(PP_R_INTERNAL), "internal");
+    ck_assert_str_eq(pp_reason_name(PP_R_QUOTA), "quota");
     ck_assert_str_eq(pp_reason_name((pp_reason_t)999), "internal");
 }
 END_TEST
