@@ -26,6 +26,7 @@ import shutil
 import socket
 import ssl
 import tempfile
+import time
 
 import pytest
 
@@ -240,7 +241,13 @@ def configure_status(h, pki):
         PolyProv On
         PolyProvTrustedCA {p}/polycom-chain.pem
     </Directory>
+    # the operators' corner of the host, guarded by address alone
+    <Directory {d}/ops>
+        PolyProv Off
+        Require ip 192.0.2.0/24
+    </Directory>
 """.format(d=h.docroot, p=pki))
+    h.put("ops/runbook.txt", "the operators' runbook\n")
 
 
 @pytest.fixture(scope="module")
@@ -253,11 +260,11 @@ def sh(status_server):
     yield from checked(status_server)
 
 
-def proxied_get(h, pki, path, claimed, phone="phone-a"):
+def proxied_get(h, pki, path, claimed, phone="phone-a", addr="127.0.0.1"):
     """A phone that reaches the port directly and sends its own PROXY
     header, claiming the address `claimed`."""
     ctx = tlsclient.context(pki, phone)
-    with socket.create_connection(("127.0.0.1", h.port), timeout=10) as s:
+    with socket.create_connection((addr, h.port), timeout=10) as s:
         s.sendall(("PROXY TCP4 %s 127.0.0.1 40000 %d\r\n"
                    % (claimed, h.port)).encode())
         with ctx.wrap_socket(s, server_hostname="localhost") as ss:
@@ -292,6 +299,52 @@ def test_status_page_outside_scope_still_served(sh):
     its page."""
     r = sh.curl("/server-status?auto", tls=False)
     assert r.status == 200 and "Total Accesses" in r.body, r
+
+
+def test_forged_proxy_header_is_believed(sh, pki):
+    """README "Running a farm": with RemoteIPProxyProtocol On, a client
+    that reaches the port directly claims any address, and whatever the
+    host guards by address alone believes it (the module's decisions do
+    not rest on the address)."""
+    r = proxied_get(sh, pki, "/ops/runbook.txt", "192.0.2.77")
+    assert r.status == 200 and "runbook" in r.body, r
+    r = proxied_get(sh, pki, "/ops/runbook.txt", "198.51.100.7")
+    assert r.status == 403, r
+    assert any(l.startswith("192.0.2.77 ") and "/ops/runbook.txt" in l
+               for l in sh.access_lines()), sh.access_lines()[-3:]
+    # the phone's own files are still decided by its certificate
+    r = proxied_get(sh, pki, "/%s.cfg" % B, "127.0.0.1")
+    assert r.status == 403 and "secret of B" not in r.body, r
+
+
+def test_listening_only_where_haproxy_reaches(servers, pki):
+    """The way to close it: the server listens only on the address
+    HAProxy reaches (here 127.0.0.2, on loopback); a client on another
+    address of the host gets no connection at all."""
+    h = servers()
+    configure_status(h, pki)
+    with open(h.conf) as f:
+        text = f.read()
+    with open(h.conf, "w") as f:
+        f.write(text.replace("127.0.0.1:%d" % h.port,
+                             "127.0.0.2:%d" % h.port))
+
+    def wait_listening(**_):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.2", h.port),
+                                         timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("httpd did not come up:\n" + h.log_text())
+    h._wait_listening = wait_listening
+    h.start()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", h.port), timeout=5).close()
+    r = proxied_get(h, pki, "/site.cfg", "192.0.2.77", addr="127.0.0.2")
+    assert r.status == 200 and r.body == FILES["site.cfg"], r
 
 
 # -- the bootROM host against the TLS host --------------------------------
