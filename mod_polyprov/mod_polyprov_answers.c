@@ -272,6 +272,10 @@ static void warn_caches(apr_pool_t *p, server_rec *s, answers_scan_t *a)
         const ap_directive_t *c = APR_ARRAY_IDX(a->caches, i,
                                                 const ap_directive_t *);
         int enable = !strcasecmp(c->directive, "CacheEnable");
+        /* (the tree keeps the spelling of the configuration file) */
+        const char *name = enable ? "CacheEnable"
+                           : !strcasecmp(c->directive, "CacheFile")
+                             ? "CacheFile" : "MMapFile";
         for (j = 0; j < a->scopes->nelts; j++) {
             const ap_directive_t *sd = APR_ARRAY_IDX(a->scopes, j,
                                                      const ap_directive_t *);
@@ -280,7 +284,7 @@ static void warn_caches(apr_pool_t *p, server_rec *s, answers_scan_t *a)
             }
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
                          "PP101: %s %s at %s reaches PolyProv %s at %s: %s",
-                         c->directive, c->args, at(p, c), word(p, sd, 0),
+                         name, c->args, at(p, c), word(p, sd, 0),
                          at(p, sd), enable
                 ? "there mod_cache stores and serves only shared files that "
                   "the default handler sends as they are, after the "

@@ -492,3 +492,26 @@ def test_default_bound_counts_entries(uh):
     rs = uh.curl(paths, phone="phone-a", method="PUT", data="x\n")
     assert [r.status for r in rs] == [201] * 256 + [507] * 2, \
         [r.status for r in rs][250:]
+
+
+def test_cache_file_warning(servers, pki):
+    """PP101 for a CacheFile (mod_file_cache) in a PolyProv <Directory>,
+    with both lines; none for one outside it."""
+    h = servers()
+    populate(h)
+    outside = os.path.join(h.root, "outside.txt")
+    with open(outside, "w") as f:
+        f.write("not the phones'\n")
+    h.write(modules=["file_cache"], server="CacheFile %s\nCacheFile %s"
+            % (os.path.join(h.docroot, "site.cfg"), outside), vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+""".format(d=h.docroot, p=pki))
+    rc, out = h.configtest()
+    assert rc == 0, out
+    lines = [l for l in out.splitlines() if "PP101:" in l]
+    assert len(lines) == 1 and "CacheFile %s at %s:" % (
+        os.path.join(h.docroot, "site.cfg"), h.conf) in lines[0] \
+        and "reaches PolyProv On at %s:" % h.conf in lines[0], out
