@@ -51,7 +51,7 @@ CFLAGS_ALL = $(OPT) $(WARN) -fPIC -pthread -fvisibility=hidden $(EXTRA_CFLAGS)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRC      := mod_polyprov
-CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide
+CORE     := pp_util pp_mac pp_path pp_cn pp_cert pp_list pp_decide pp_quota
 GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
             mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
             mod_polyprov_dbd mod_polyprov_answers \

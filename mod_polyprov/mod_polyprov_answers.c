@@ -96,7 +96,6 @@ static const char *const monitoring_handlers[] = {
     "ldap-status",          /* mod_ldap */
     "http2-status",         /* mod_http2 */
     "md-status",            /* mod_md */
-    "lua-status",           /* (mod_lua scripts commonly named so) */
     NULL
 };
 

@@ -5,14 +5,16 @@
  *
  * LimitRequestBody bounds one upload, not how many a phone makes.  Before
  * a write that adds to the disk (PUT, MKCOL, LOCK of a new name, COPY and
- * MOVE) the directory that will hold the device's entry is read: every
- * entry there whose name names the device, and everything below such an
- * entry that is a directory, counts as the device's.  The write is
- * refused with 507 Insufficient Storage (RFC 4918) when it would take the
- * device past PolyProvDeviceQuota's size or number of entries.
+ * MOVE) the directory that will hold the device's entry is read (the
+ * core's pp_quota_holding_dir and pp_quota_usage): every entry there whose
+ * name names the device, and everything below such an entry that is a
+ * directory, counts as the device's.  The write is refused with 507
+ * Insufficient Storage (RFC 4918) when it would take the device past
+ * PolyProvDeviceQuota's size or number of entries.
  */
 #include "mod_polyprov.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "apr_file_info.h"
@@ -27,92 +29,19 @@
 #define QUOTA_MAX_ENTRIES 200000
 #define QUOTA_MAX_DEPTH 32
 
-typedef struct {
-    apr_off_t bytes;
-    long files;
-    long budget;                 /* entries still to read */
-} usage_t;
-
-/* What of dir is the device's: entries naming mac (all == 0), or every
- * entry (all == 1: inside the device's own collection).  APR_SUCCESS, or
- * an error (unreadable, too large or too deep: fail closed). */
-static apr_status_t usage(apr_pool_t *p, const char *dir, pp_mac_t mac,
-                          int all, int depth, usage_t *u)
+/* What of dir is the device's (the core's pp_quota_usage), in r's pool
+ * terms: APR_SUCCESS, or an error and why (fail closed). */
+static int usage(request_rec *r, const char *dir, pp_mac_t mac, int all,
+                 pp_usage_t *u, const char **why)
 {
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    apr_pool_t *sub;
+    char err[512];
 
-    if (depth > QUOTA_MAX_DEPTH) {
-        return APR_EGENERAL;
+    if (pp_quota_usage(dir, mac, all, QUOTA_MAX_ENTRIES, QUOTA_MAX_DEPTH, u,
+                       err, sizeof(err)) != 0) {
+        *why = apr_pstrdup(r->pool, err);
+        return -1;
     }
-    if (apr_pool_create(&sub, p) != APR_SUCCESS) {
-        return APR_ENOMEM;
-    }
-    rv = apr_dir_open(&d, dir, sub);
-    if (rv != APR_SUCCESS) {
-        apr_pool_destroy(sub);
-        /* a directory that does not exist yet holds nothing */
-        return APR_STATUS_IS_ENOENT(rv) && depth == 0 ? APR_SUCCESS : rv;
-    }
-    while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE
-                              | APR_FINFO_SIZE | APR_FINFO_LINK, d))
-           == APR_SUCCESS || rv == APR_INCOMPLETE) {
-        if (!fi.name || !strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
-            continue;
-        }
-        if (--u->budget < 0) {
-            rv = APR_EGENERAL;
-            break;
-        }
-        if (!all && !pp_path_names_mac(fi.name, mac)) {
-            continue;
-        }
-        u->files++;
-        if (fi.filetype == APR_DIR) {
-            rv = usage(sub, apr_pstrcat(sub, dir, "/", fi.name, NULL), mac,
-                       1, depth + 1, u);
-            if (rv != APR_SUCCESS) {
-                break;
-            }
-        }
-        else if (fi.filetype == APR_REG) {
-            u->bytes += fi.size;
-        }
-    }
-    apr_dir_close(d);
-    apr_pool_destroy(sub);
-    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
-}
-
-/* The directory whose entries naming the device hold path: the parent
- * of the topmost of path's trailing segments that name the device (a
- * file in the device's own collection counts in the collection's
- * parent). */
-static char *holding_dir(apr_pool_t *p, const char *path, pp_mac_t mac)
-{
-    char *dir = apr_pstrdup(p, path);
-    char *slash;
-    size_t n = strlen(dir);
-
-    while (n > 1 && dir[n - 1] == '/') {
-        dir[--n] = '\0';
-    }
-    for (;;) {
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir) {
-            return apr_pstrdup(p, "/");
-        }
-        *slash = '\0';
-        /* dir is now the parent; go on up while it names the device */
-        {
-            const char *base = strrchr(dir, '/');
-            if (!pp_path_names_mac(base ? base + 1 : dir, mac)) {
-                return dir;
-            }
-        }
-    }
+    return 0;
 }
 
 /* The file a write puts things in, with path info (a name that does not
@@ -149,12 +78,12 @@ int polyprov_quota_check(request_rec *r, const polyprov_dir_conf_t *dc,
                           ? PP_DEFAULT_QUOTA_BYTES : dc->quota_bytes;
     long max_files = dc->quota_files == PP_UNSET
                      ? PP_DEFAULT_QUOTA_FILES : dc->quota_files;
-    const char *target = NULL, *dir, *cl;
+    const char *target = NULL, *dir, *cl, *why = NULL;
+    char *held;
     apr_off_t incoming = 0, replaced = 0;
     long new_files = 0;
     apr_finfo_t fi;
-    usage_t u;
-    apr_status_t rv;
+    pp_usage_t u;
 
     switch (r->method_number) {
     case M_PUT:
@@ -195,15 +124,14 @@ int polyprov_quota_check(request_rec *r, const polyprov_dir_conf_t *dc,
             incoming = r->finfo.size;
         }
         else if (r->finfo.filetype == APR_DIR && r->filename) {
-            usage_t src = { 0, 0, QUOTA_MAX_ENTRIES };
-            if (usage(r->pool, r->filename, mac, 1, 1, &src)
-                != APR_SUCCESS) {
-                log_refusal(r, mac, "the collection to copy cannot be "
-                            "measured (unreadable, or too large or deep)");
+            pp_usage_t src;
+            if (usage(r, r->filename, mac, 1, &src, &why) != 0) {
+                log_refusal(r, mac, apr_psprintf(r->pool, "the collection "
+                            "to copy cannot be measured: %s", why));
                 return HTTP_INSUFFICIENT_STORAGE;
             }
-            incoming = src.bytes;
-            new_files = src.files;
+            incoming = (apr_off_t)src.bytes;
+            new_files = src.entries;
         }
         break;
     }
@@ -225,25 +153,27 @@ int polyprov_quota_check(request_rec *r, const polyprov_dir_conf_t *dc,
     else {
         new_files += 1;
     }
-    dir = holding_dir(r->pool, target, mac);
-    u.bytes = 0;
-    u.files = 0;
-    u.budget = QUOTA_MAX_ENTRIES;
-    rv = usage(r->pool, dir, mac, 0, 0, &u);
-    if (rv != APR_SUCCESS) {
-        log_refusal(r, mac, apr_psprintf(r->pool, "what the device holds in "
-                    "%s cannot be measured (unreadable, or more than %d "
-                    "entries or %d levels)", dir, QUOTA_MAX_ENTRIES,
-                    QUOTA_MAX_DEPTH));
+    held = pp_quota_holding_dir(target, mac);
+    if (!held) {
+        log_refusal(r, mac, "out of memory");
         return HTTP_INSUFFICIENT_STORAGE;
     }
-    if (u.files + new_files > max_files
-        || u.bytes - replaced + incoming > max_bytes) {
+    dir = apr_pstrdup(r->pool, held);
+    free(held);
+    if (usage(r, dir, mac, 0, &u, &why) != 0) {
+        log_refusal(r, mac, apr_psprintf(r->pool, "what the device holds in "
+                    "%s cannot be measured: %s", dir, why));
+        return HTTP_INSUFFICIENT_STORAGE;
+    }
+    if (u.entries + new_files > max_files
+        || (apr_off_t)u.bytes - replaced + incoming > max_bytes) {
         log_refusal(r, mac, apr_psprintf(r->pool, "the device holds %ld "
-                    "entries, %" APR_OFF_T_FMT " bytes in %s; this write "
-                    "would make %ld, %" APR_OFF_T_FMT " (PolyProvDeviceQuota "
-                    "%" APR_OFF_T_FMT " %ld%s%s)", u.files, u.bytes, dir,
-                    u.files + new_files, u.bytes - replaced + incoming,
+                    "entries, %" APR_INT64_T_FMT " bytes in %s; this write would "
+                    "make %ld, %" APR_OFF_T_FMT " (PolyProvDeviceQuota %"
+                    APR_OFF_T_FMT " %ld%s%s)", u.entries,
+                    (apr_int64_t)u.bytes, dir,
+                    u.entries + new_files,
+                    (apr_off_t)u.bytes - replaced + incoming,
                     max_bytes, max_files, dc->quota_where ? " at " : ", the "
                     "default", dc->quota_where ? dc->quota_where : ""));
         return HTTP_INSUFFICIENT_STORAGE;
