@@ -92,17 +92,18 @@ int polyprov_quota_check(request_rec *r, const polyprov_dir_conf_t *dc,
         target = target_file(r);
         if (r->method_number == M_PUT) {
             cl = apr_table_get(r->headers_in, "Content-Length");
-            if (cl && !apr_table_get(r->headers_in, "Transfer-Encoding")) {
+            if (apr_table_get(r->headers_in, "Transfer-Encoding")) {
+                /* chunked: as much as LimitRequestBody lets through */
+                incoming = ap_get_limit_req_body(r);
+            }
+            else if (cl) {
                 char *end;
                 if (apr_strtoff(&incoming, cl, &end, 10) != APR_SUCCESS
                     || *end || incoming < 0) {
                     incoming = 0;        /* httpd answers 400 itself */
                 }
             }
-            else {
-                /* chunked: as much as LimitRequestBody lets through */
-                incoming = ap_get_limit_req_body(r);
-            }
+            /* (neither: no body) */
         }
         break;
     case M_COPY:

@@ -515,3 +515,17 @@ def test_cache_file_warning(servers, pki):
     assert len(lines) == 1 and "CacheFile %s at %s:" % (
         os.path.join(h.docroot, "site.cfg"), h.conf) in lines[0] \
         and "reaches PolyProv On at %s:" % h.conf in lines[0], out
+
+
+def test_chunked_upload_counts_limit_request_body(uh):
+    """A chunked PUT counts as much as LimitRequestBody lets through:
+    within the quota where it is set (256 KiB of 1 MiB), refused where
+    httpd's default (1 GiB) applies."""
+    chunked = ["Transfer-Encoding: chunked"]
+    r = uh.curl("/up/names/%s-chunked.log" % B, phone="phone-b", method="PUT",
+                data="x\n", headers=chunked)
+    assert r.status == 201, r
+    r = uh.curl("/dflt/%s-chunked.log" % B, phone="phone-b", method="PUT",
+                data="x\n", headers=chunked)
+    assert r.status == 507, r
+    assert quota_lines(uh, B)
