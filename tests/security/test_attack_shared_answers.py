@@ -294,6 +294,34 @@ def test_status_pages_refused_in_scope(sh, pki, path):
     assert any("PP100:" in l for l in sh.log_text().splitlines()[-50:])
 
 
+def test_status_pages_refused_without_proxy_protocol(servers, pki):
+    """Debian's status.conf and info.conf as shipped (Require local: a
+    phone on the same host, here loopback), and the balancer manager,
+    reached directly."""
+    h = servers()
+    populate(h)
+    h.write(modules=["status", "info", "proxy", "proxy_balancer",
+                     "slotmem_shm", "lbmethod_byrequests"],
+            server=STATUS_CONF, vhost="""
+    <Location /balancer-manager>
+        SetHandler balancer-manager
+        Require local
+    </Location>
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+""".format(d=h.docroot, p=pki))
+    h.start()
+    h.curl("/%s.cfg?%s" % (B, B), phone="phone-b")
+    for path in ("/server-status", "/server-status?auto", "/server-info",
+                 "/balancer-manager"):
+        st, hd, body = get(h, path)
+        assert st == 403, (path, st, body[:200])
+        nothing_of_b(st, hd, body)
+    assert len([l for l in h.log_text().splitlines() if "PP100:" in l]) == 4
+
+
 def test_status_page_outside_scope_still_served(sh):
     """The monitoring host (here the plain-HTTP one, no PolyProv) keeps
     its page."""
