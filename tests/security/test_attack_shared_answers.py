@@ -198,6 +198,34 @@ def test_cache_hit_still_decided(ch):
                for l in ch.refusals())
 
 
+@pytest.mark.parametrize("quick", ["On", "Off"])
+def test_entry_stored_before_the_module_never_served(servers, pki, quick):
+    """A cache filled while the tree had no PolyProv (B's file stored),
+    then the module enabled over it: the stored answer is never served to
+    A, neither to its request nor to an SSI include of it."""
+    h = servers()
+    configure_cache(h, pki, "disk", quick)
+    h.put("inc.shtml", '<!--#include virtual="/%s.cfg" -->END\n' % B)
+    age_files(h)
+    with open(h.conf) as f:
+        on = f.read()
+    with open(h.conf, "w") as f:
+        f.write(on.replace("PolyProv On", "PolyProv Off"))
+    h.start()
+    for _ in range(3):
+        st, hd, body = get(h, "/%s.cfg" % B)
+    assert st == 200 and "HIT" in hd.get("x-cache", ""), hd   # stored
+    h.stop()
+    with open(h.conf, "w") as f:
+        f.write(on)
+    h.start()
+    st, hd, body = get(h, "/%s.cfg" % B)
+    assert st == 403, (st, hd, body)
+    nothing_of_b(st, hd, body)
+    st, hd, body = get(h, "/inc.shtml")
+    nothing_of_b(st, hd, body)
+
+
 def test_generated_page_naming_another_device_refused(ch):
     st, hd, body = get(ch, "/phonebook.shtml", phone="phone-a")
     assert st == 403, (st, body)
