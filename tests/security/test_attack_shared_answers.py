@@ -443,6 +443,9 @@ def test_bootrom_host_shares_no_more_than_tls_host(servers, pki, where):
     for name in ("000000000000.cfg", FIRMWARE, "site.cfg"):
         assert h.curl("/" + name, phone="phone-a").status == 200
         assert h.curl("/" + name, tls=False).status == want, name
+    # neither shares more than the other: no PP102
+    rc, out = h.configtest()
+    assert rc == 0 and "PP102" not in out, out
 
 
 def test_bootrom_host_wider_set_warned(servers, pki):
@@ -585,3 +588,25 @@ def test_chunked_upload_counts_limit_request_body(uh):
                 data="x\n", headers=chunked)
     assert r.status == 507, r
     assert quota_lines(uh, B)
+
+
+def test_cache_warning_only_where_it_reaches(servers, pki):
+    """PP101 compares URL spaces with <Location> scopes: a cached
+    /firmware does not reach <Location /phones>; /phones/x does."""
+    h = servers()
+    populate(h)
+    os.makedirs(os.path.join(h.root, "cache"), exist_ok=True)
+    h.write(modules=["cache", "cache_disk"], vhost="""
+    CacheRoot {r}/cache
+    CacheEnable disk /firmware
+    CacheEnable disk /phones/x
+    <Location /phones>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Location>
+""".format(r=h.root, p=pki))
+    rc, out = h.configtest()
+    assert rc == 0, out
+    lines = [l for l in out.splitlines() if "PP101:" in l]
+    assert len(lines) == 1 and "CacheEnable disk /phones/x at" in lines[0], \
+        out
