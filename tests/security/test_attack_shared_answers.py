@@ -174,6 +174,18 @@ def test_cache_never_serves_b_generated_page_to_a(ch, page):
         assert "private" in hd.get("cache-control", ""), hd
 
 
+def test_cache_over_http2(ch):
+    """The same over HTTP/2: B's file and B's page never reach A."""
+    for _ in range(2):
+        ch.curl("/%s.cfg" % B, phone="phone-b", http2=True)
+        ch.curl("/phone.shtml", phone="phone-b", http2=True)
+    r = ch.curl("/%s.cfg" % B, phone="phone-a", http2=True)
+    assert r.status == 403 and "secret of B" not in r.body, r
+    r = ch.curl("/phone.shtml", phone="phone-a", http2=True)
+    assert r.status == 200 and B not in r.body and A in r.body, r
+    assert r.meta.split()[2] == "2", r.meta      # (it was HTTP/2)
+
+
 def test_shared_file_still_cached_and_served(ch):
     bodies, caches = [], []
     for phone in ("phone-b", "phone-b", "phone-a", "phone-a"):
