@@ -1013,17 +1013,21 @@ static int cache_may_answer(request_rec *r)
 
 static int polyprov_quick(request_rec *r, int lookup)
 {
+    const char *note;
     int rv;
 
     if (!cache_loaded || !polyprov_glue
-        || apr_table_get(r->notes, QUICK_NOTE)
         || !polyprov_host_has_scope(r->server)) {
         return DECLINED;
     }
-    apr_table_setn(r->notes, QUICK_NOTE, "1");
+    note = apr_table_get(r->notes, QUICK_NOTE);
+    if (note && !strcmp(note, "decided")) {
+        return DECLINED;       /* the call below: mod_cache's turn */
+    }
     if (lookup) {
-        /* a subrequest's lookup (an SSI include, mod_dir's index): the
-         * core would skip its processing if mod_cache said it has it */
+        /* a subrequest's lookup (an SSI include): the core would skip
+         * its processing if mod_cache said it has the answer */
+        apr_table_setn(r->notes, QUICK_NOTE, "looked-up");
         rv = ap_process_request_internal(r);
         if (rv != OK) {
             r->status = rv;
@@ -1031,7 +1035,7 @@ static int polyprov_quick(request_rec *r, int lookup)
         return OK;
     }
     if (r->main) {
-        /* ap_run_sub_req of a subrequest processed at its lookup */
+        /* ap_run_sub_req: the subrequest was processed at its lookup */
         if (cache_may_answer(r)) {
             return DECLINED;
         }
@@ -1047,6 +1051,7 @@ static int polyprov_quick(request_rec *r, int lookup)
         return rv;
     }
     if (cache_may_answer(r)) {
+        apr_table_setn(r->notes, QUICK_NOTE, "decided");
         rv = ap_run_quick_handler(r, 0);
         if (rv != DECLINED) {
             return rv;

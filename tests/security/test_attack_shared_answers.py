@@ -238,6 +238,36 @@ def test_entry_stored_before_the_module_never_served(servers, pki, quick):
     nothing_of_b(st, hd, body)
 
 
+def test_generated_answer_stored_before_never_served(servers, pki):
+    """A script's answer cached while the tree had no PolyProv (made for
+    nobody), then the module enabled: a phone's request for it gets a
+    fresh answer made for the phone (mod_cache may answer a shared name
+    only for a file sent as it is).  An SSI include of it (a subrequest)
+    too; mod_cache did not answer that subrequest from its cache in these
+    runs with or without the module, so that part shows no guard."""
+    h = servers()
+    configure_cache(h, pki, "disk", "On")
+    h.put("incgen.shtml", '<!--#include virtual="/gen.cgi" -->END\n')
+    age_files(h)
+    with open(h.conf) as f:
+        on = f.read()
+    with open(h.conf, "w") as f:
+        f.write(on.replace("PolyProv On", "PolyProv Off"))
+    h.start()
+    for _ in range(3):
+        st, hd, body = get(h, "/gen.cgi")
+    assert st == 200 and "HIT" in hd.get("x-cache", ""), hd   # stored
+    assert "reg.1.address=\n" in body, body
+    h.stop()
+    with open(h.conf, "w") as f:
+        f.write(on)
+    h.start()
+    st, hd, body = get(h, "/incgen.shtml")
+    assert st == 200 and "reg.1.address=%s" % A in body, (st, hd, body)
+    st, hd, body = get(h, "/gen.cgi")
+    assert st == 200 and "reg.1.address=%s" % A in body, (st, hd, body)
+
+
 def test_generated_page_naming_another_device_refused(ch):
     st, hd, body = get(ch, "/phonebook.shtml", phone="phone-a")
     assert st == 403, (st, body)
