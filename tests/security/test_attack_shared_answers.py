@@ -652,3 +652,19 @@ def test_cache_warning_only_where_it_reaches(servers, pki):
     lines = [l for l in out.splitlines() if "PP101:" in l]
     assert len(lines) == 1 and "CacheEnable disk /phones/x at" in lines[0], \
         out
+
+
+@pytest.mark.parametrize("args", ["lots 5", "1M many", "-1 5", "1T 5",
+                                  "1M -2", "1M"])
+def test_quota_syntax_stops_configtest(servers, pki, args):
+    h = servers()
+    populate(h)
+    h.write(vhost="""
+    <Directory {d}>
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+        PolyProvDeviceQuota {a}
+    </Directory>
+""".format(d=h.docroot, p=pki, a=args))
+    rc, out = h.configtest()
+    assert rc != 0 and "PolyProvDeviceQuota" in out and h.conf in out, out
