@@ -493,7 +493,12 @@ static void scope_of(const polyprov_dir_conf_t *dc, pp_scope_t *s)
     s->deny_idx = dc->deny_idx == PP_UNSET ? -1 : dc->deny_idx;
     s->allow_idx = dc->allow_idx == PP_UNSET ? -1 : dc->allow_idx;
     s->reload_s = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
-    s->shared = dc->shared ? dc->shared : polyprov_glue->default_shared;
+    /* a SharedOnly scope shares only what is set for it (README
+     * "PolyProvSharedFiles"): no set, nothing */
+    s->shared = dc->shared ? dc->shared
+                : dc->enabled == PP_SHARED_ONLY
+                  ? polyprov_glue->shared_only_default
+                  : polyprov_glue->default_shared;
     s->allow_expired = dc->allow_expired == 1;
 }
 
@@ -795,6 +800,50 @@ static int speling_would_answer(request_rec *r)
     return enabled && *enabled;
 }
 
+/* ------------------------------------------------------------------ */
+/* Answers that belong to the requester (README "Caches and pages that */
+/* show other clients' requests")                                      */
+
+/* r->no_cache as it was before the module first set it for r ("0" or
+ * "1"), so that a shared file sent as it is gets back what it had. */
+#define NO_CACHE_NOTE "polyprov-no-cache-was"
+
+/* Every request the module judges is, until its handler shows it to be
+ * a shared file that the default handler sends as it is, kept out of
+ * mod_cache (r->no_cache, which mod_cache's save filter reads when the
+ * response's first data passes it): any other answer may have been
+ * made for the requester (a device's file, a page or script keyed on
+ * POLYPROV_MAC), and a cache would hand it to the next one. */
+static void answer_private(request_rec *r)
+{
+    if (!apr_table_get(r->notes, NO_CACHE_NOTE)) {
+        apr_table_setn(r->notes, NO_CACHE_NOTE, r->no_cache ? "1" : "0");
+    }
+    r->no_cache = 1;
+}
+
+/* ... and caches beyond httpd keep it to the requester too. */
+static void answer_private_header(request_rec *r)
+{
+    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
+
+    r->no_cache = 1;
+    if (!cc || (!ap_find_token(r->pool, cc, "private")
+                && !ap_find_token(r->pool, cc, "no-store"))) {
+        apr_table_mergen(r->headers_out, "Cache-Control", "private");
+    }
+}
+
+/* A shared file sent as it is: the same for every phone, cacheable. */
+static void answer_shared(request_rec *r)
+{
+    const char *was = apr_table_get(r->notes, NO_CACHE_NOTE);
+
+    if (was) {
+        r->no_cache = !strcmp(was, "1");
+    }
+}
+
 /* Every request, subrequest and internal redirect: decide anew unless
  * this very request was decided for the same target and settings.  A
  * subrequest or redirect whose access phase httpd skipped (its
@@ -820,6 +869,9 @@ static int polyprov_fixups(request_rec *r)
     else {
         rv = enforce(r, dc, "fixups");
         rec = ap_get_module_config(r->request_config, &polyprov_module);
+    }
+    if (dc->enabled == PP_ON) {
+        answer_private(r);
     }
     /* (PolyProv Report changes nothing: mod_speling answers as ever) */
     if (rv == DECLINED && !(rec && rec->report) && speling_would_answer(r)) {
@@ -903,9 +955,13 @@ static int plain_file_response(const request_rec *r)
 
     /* (an internal redirect, such as an ErrorDocument, carries another
      * status, and its body is read) */
-    if (r->finfo.filetype != APR_REG || r->method_number != M_GET || !h
+    if (r->finfo.filetype != APR_REG || r->method_number != M_GET
         || r->status != HTTP_OK || r->prev) {
         return 0;
+    }
+    if (!h) {
+        /* before ap_invoke_handler: it will take the content type's */
+        return 1;
     }
     if (!strcmp(h, "default-handler")) {
         return 1;
@@ -915,6 +971,25 @@ static int plain_file_response(const request_rec *r)
     }
     n = strcspn(ct, "; ");
     return strlen(h) == n && !strncmp(h, ct, n);
+}
+
+/* ... and no resource filter (INCLUDES, SUBSTITUTE, an external
+ * filter...) makes another body of it: the response is the file as it
+ * is.  (At the handler: insert_filter has run.) */
+static int sent_as_is(request_rec *r)
+{
+    ap_filter_t *f;
+
+    if (!plain_file_response(r)) {
+        return 0;
+    }
+    for (f = r->output_filters; f && f->r == r
+         && f->frec->ftype < AP_FTYPE_CONTENT_SET; f = f->next) {
+        if (f->frec != guard_filter_handle) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static int polyprov_handler_guard(request_rec *r)
@@ -950,17 +1025,119 @@ static int polyprov_handler_guard(request_rec *r)
     if (rec->reason != PP_R_OK) {
         return rec->report ? DECLINED : HTTP_FORBIDDEN;
     }
+    if (polyprov_monitoring_refused(r, rec->dc, rec->report)) {
+        return HTTP_FORBIDDEN;
+    }
+    /* what a phone writes stays within PolyProvDeviceQuota (507; under
+     * PolyProv Report logged, never refused) */
+    if (!r->main && rec->mac_known
+        && (rec->report || rec->dc->enabled == PP_ON)) {
+        int q = polyprov_quota_check(r, rec->dc, rec->mac, rec->report);
+        if (q != OK) {
+            return q;
+        }
+    }
     if (!rec->report) {
         /* (PolyProv Report leaves the handlers and filters as they are) */
         serve_as_data(r, rec);
     }
+    /* a shared file the default handler sends as it is may be cached;
+     * any other answer of a PolyProv On scope is the requester's */
+    if (!rec->report && rec->dc->enabled == PP_ON) {
+        if (!rec->device_file && sent_as_is(r)) {
+            answer_shared(r);
+        }
+        else {
+            answer_private_header(r);
+        }
+    }
     /* the response guard, unless this is a regular file that the default
      * handler will send as it is (no other module makes this response;
      * an error response gets the guard at insert_error_filter) */
-    if (!r->main && !plain_file_response(r)) {
+    if (!r->main && !sent_as_is(r)) {
         polyprov_insert_guard(r);
     }
     return DECLINED;
+}
+
+/* mod_cache's quick handler (CacheQuickHandler On, its default) answers
+ * from its cache before any access hook: a device's file stored for one
+ * phone would be served to another, and an answer generated for one
+ * phone under a shared name too.  Where mod_cache is loaded, in a host
+ * with a PolyProv scope, this hook runs before it and does httpd's whole
+ * processing of the request first (the module's decision included), as
+ * CacheQuickHandler Off would; only then, and only for a shared file
+ * that the default handler will send as it is, may mod_cache answer from
+ * its cache (or store the answer).  Everything else is served without
+ * the cache. */
+static int cache_loaded;
+
+#define QUICK_NOTE "polyprov-quick"
+
+/* (Before the handler, so without the resource filters insert_filter
+ * will add: only what the handler guard found sent as it is, a shared
+ * file, is ever stored in a PolyProv On scope.) */
+static int cache_may_answer(request_rec *r)
+{
+    const polyprov_dir_conf_t *dc = judging_conf(r);
+    const polyprov_req_t *rec;
+
+    if (!dc) {
+        return 1;              /* not the module's to judge */
+    }
+    /* (decided last in fixups, for the request's present target) */
+    rec = ap_get_module_config(r->request_config, &polyprov_module);
+    return rec && rec->reason == PP_R_OK && !rec->device_file
+           && plain_file_response(r);
+}
+
+static int polyprov_quick(request_rec *r, int lookup)
+{
+    const char *note;
+    int rv;
+
+    if (!cache_loaded || !polyprov_glue
+        || !polyprov_host_has_scope(r->server)) {
+        return DECLINED;
+    }
+    note = apr_table_get(r->notes, QUICK_NOTE);
+    if (note && !strcmp(note, "decided")) {
+        return DECLINED;       /* the call below: mod_cache's turn */
+    }
+    if (lookup) {
+        /* a subrequest's lookup (an SSI include): the core would skip
+         * its processing if mod_cache said it has the answer */
+        apr_table_setn(r->notes, QUICK_NOTE, "looked-up");
+        rv = ap_process_request_internal(r);
+        if (rv != OK) {
+            r->status = rv;
+        }
+        return OK;
+    }
+    if (r->main) {
+        /* ap_run_sub_req: the subrequest was processed at its lookup */
+        if (cache_may_answer(r)) {
+            return DECLINED;
+        }
+        rv = ap_invoke_handler(r);
+        if (rv != OK && rv != DONE) {
+            r->status = rv;
+        }
+        return OK;
+    }
+    /* a request, or an internal redirect */
+    rv = ap_process_request_internal(r);
+    if (rv != OK) {
+        return rv;
+    }
+    if (cache_may_answer(r)) {
+        apr_table_setn(r->notes, QUICK_NOTE, "decided");
+        rv = ap_run_quick_handler(r, 0);
+        if (rv != DECLINED) {
+            return rv;
+        }
+    }
+    return ap_invoke_handler(r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -979,6 +1156,7 @@ static const char *const named_headers[] = {
 
 typedef struct {
     pp_mac_t mac;                /* the requester's, or PP_MAC_NONE */
+    int private_answer;          /* a PolyProv On scope's */
     int started;
     int report;                  /* PolyProv Report: log, never replace */
     const char *report_where;    /* that PolyProv Report's file:line */
@@ -1116,6 +1294,10 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
     if (!g->started) {
         g->started = 1;
+        if (g->private_answer) {
+            /* an error response, or one no shared file makes */
+            answer_private_header(r);
+        }
         if ((h = header_naming_other(r, g->mac))) {
             if (g->report) {
                 guard_report(f, g, apr_pstrcat(r->pool, h, " header", NULL));
@@ -1126,7 +1308,17 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             return guard_refuse(f, g, apr_pstrcat(r->pool, h, " header",
                                                   NULL));
         }
-        if (r->status < 300 || r->status == HTTP_NOT_MODIFIED) {
+        /* every body is read: the guard is in no chain of a file that
+         * the default handler sends as it is, so a 2xx here was made by
+         * another handler (SSI, CGI, a script, a proxied answer...) and
+         * may be a page about other devices */
+        if (r->status == HTTP_NOT_MODIFIED || r->status == HTTP_NO_CONTENT
+            || r->header_only
+            /* mod_dav's 2xx speak of the target alone (a collection is
+             * refused, step 8): its own name, ETags and lock tokens, whose
+             * hex runs a scan would take for MACs */
+            || (r->status < 300 && r->handler
+                && !strcmp(r->handler, "dav-handler"))) {
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
@@ -1136,6 +1328,16 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
          e = APR_BUCKET_NEXT(e)) {
         if (APR_BUCKET_IS_EOS(e)) {
             eos = 1;
+        }
+        else if (AP_BUCKET_IS_ERROR(e)) {
+            /* the handler failed (a request body past LimitRequestBody,
+             * ...): nothing of what it held goes out; the error response
+             * that replaces it gets the guard again (insert_error_filter) */
+            if (g->held) {
+                apr_brigade_cleanup(g->held);
+            }
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
         }
     }
     if (ap_save_brigade(f, &g->held, &bb, r->pool) != APR_SUCCESS) {
@@ -1216,6 +1418,7 @@ static void polyprov_insert_guard(request_rec *r)
     g->mac = rec->mac_known ? rec->mac : PP_MAC_NONE;
     g->report = rec->report;
     g->report_where = rec->dc ? rec->dc->enabled_where : NULL;
+    g->private_answer = rec->dc && rec->dc->enabled == PP_ON;
     ap_add_output_filter_handle(guard_filter_handle, g, r, r->connection);
 }
 
@@ -1343,6 +1546,7 @@ static int polyprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     (void)plog;
     warn_risky_scopes(ptemp, s);
+    polyprov_answers_check(pconf, ptemp, s);
     return polyprov_config_check(pconf, s);
 }
 
@@ -1385,6 +1589,7 @@ static int polyprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     speling_module = ap_find_linked_module("mod_speling.c");
+    cache_loaded = ap_find_linked_module("mod_cache.c") != NULL;
     if (!ap_find_linked_module("mod_ssl.c")) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "PP011: mod_ssl is not "
                      "loaded: every request where PolyProv is On will be "
@@ -1438,6 +1643,7 @@ static void polyprov_child_init(apr_pool_t *p, server_rec *s)
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_ssl[] = { "mod_ssl.c", NULL };
+    static const char *const before_cache[] = { "mod_cache.c", NULL };
 
     ap_hook_pre_config(polyprov_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(polyprov_check_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -1473,6 +1679,9 @@ static void register_hooks(apr_pool_t *p)
                         APR_HOOK_REALLY_FIRST);
         ap_hook_insert_error_filter(polyprov_insert_guard, NULL, NULL,
                                     APR_HOOK_LAST);
+        /* before mod_cache's quick handler (README "Caches ...") */
+        ap_hook_quick_handler(polyprov_quick, NULL, before_cache,
+                              APR_HOOK_FIRST);
         guard_filter_handle = ap_register_output_filter("POLYPROV_GUARD",
             guard_filter, NULL, AP_FTYPE_CONTENT_SET - 1);
     }

@@ -46,7 +46,8 @@ typedef struct {
     const pp_pattern_t *pattern;    /* NULL: default */
     int allow_idx;                  /* list index, PP_UNSET */
     int deny_idx;
-    const pp_shared_t *shared;      /* NULL: default "*" */
+    const pp_shared_t *shared;      /* NULL: default "*" (PolyProv On),
+                                     * "none" (SharedOnly) */
     int reload;                     /* seconds, PP_UNSET */
     int device_handlers;            /* PolyProvDeviceHandlers, PP_UNSET */
     int allow_expired;              /* PolyProvAllowExpired, PP_UNSET */
@@ -54,7 +55,15 @@ typedef struct {
     /* "file:line" of the directives, for -D DUMP_POLYPROV */
     const char *pattern_where, *allow_where, *deny_where, *shared_where,
                *reload_where, *handlers_where;
+    apr_off_t quota_bytes;          /* PolyProvDeviceQuota, PP_UNSET */
+    long quota_files;
+    const char *quota_where;        /* "file:line" of it */
 } polyprov_dir_conf_t;
+
+/* PolyProvDeviceQuota's default: what one device may hold in one
+ * directory (README "PolyProvDeviceQuota") */
+#define PP_DEFAULT_QUOTA_BYTES ((apr_off_t)64 * 1024 * 1024)
+#define PP_DEFAULT_QUOTA_FILES 256
 
 /* Module-wide state of one configuration generation. */
 typedef struct {
@@ -67,6 +76,7 @@ typedef struct {
                                      * file it is queried from */
     pp_pattern_t *default_pattern;
     pp_shared_t *default_shared;
+    pp_shared_t *shared_only_default;   /* "none" */
 } polyprov_glue_t;
 
 extern polyprov_glue_t *polyprov_glue;
@@ -148,6 +158,23 @@ typedef enum {
     POLYPROV_M_MONITORING_REFUSED   /* PP060, PP061 */
 } polyprov_metric_t;
 void polyprov_metrics_register_hooks(apr_pool_t *p);
+
+/* mod_polyprov_answers.c: answers that belong to one phone */
+void polyprov_answers_check(apr_pool_t *pconf, apr_pool_t *ptemp,
+                            server_rec *s);
+int polyprov_host_has_scope(server_rec *s);
+/* 1 (logged PP100, counted) when r is a page that shows other clients'
+ * requests and must be refused; under PolyProv Report (report) logged as
+ * what On would refuse, and 0 */
+int polyprov_monitoring_refused(request_rec *r,
+                                const polyprov_dir_conf_t *dc, int report);
+
+/* mod_polyprov_quota.c: OK, or HTTP_INSUFFICIENT_STORAGE (logged) when
+ * the write r would take the device past PolyProvDeviceQuota; under
+ * PolyProv Report (report) logged as what On would refuse (PP140), and
+ * OK */
+int polyprov_quota_check(request_rec *r, const polyprov_dir_conf_t *dc,
+                         pp_mac_t mac, int report);
 /* Every decision logged (PP002 allowed, PP001 refused, with its reason). */
 void polyprov_metrics_decision(pp_reason_t reason);
 /* Every decision of PolyProv Report (PP140 would refuse; allowed as

@@ -36,6 +36,7 @@ static apr_status_t glue_cleanup(void *data)
     pp_listset_free(g->lists);
     pp_pattern_free(g->default_pattern);
     pp_shared_free(g->default_shared);
+    pp_shared_free(g->shared_only_default);
     if (polyprov_glue == g) {
         polyprov_glue = NULL;
     }
@@ -46,6 +47,7 @@ static apr_status_t glue_cleanup(void *data)
 static polyprov_glue_t *glue(apr_pool_t *pconf, const char **errp)
 {
     static const char *const star[] = { "*" };
+    static const char *const none[] = { "none" };
     char err[ERRLEN];
     polyprov_glue_t *g;
 
@@ -62,8 +64,10 @@ static polyprov_glue_t *glue(apr_pool_t *pconf, const char **errp)
     g->default_pattern = pp_pattern_compile(PP_DEFAULT_CN_PATTERN, err,
                                             sizeof(err));
     g->default_shared = pp_shared_new(star, 1, err, sizeof(err));
+    g->shared_only_default = pp_shared_new(none, 1, err, sizeof(err));
     apr_pool_cleanup_register(pconf, g, glue_cleanup, apr_pool_cleanup_null);
-    if (!g->lists || !g->default_pattern || !g->default_shared) {
+    if (!g->lists || !g->default_pattern || !g->default_shared
+        || !g->shared_only_default) {
         *errp = "mod_polyprov: out of memory while initialising";
         return NULL;
     }
@@ -96,6 +100,8 @@ void *polyprov_create_dir_conf(apr_pool_t *p, char *dir)
     c->reload = PP_UNSET;
     c->device_handlers = PP_UNSET;
     c->allow_expired = PP_UNSET;
+    c->quota_bytes = PP_UNSET;
+    c->quota_files = PP_UNSET;
     return c;
 }
 
@@ -135,6 +141,10 @@ void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     PICK(allow_expired, PP_UNSET);
     c->allow_expired_where = (add->allow_expired != PP_UNSET)
         ? add->allow_expired_where : base->allow_expired_where;
+    PICK(quota_bytes, PP_UNSET);
+    PICK(quota_files, PP_UNSET);
+    c->quota_where = (add->quota_bytes != PP_UNSET) ? add->quota_where
+                                                    : base->quota_where;
 #undef PICK
     return c;
 }
@@ -492,6 +502,44 @@ static const char *set_reload(cmd_parms *cmd, void *dcv, const char *arg)
     return NULL;
 }
 
+/* PolyProvDeviceQuota size files: a size in bytes, or with K, M or G
+ * (binary); a count of files and collections. */
+static const char *set_quota(cmd_parms *cmd, void *dcv, const char *size,
+                             const char *files)
+{
+    polyprov_dir_conf_t *dc = dcv;
+    char *end;
+    double v;
+    long n;
+    apr_off_t mult = 1;
+
+    errno = 0;
+    v = strtod(size, &end);
+    if (*end && !end[1]) {
+        switch (*end) {
+        case 'k': case 'K': mult = 1024; end++; break;
+        case 'm': case 'M': mult = 1024 * 1024; end++; break;
+        case 'g': case 'G': mult = (apr_off_t)1024 * 1024 * 1024; end++; break;
+        default: break;
+        }
+    }
+    if (!*size || *end || errno || v < 0 || v * (double)mult > 1e15
+        || size[0] < '0' || size[0] > '9') {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not a size (bytes, "
+                                      "or a number with K, M or G)", size));
+    }
+    errno = 0;
+    n = strtol(files, &end, 10);
+    if (!*files || *end || errno || n < 0 || n > 100000000) {
+        return fail(cmd, apr_psprintf(cmd->pool, "'%s' is not a number of "
+                                      "files", files));
+    }
+    dc->quota_bytes = (apr_off_t)(v * (double)mult);
+    dc->quota_files = n;
+    dc->quota_where = where(cmd);
+    return NULL;
+}
+
 /* Every directive: server config, virtual host, <Directory>, <Location>,
  * <Files>, <If>; never .htaccess (no AllowOverride class). */
 #define CONTEXT (RSRC_CONF | ACCESS_CONF)
@@ -524,6 +572,10 @@ const command_rec polyprov_cmds[] = {
     AP_INIT_TAKE_ARGV("PolyProvSharedFiles", set_shared, NULL, CONTEXT,
         "wildcards of MAC-less files any verified device may read, "
         "'*' or 'none'"),
+    AP_INIT_TAKE2("PolyProvDeviceQuota", set_quota, NULL, CONTEXT,
+        "what one device may hold in one directory: a size (bytes, or K, "
+        "M, G) and a number of files and collections; a write past it is "
+        "refused 507"),
     AP_INIT_TAKE1("PolyProvReloadInterval", set_reload, NULL, CONTEXT,
         "seconds between checks of list files for changes; 0 = never"),
     AP_INIT_FLAG("PolyProvAllowExpired", set_allow_expired, NULL, CONTEXT,

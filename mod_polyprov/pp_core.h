@@ -25,6 +25,7 @@
 #include "pp_access.h"    /* can httpd's children read a file */
 #include "pp_mac.h"       /* MAC notations */
 #include "pp_path.h"      /* ownership of a request path */
+#include "pp_quota.h"     /* what one device holds on disk */
 #include "pp_cn.h"        /* the MAC out of the CN */
 #include "pp_ca.h"        /* CA and CRL material */
 #include "pp_cert.h"      /* verification and its cache */

@@ -23,6 +23,7 @@ static const char *const reason_names[] = {
     [PP_R_FOREIGN_NAME] = "foreign-name",
     [PP_R_DEVICE_FILE] = "device-file",
     [PP_R_LIST_UNAVAILABLE] = "list-unavailable",
+    [PP_R_QUOTA] = "quota",
 };
 
 const char *pp_reason_name(pp_reason_t r)

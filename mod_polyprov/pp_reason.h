@@ -27,7 +27,8 @@ typedef enum {
     PP_R_METHOD,           /* a method phones are never allowed */
     PP_R_FOREIGN_NAME,     /* another module's response names a device */
     PP_R_DEVICE_FILE,      /* PolyProv SharedOnly: a file naming a device */
-    PP_R_LIST_UNAVAILABLE  /* a list the scope uses has never loaded */
+    PP_R_LIST_UNAVAILABLE, /* a list the scope uses has never loaded */
+    PP_R_QUOTA             /* a write past PolyProvDeviceQuota (507) */
 } pp_reason_t;
 
 /* "no-tls", "no-cert", ... as in the README (Troubleshooting a 403); "ok" for PP_R_OK. */

@@ -65,6 +65,7 @@ def main():
     plain = textwrap.dedent("""\
         <Directory {docroot}>
             PolyProv SharedOnly
+            PolyProvSharedFiles 000000000000*.cfg *.ld
         </Directory>""").format(docroot=h.docroot)
     h.write(vhost=vhost, plain_vhost=plain, loglevel="warn polyprov:info",
             server=server, modules=["dbd"])

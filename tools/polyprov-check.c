@@ -182,7 +182,9 @@ static void usage(FILE *f)
 "  --cn-pattern REGEX         PolyProvCNPattern\n"
 "  --allow-list FILE          PolyProvAllowList\n"
 "  --deny-list FILE           PolyProvDenyList\n"
-"  --shared-files WORDS       PolyProvSharedFiles (wildcards, * or none)\n"
+"  --shared-files WORDS       PolyProvSharedFiles (wildcards, * or none;\n"
+"                             default * under PolyProv On, none under\n"
+"                             SharedOnly)\n"
 "  --shared-only              PolyProv SharedOnly (default: PolyProv On)\n"
 "  --allow-expired            PolyProvAllowExpired On\n"
 "\n"
@@ -744,6 +746,7 @@ static void unload(loaded_t *l)
 static int load_settings(const settings_t *s, int need_ca, loaded_t *l)
 {
     static const char *const star[] = { "*" };
+    static const char *const none[] = { "none" };
     char err[2048];
     int i;
 
@@ -807,7 +810,9 @@ static int load_settings(const settings_t *s, int need_ca, loaded_t *l)
     l->shared = s->nshared
         ? pp_shared_new((const char *const *)s->shared_words, s->nshared,
                         err, sizeof(err))
-        : pp_shared_new(star, 1, err, sizeof(err));
+        /* PolyProv On shares every MAC-less name by default, SharedOnly
+         * none (README "PolyProvSharedFiles") */
+        : pp_shared_new(s->shared_only ? none : star, 1, err, sizeof(err));
     if (!l->shared) {
         error_msg("--shared-files (PolyProvSharedFiles): %s", err);
         return 0;

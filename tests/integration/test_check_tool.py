@@ -203,8 +203,12 @@ def test_trusted_ca_needed_to_verify(pki):
     assert a.rc == 1 and a.reason == "no-tls", a
     a = checktool.run("--no-cert", "/%s.cfg" % A)
     assert a.rc == 1 and a.reason == "no-cert", a
-    a = checktool.run("--shared-only", "/site.cfg")
+    a = checktool.run("--shared-only", "--shared-files", "site.cfg",
+                      "/site.cfg")
     assert a.rc == 0 and a.reason == "ok", a
+    # SharedOnly without a set shares nothing, as in the module
+    a = checktool.run("--shared-only", "/site.cfg")
+    assert a.rc == 1 and a.reason == "not-shared", a
 
 
 def test_uris_httpd_refuses(pki):

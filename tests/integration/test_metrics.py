@@ -200,7 +200,7 @@ def test_exact_counts_from_every_process(servers, pki, mpm):
                               "directory", "not-owner", "shared-readonly",
                               "not-shared", "internal", "dot-file", "method",
                               "foreign-name", "device-file",
-                              "list-unavailable")}
+                              "list-unavailable", "quota")}
     refused.update({"not-owner": rounds, "allow-list": rounds,
                     "shared-readonly": rounds, "no-tls": 2, "untrusted": 2})
     got = {dict(k)["reason"]: v
@@ -524,8 +524,8 @@ def test_mod_status_shows_the_figures(servers, pki):
 
 def test_never_in_a_phones_scope(servers, pki):
     """Where PolyProv is On or SharedOnly the handler refuses (403, PP060)
-    and mod_status's page goes without the figures (PP061), whatever
-    Require says; elsewhere Require decides."""
+    and so is mod_status's page (403, PP100: it shows other clients'
+    requests), whatever Require says; elsewhere Require decides."""
     h = servers()
     populate(h)
     h.write(modules=["status"], server="ExtendedStatus On", vhost="""
@@ -541,6 +541,7 @@ def test_never_in_a_phones_scope(servers, pki):
     </Location>""".format(d=h.docroot, p=pki), plain_vhost=METRICS + """
     <Location /bootrom-metrics>
         PolyProv SharedOnly
+        PolyProvSharedFiles bootrom-metrics
         SetHandler polyprov-metrics
         Require all granted
     </Location>
@@ -557,10 +558,10 @@ def test_never_in_a_phones_scope(servers, pki):
     r = h.curl("/bootrom-metrics", tls=False)
     assert r.status == 403 and "polyprov_" not in r.body, r
     assert log_count(h, "PP060") == 2
-    # mod_status, reached by a phone: its own page, without the figures
+    # mod_status, reached by a phone: refused before it shows anything
     r = h.curl("/server-status?auto", phone="phone-a")
-    assert r.status == 200 and "PolyProv" not in r.body, r
-    assert log_count(h, "PP061") == 1
+    assert r.status == 403 and "PolyProv" not in r.body, r
+    assert log_count(h, "PP100") == 1
     # Require
     r = h.curl("/monitoring-host-only", tls=False)
     assert r.status == 403 and "polyprov_" not in r.body, r
@@ -570,7 +571,7 @@ def test_never_in_a_phones_scope(servers, pki):
     _, m = scrape(h)
     assert val(m, "polyprov_monitoring_refused_total") == 3
     # the module allowed the phone's two requests and the bootROM's (names
-    # of no device) before the handler refused or mod_status answered
+    # of no device) before the handlers were refused
     assert val(m, "polyprov_requests_allowed_total") == 3
 
 

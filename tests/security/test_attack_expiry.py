@@ -151,6 +151,7 @@ def configure(h, pki, manifest, verify):
     </Location>
     <Location /bootrom/>
         PolyProv SharedOnly
+        PolyProvSharedFiles 000000000000*.cfg *.ld
     </Location>"""
     other = """
     <Location /other/>

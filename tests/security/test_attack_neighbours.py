@@ -1215,6 +1215,25 @@ def snapshot(h):
     return out
 
 
+# mod_cache with cache_disk over the whole host, as eager to store as it
+# gets, and Debian's status.conf as shipped (a2enmod cache_disk status)
+CRAWL_SERVER = """
+CacheRoot {root}/cache
+CacheDirLevels 1
+CacheDirLength 1
+CacheEnable disk /
+CacheIgnoreNoLastMod On
+CacheIgnoreCacheControl On
+CacheStorePrivate On
+CacheDefaultExpire 300
+<Location /server-status>
+    SetHandler server-status
+    Require local
+</Location>
+ExtendedStatus On
+"""
+
+
 def test_crawl_with_every_neighbour_loaded(servers, pki):
     """One server with every module of Debian's apache2 package loaded
     (but mod_cgi and the other MPMs, see CRAWL_SKIPPED; modules that need
@@ -1226,24 +1245,41 @@ def test_crawl_with_every_neighbour_loaded(servers, pki):
     Phone A walks every name with and without path info, by every method
     including PROPFIND at depths 0, 1 and infinity, then every write: no
     response holds anything of B's, and B's and the shared files are as
-    they were."""
+    they were.  mod_cache (cache_disk, over the whole host) and mod_status
+    (Debian's status.conf) are enabled, and phone B fetches every name
+    first: nothing B was answered reaches A from a cache or a status
+    page."""
     h = servers()
     build_tree(h)
     for name, content in CRAWL_UPLOADS.items():
         h.put(name, content)
     h.put("logs/%s.cfg" % B, "secret of B in logs\n")
     writable(h)
+    os.makedirs(os.path.join(h.root, "cache"), exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(os.path.join(h.root, "cache"), "www-data", "www-data")
     h.write(loglevel="warn polyprov:info",
             modules=[m for m in crawl_modules() if m not in BASE_MODULES],
-            server=server_conf(h),
+            server=server_conf(h) + CRAWL_SERVER.format(root=h.root),
             vhost=scope_conf(h, pki, "directory", extra=CRAWL_SCOPE))
     h.start()
     before = snapshot(h)
     own = set(CRAWL_UPLOADS.values()) | {"own file of A\n", "crawl\n"}
-    names = crawl_names(h)
+    names = crawl_names(h) + ["/server-status", "/server-status?auto",
+                              "/server-info"]
     p = Phone(h, timeout=10)
     leaks = []
-    deadline = time.time() + 60
+    deadline = time.time() + 90
+    # B first: whatever it is answered a cache may keep (twice: a cache
+    # stores at the first answer and serves from the second)
+    pb = Phone(h, "phone-b", timeout=10)
+    try:
+        for path in names:
+            for _ in range(2):
+                pb.request("GET", path, count=False,
+                           headers={"Accept-Encoding": "gzip"})
+    finally:
+        pb.close()
 
     def send(method, path, **kw):
         assert time.time() < deadline, "the crawl took too long"

@@ -97,9 +97,11 @@ START_TEST(reasons)
     ck_assert_str_eq(pp_reason_name(PP_R_SHARED_READONLY), "shared-readonly");
     ck_assert_str_eq(pp_reason_name(PP_R_NOT_SHARED), "not-shared");
     ck_assert_str_eq(pp_reason_name(PP_R_INTERNAL), "internal");
+    ck_assert_str_eq(pp_reason_name(PP_R_QUOTA), "quota");
     ck_assert_str_eq(pp_reason_name((pp_reason_t)999), "internal");
     ck_assert_str_eq(pp_reason_name((pp_reason_t)-1), "internal");
-    ck_assert_str_eq(pp_reason_name((pp_reason_t)(PP_R_LIST_UNAVAILABLE + 1)),
+    /* one past the last reason */
+    ck_assert_str_eq(pp_reason_name((pp_reason_t)(PP_R_QUOTA + 1)),
                      "internal");
 }
 END_TEST

@@ -122,6 +122,7 @@ int main(void)
     srunner_add_suite(sr, suite_cert());
     srunner_add_suite(sr, suite_list());
     srunner_add_suite(sr, suite_util());
+    srunner_add_suite(sr, suite_quota());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -14,6 +14,7 @@ Suite *suite_cert(void);
 Suite *suite_list(void);
 Suite *suite_decide(void);
 Suite *suite_util(void);
+Suite *suite_quota(void);
 
 /* $PP_PKI/name: the generated test PKI (tests/pphttpd/pki.py). */
 const char *pki(const char *name);
