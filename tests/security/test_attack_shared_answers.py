@@ -668,3 +668,48 @@ def test_quota_syntax_stops_configtest(servers, pki, args):
 """.format(d=h.docroot, p=pki, a=args))
     rc, out = h.configtest()
     assert rc != 0 and "PolyProvDeviceQuota" in out and h.conf in out, out
+
+
+# -- PolyProv Report: what On would refuse here is logged, not refused -----
+
+def test_report_mode_logs_quota_and_status_page(servers, pki):
+    """Under PolyProv Report a write past PolyProvDeviceQuota and a status
+    page are what On refuses (507, PP100): logged at notice (PP140
+    reason=quota, PP100 'would be refused') and answered as the host
+    answers without the module."""
+    h = servers()
+    populate(h)
+    os.makedirs(os.path.join(h.docroot, "up"), exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(os.path.join(h.docroot, "up"), "www-data", "www-data")
+    h.write(modules=["status"], vhost="""
+    <Location /status-here>
+        SetHandler server-status
+        Require ip 127.0.0.0/8
+    </Location>
+    <Directory {d}>
+        PolyProv Report
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+    <Directory {d}/up>
+        Dav On
+        PolyProvSharedFiles none
+        PolyProvDeviceQuota 1M 2
+    </Directory>
+""".format(d=h.docroot, p=pki))
+    h.start()
+    h.mark()
+    paths = ["/up/%s-r%d.log" % (A, i) for i in range(4)]
+    rs = h.curl(paths, phone="phone-a", method="PUT", data="log line\n")
+    assert [r.status for r in rs] == [201] * 4, rs
+    log = h.new_log()
+    would = [l for l in log.splitlines() if "PP140: would refuse "
+             "reason=quota mac=%s" % A in l and "[polyprov:notice]" in l]
+    assert len(would) == 2, log
+    assert "PP001" not in log, log
+    assert "reason=quota" in h.access_lines()[-1]
+    h.mark()
+    status, _, body = get(h, "/status-here?auto")
+    assert status == 200 and "ServerUptime" in body, (status, body[:200])
+    log = h.new_log()
+    assert "PP100: server-status page would be refused" in log, log
