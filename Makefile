@@ -188,12 +188,13 @@ $(PKI)/.stamp: tests/pphttpd/pki.py
 	$(PYTHON) -m tests.pphttpd.pki $(PKI)
 	@touch $@
 
-# the manual page polyprov.conf(5) (the README's directives, log messages,
-# upgrading and removing) and the README's tested configuration examples,
-# in build/doc: what the Debian package installs besides the README
+# the manual page polyprov.conf(5) (the directives, log messages,
+# upgrading and removing of docs/) and the documents' tested configuration
+# examples, in build/doc: what the Debian package installs besides the
+# Markdown documents
 doc: $(B)/doc/polyprov.conf.5
 
-$(B)/doc/polyprov.conf.5: tools/pkgdocs.py README.md debian/changelog
+$(B)/doc/polyprov.conf.5: tools/pkgdocs.py README.md $(wildcard docs/*.md) debian/changelog
 	$(PYTHON) tools/pkgdocs.py $(B)/doc
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What the README and the packaging promise: the complete example runs as
-written, conf.d/ is valid as installed, the list state directory comes and
+"""What the documents (README.md, docs/) and the packaging promise: the
+complete example runs as written, their links hold, conf.d/ is valid as
+installed, the list state directory comes and
 goes with httpd, start-up warnings are given."""
 
 import os
@@ -11,8 +12,8 @@ import sys
 
 from tests.pphttpd.fixtures import FILES, TOP, populate
 from tests.pphttpd.expect import A, B, C
-from tests.pphttpd.readme import example_config, local_site, localise, \
-    readme_demo_sample
+from tests.pphttpd.readme import DOCS, doc, example_config, local_site, \
+    localise, readme_demo_sample
 
 
 def test_readme_demo_sample_is_what_make_demo_prints(module, pki):
@@ -279,15 +280,15 @@ def test_risky_scope_warning(servers, pki):
 
 
 def test_every_log_number_is_documented_once():
-    """The README's table of log lines and the code agree: every number
+    """The table of log lines (docs/operations.md) and the code agree: every number
     the code writes is there, and no number is used for two messages."""
     code = set()
     for name in os.listdir(os.path.join(TOP, "mod_polyprov")):
         if name.endswith(".c"):
             with open(os.path.join(TOP, "mod_polyprov", name)) as f:
                 code |= set(re.findall(r"\bPP\d{3}\b", f.read()))
-    with open(os.path.join(TOP, "README.md")) as f:
-        rows = re.findall(r"^\| `(PP\d{3})` \|", f.read(), re.M)
+    rows = re.findall(r"^\| `(PP\d{3})` \|", doc("docs/operations.md"),
+                      re.M)
     assert len(rows) == len(set(rows)), sorted(rows)
     assert code == set(rows), (sorted(code - set(rows)),
                                sorted(set(rows) - code))
@@ -326,7 +327,7 @@ def test_core_lines_name_the_core_and_their_level(servers, pki):
 
 
 def test_decision_steps_numbered_as_the_core_names_them():
-    """The README's decision table, its list of step names and pp_step_t
+    """The decision table of docs/decisions.md, its list of step names and pp_step_t
     (pp_reason.h) give each step the same number."""
     with open(os.path.join(TOP, "mod_polyprov", "pp_reason.h")) as f:
         enum = dict((name, int(n)) for name, n in re.findall(
@@ -334,9 +335,8 @@ def test_decision_steps_numbered_as_the_core_names_them():
     steps = {k: v for k, v in enum.items() if v > 0}
     assert enum.get("PP_STEP_NONE") == 0
     assert sorted(steps.values()) == list(range(1, len(steps) + 1))
-    with open(os.path.join(TOP, "README.md")) as f:
-        readme = f.read()
-    section = readme.split("## How the module decides", 1)[1]
+    section = doc("docs/decisions.md").split("## How the module decides",
+                                            1)[1]
     section = section.split("\n## ", 1)[0]
     rows = re.findall(r"^\| ([0-9, ]+) \|", section, re.M)
     single = [int(r) for r in rows if "," not in r]
@@ -344,3 +344,81 @@ def test_decision_steps_numbered_as_the_core_names_them():
     listed = re.findall(r"(\d+)\s+`(PP_STEP_[A-Z_]+)`",
                         " ".join(section.split()))
     assert dict((name, int(n)) for n, name in listed) == steps
+
+
+def github_anchors(text):
+    """The anchors GitHub gives a Markdown file's headings: lower-case,
+    spaces to '-', punctuation but '-' and '_' dropped, a repeated one
+    numbered (-1, -2, ...); headings inside code blocks do not count."""
+    anchors, seen, fence = set(), {}, False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fence = not fence
+        m = re.match(r"#{1,6} (.*)", line)
+        if m and not fence:
+            a = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower())
+            a = a.replace(" ", "-")
+            n = seen.get(a, 0)
+            seen[a] = n + 1
+            anchors.add(a if n == 0 else "%s-%d" % (a, n))
+    return anchors
+
+
+def link_problems(top, names):
+    """Every relative link of the Markdown files names (paths under top)
+    whose file or anchor does not exist."""
+    problems = []
+    for name in names:
+        with open(os.path.join(top, name)) as f:
+            text = f.read()
+        # code blocks and code spans hold no links
+        prose = re.sub(r"```.*?```", "", text, flags=re.S)
+        prose = re.sub(r"`[^`\n]*`", "", prose)
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, frag = target.partition("#")
+            dest = os.path.normpath(os.path.join(os.path.dirname(name),
+                                                 path)) if path else name
+            full = os.path.join(top, dest)
+            if not os.path.exists(full):
+                problems.append("%s: %s: no such file" % (name, target))
+                continue
+            if frag:
+                if not dest.endswith(".md"):
+                    problems.append("%s: %s: anchor in a non-Markdown file"
+                                    % (name, target))
+                    continue
+                with open(full) as f:
+                    if frag not in github_anchors(f.read()):
+                        problems.append("%s: %s: no such anchor"
+                                        % (name, target))
+    return problems
+
+
+def markdown_documents():
+    docs = ["README.md", "CONTRIBUTING.md", "CHANGES.md", "SECURITY.md"]
+    docs += sorted("docs/" + n for n in os.listdir(os.path.join(TOP, "docs"))
+                   if n.endswith(".md"))
+    return docs
+
+
+def test_every_relative_link_and_anchor_resolves(tmp_path):
+    """Every relative link of README.md, docs/*.md and the other top-level
+    documents names a file that exists and, with '#', one of its headings'
+    anchors (GitHub's rules); the test's own check finds a broken one."""
+    docs = markdown_documents()
+    assert set(docs) == set(DOCS), "tests/pphttpd/readme.py's DOCS: %s" % (
+        sorted(set(docs) ^ set(DOCS)))
+    assert link_problems(TOP, docs) == []
+    # the check itself: a missing file, a missing anchor, a good one
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text(
+        "# A title, with: punctuation\n\n## Twice\n\n## Twice\n\n"
+        "[ok](#a-title-with-punctuation) [ok](#twice-1) [ok](../B.md#b)\n"
+        "[bad](#twice-2) [bad](../C.md) [bad](../B.md#nope) `[no](x.md)`\n")
+    (tmp_path / "B.md").write_text("# B\n")
+    assert link_problems(str(tmp_path), ["docs/a.md"]) == [
+        "docs/a.md: #twice-2: no such anchor",
+        "docs/a.md: ../C.md: no such file",
+        "docs/a.md: ../B.md#nope: no such anchor"]

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The README's runnable parts, for the tests that hold it to its word: the
-complete example (made runnable on a throwaway server by replacing its
+"""The documents' runnable parts (README.md and docs/*.md), for the tests
+that hold them to their word: the complete example (made runnable on a throwaway server by replacing its
 paths, ports and fingerprints), the demo sample and the install blocks."""
 
 import hashlib
@@ -16,9 +16,24 @@ REAL_ISSUING_2 = ("90:B5:7C:FF:4C:68:1E:53:9E:5D:13:1E:B5:F9:8D:2B:48:AB:"
                   "9A:BE:CC:1E:9F:0D:DA:F2:56:2A:B4:7A:F0:06")
 
 
-def readme():
-    with open(os.path.join(TOP, "README.md")) as f:
+# the project's documents, README.md first: the snippets the tests take
+# between markers, and the sections they read, may be in any of them
+DOCS = ["README.md", "docs/decisions.md", "docs/directives.md",
+        "docs/deployment.md", "docs/operations.md", "docs/security.md",
+        "docs/performance.md", "CONTRIBUTING.md", "CHANGES.md",
+        "SECURITY.md"]
+
+
+def doc(name):
+    """One document's text (name relative to the top of the tree)."""
+    with open(os.path.join(TOP, name)) as f:
         return f.read()
+
+
+def readme():
+    """README.md and the documents of docs/ (and the other top-level
+    documents) as one text, each starting on a line of its own."""
+    return "\n".join(doc(name) for name in DOCS)
 
 
 def readme_example():
