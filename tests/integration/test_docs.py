@@ -12,8 +12,11 @@ import sys
 
 from tests.pphttpd.fixtures import FILES, TOP, populate
 from tests.pphttpd.expect import A, B, C
-from tests.pphttpd.readme import DOCS, doc, example_config, local_site, \
-    localise, readme_demo_sample
+from tests.pphttpd.pki import PHONE_E
+
+E = PHONE_E.lower()
+from tests.pphttpd.readme import DOCS, conf_d_example, doc, \
+    example_config, local_site, localise, readme_demo_sample, readme_example
 
 
 def test_readme_demo_sample_is_what_make_demo_prints(module, pki):
@@ -36,7 +39,7 @@ def test_readme_example_runs(servers, pki, manifest):
     h = servers()
     populate(h)
     conf, uploads = example_config(h, pki, manifest,
-                                   [A, B, C, "0004f2000d04"])
+                                   [A, B, C, "0004f2000d04", E])
     h.write(vhosts=conf)
     rc, out = h.configtest()
     assert rc == 0, out
@@ -74,9 +77,18 @@ def test_readme_example_runs(servers, pki, manifest):
         assert f.read() == "booted\n"
     assert h.curl("/logs/%s-app.log" % B, phone="phone-a", method="PUT",
                   data="x").status == 403
+    # a phone whose factory certificate has expired: its files and its
+    # log uploads (PolyProvAllowExpired in both directories)
+    h.put("%s.cfg" % E, "expired phone\n")
+    r = h.curl("/%s.cfg" % E, phone="expired-day")
+    assert r.status == 200 and r.body == "expired phone\n", r
+    r = h.curl("/logs/%s-app.log" % E, phone="expired-day", method="PUT",
+               data="old phone booted\n")
+    assert r.status == 201, r
+    assert h.curl("/%s.cfg" % A, phone="expired-day").status == 403
     reasons = [re.search(r"reason=(\S+)", l).group(1) for l in h.refusals()]
-    assert reasons == ["not-owner", "not-shared", "issuer", "not-owner"], \
-        reasons
+    assert reasons == ["not-owner", "not-shared", "issuer", "not-owner",
+                       "not-owner"], reasons
     with open(os.path.join(h.root, "logs", "provisioning.log")) as f:
         log = f.read()
     assert "mac=%s reason=-" % A in log and "reason=not-owner" in log
@@ -176,39 +188,27 @@ def test_startup_warnings(servers, pki):
     assert h.curl("/%s.cfg" % C, phone="phone-c").status == 200
 
 
-def conf_d_examples():
-    """The commented virtual hosts of conf.d/polyprov.conf, uncommented."""
-    with open(os.path.join(TOP, "conf.d", "polyprov.conf")) as f:
-        text = f.read()
-    blocks, cur = [], None
-    for line in text.splitlines():
-        body = line.strip()
-        if body.startswith("# <VirtualHost"):
-            cur = []
-        if cur is not None:
-            cur.append(re.sub(r"^\s*# ?", "", line))
-            if body.startswith("# </VirtualHost>"):
-                blocks.append("\n".join(cur))
-                cur = None
-    return blocks
+def test_one_canonical_example():
+    """conf.d/polyprov.conf's commented example is the complete example of
+    docs/deployment.md, word for word (and so is the package's
+    examples/provisioning-site.conf: tools/pkgdocs.py copies it)."""
+    assert conf_d_example() == readme_example()
 
 
-def test_conf_d_examples_run(servers, pki):
-    """The examples of conf.d/polyprov.conf as written: the upload area
-    draws no PP016 warning and runs nothing a phone uploads; the bootROM
-    host serves no device's file."""
+def test_conf_d_examples_run(servers, pki, manifest):
+    """The example of conf.d/polyprov.conf as written, among the handlers
+    Debian enables everywhere: the upload area draws no PP016 warning and
+    runs nothing a phone uploads; the bootROM host serves no device's
+    file."""
     h = servers()
     populate(h)
-    replacements, uploads = local_site(h, pki)
-    tls, plain = conf_d_examples()
-    conf = localise(tls + "\n" + plain, replacements)
-    with open(os.path.join(TOP, "conf.d", "polyprov.conf")) as f:
-        logformat = [l for l in f if l.strip().startswith("LogFormat")][0]
+    conf, uploads = example_config(h, pki, manifest, [A],
+                                   text=conf_d_example())
     h.extra_modules += ["dav", "dav_fs", "auth_digest", "authn_file",
                         "include", "negotiation", "proxy", "proxy_fcgi",
                         "cgi"]
     # what Debian enables everywhere: type maps, SSI, PHP-FPM
-    server = logformat + """
+    server = """
 AddHandler type-map var
 AddType text/html .shtml
 AddOutputFilter INCLUDES .shtml

@@ -102,13 +102,26 @@ def localise(conf, replacements):
     return conf
 
 
-def example_config(h, pki, manifest, allowed):
-    """The complete example for the server h (see local_site), with an
-    allow list of the MACs allowed and the test CA fingerprints.  Returns
-    the configuration text and the uploads directory."""
+def conf_d_example():
+    """The example of conf.d/polyprov.conf (between its example:begin and
+    example:end comment lines), uncommented."""
+    with open(os.path.join(TOP, "conf.d", "polyprov.conf")) as f:
+        text = f.read()
+    m = re.search(r"^# example:begin\b.*?\n(.*?)^# example:end$", text,
+                  re.S | re.M)
+    assert m, "conf.d/polyprov.conf's example markers are missing"
+    return "".join(re.sub(r"^# ?", "", l) + "\n"
+                   for l in m.group(1).split("\n")[:-1])
+
+
+def example_config(h, pki, manifest, allowed, text=None):
+    """The complete example (or text, a copy of it) for the server h (see
+    local_site), with an allow list of the MACs allowed and the test CA
+    fingerprints.  Returns the configuration text and the uploads
+    directory."""
     replacements, uploads = local_site(h, pki)
     allow = h.list_file("allow.txt", "".join(m + "\n" for m in allowed))
-    conf = readme_example()
+    conf = readme_example() if text is None else text
     assert REAL_ISSUING_1 in conf and REAL_ISSUING_2 in conf
     conf = localise(conf, replacements + [
         ("/etc/apache2/polyprov/allow.txt", allow),
