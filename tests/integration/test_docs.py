@@ -10,13 +10,16 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.pphttpd.fixtures import FILES, TOP, populate
 from tests.pphttpd.expect import A, B, C
 from tests.pphttpd.pki import PHONE_E
+from tests.pphttpd.readme import DOCS, conf_d_example, doc, \
+    example_config, local_site, localise, readme, readme_demo_sample, \
+    readme_example
 
 E = PHONE_E.lower()
-from tests.pphttpd.readme import DOCS, conf_d_example, doc, \
-    example_config, local_site, localise, readme_demo_sample, readme_example
 
 
 def test_readme_demo_sample_is_what_make_demo_prints(module, pki):
@@ -422,3 +425,183 @@ def test_every_relative_link_and_anchor_resolves(tmp_path):
         "docs/a.md: #twice-2: no such anchor",
         "docs/a.md: ../C.md: no such file",
         "docs/a.md: ../B.md#nope: no such anchor"]
+
+
+# Every ```apache block of the documents is run by a test, between
+# <!-- NAME:begin --> and <!-- NAME:end --> (NAME here, with the test file
+# that reads it: that file must name it), or says why it is a fragment in
+# a <!-- fragment: why --> comment on the line before it.
+RUN_BY = {
+    "minimal": "tests/integration/test_docs.py",
+    "example": "tests/pphttpd/readme.py",
+    "expired": "tests/integration/test_docs.py",
+    "logformat-expired": "tests/integration/test_docs.py",
+    "database": "tests/integration/test_docs.py",
+    "farm-server": "tests/integration/test_docs.py",
+    "phonecert": "tests/integration/test_phone_found.py",
+    "monitoring": "tests/integration/test_metrics.py",
+    "migrate-password": "tests/integration/test_report_mode.py",
+    "migrate-recipe": "tests/integration/test_report_mode.py",
+    "migrate-on": "tests/integration/test_report_mode.py",
+}
+
+
+def apache_blocks(text):
+    """(what precedes it: the marker's name, "fragment" or None; the
+    block's first line number) for each ```apache block of text."""
+    out, lines, fence = [], text.split("\n"), False
+    for i, line in enumerate(lines):
+        if line.startswith("```"):
+            if not fence and line.strip() == "```apache":
+                before = lines[i - 1].strip() if i else ""
+                m = re.match(r"<!-- ([a-z0-9-]+):begin -->$", before)
+                if m:
+                    out.append((m.group(1), i + 1))
+                elif re.match(r"<!-- fragment: \S.* -->$", before):
+                    out.append(("fragment", i + 1))
+                else:
+                    out.append((None, i + 1))
+            fence = not fence
+    return out
+
+
+def test_every_apache_block_runs_or_is_a_fragment():
+    """Every apache block of README.md and docs/ is run by a test (its
+    marker is in RUN_BY, whose test file names it) or is marked a fragment
+    with its reason; none loads a module with LoadModule (on Debian,
+    a2enmod does)."""
+    seen = set()
+    for name in markdown_documents():
+        text = doc(name)
+        for marker, line in apache_blocks(text):
+            assert marker is not None, \
+                "%s:%d: an apache block neither run nor a fragment" % (
+                    name, line)
+            if marker != "fragment":
+                assert marker in RUN_BY, "%s:%d: %s" % (name, line, marker)
+                seen.add(marker)
+        for block in re.findall(r"```apache\n(.*?)```", text, re.S):
+            assert not re.search(r"^\s*LoadModule\b", block, re.M), block
+    assert seen == set(RUN_BY), sorted(set(RUN_BY) ^ seen)
+    for marker, test in RUN_BY.items():
+        with open(os.path.join(TOP, test)) as f:
+            text = f.read()
+        assert '"%s"' % marker in text or "%s:begin" % marker in text, \
+            (marker, test)
+    # the check itself
+    assert apache_blocks("x\n```apache\nA\n```\n<!-- fragment: why -->\n"
+                         "```apache\nB\n```\n<!-- n:begin -->\n```apache\n"
+                         "C\n```\n<!-- fragment: -->\n```apache\nD\n```\n"
+                         ) == [(None, 2), ("fragment", 6), ("n", 10),
+                               (None, 14)]
+
+
+def marked_block(name):
+    m = re.search(r"<!-- %s:begin -->\s*```apache\n(.*?)```\s*<!-- %s:end -->"
+                  % (name, name), readme(), re.S)
+    assert m, name
+    return m.group(1)
+
+
+def bare_tls_host(h, pki):
+    """A mutual-TLS host with no <Directory> of its own: what the
+    server-level snippets are added to (Debian's <Directory /> denies)."""
+    return """
+<VirtualHost 127.0.0.1:{port}>
+    DocumentRoot {d}
+    SSLEngine on
+    SSLCertificateFile {p}/server.crt
+    SSLCertificateKeyFile {p}/server.key
+    SSLCACertificateFile {p}/polycom-chain.pem
+    SSLVerifyClient require
+    SSLVerifyDepth 3
+</VirtualHost>
+""".format(port=h.port, d=h.docroot, p=pki)
+
+
+def sqlite_inventory(h):
+    """The inventory the database snippets query, on SQLite (the
+    snippets' pgsql driver and parameters are replaced): A enabled, B
+    enabled and stolen, C not enabled."""
+    from tests.pphttpd.sqldb import Sqlite
+    db = Sqlite(h)
+    db.sql("ALTER TABLE phones ADD COLUMN stolen BOOLEAN NOT NULL "
+           "DEFAULT FALSE",
+           ("INSERT INTO phones VALUES (?, 1, 0)", (A,)),
+           ("INSERT INTO phones VALUES (?, 1, 1)", (B,)),
+           ("INSERT INTO phones VALUES (?, 0, 0)", (C,)))
+    return db
+
+
+def localise_dbd(conf, db):
+    conf = localise(conf, [("DBDriver pgsql", "DBDriver sqlite3")])
+    conf, n = re.subn(r'^DBDParams ".*"$', "DBDParams %s" % db.params,
+                      conf, flags=re.M)
+    assert n == 1
+    return conf
+
+
+@pytest.mark.parametrize("name", ["minimal", "expired", "logformat-expired",
+                                  "database", "farm-server"])
+def test_snippet_runs_as_written_on_debian_stock(servers, pki, name):
+    """The apache blocks of README.md and docs/ that RUN_BY gives to this
+    file, as written (paths, ports and the database replaced by test ones)
+    on a server whose <Directory /> denies, as Debian's apache2.conf
+    does: a phone gets its own file (a missing Require all granted would
+    answer 403), not another's."""
+    h = servers()
+    populate(h)
+    replacements, _ = local_site(h, pki)
+    conf = marked_block(name)
+    extra = []
+    if name in ("minimal", "expired", "farm-server"):
+        conf = localise(conf, [r for r in replacements
+                               if r[0] in conf or r[0] == "*:443"])
+    if name == "logformat-expired":
+        conf += "CustomLog %s/logs/prov.log provisioning\n" % h.root
+        conf = conf + bare_tls_host(h, pki).replace(
+            "</VirtualHost>", """    <Directory {d}>
+        Require all granted
+        PolyProv On
+        PolyProvTrustedCA {p}/polycom-chain.pem
+    </Directory>
+</VirtualHost>""".format(d=h.docroot, p=pki))
+    if name == "database":
+        h.extra_modules += ["dbd"]
+        conf = localise_dbd(localise(conf, [
+            ("/srv/provisioning", h.docroot),
+            ("/etc/ssl/polycom/polycom-chain.pem",
+             pki + "/polycom-chain.pem")]), sqlite_inventory(h))
+        conf += bare_tls_host(h, pki)
+    if name == "farm-server":
+        h.extra_modules += ["dbd", "remoteip"]
+        conf = localise_dbd(conf, sqlite_inventory(h))
+        extra = ["--haproxy-protocol"]
+    h.write(vhosts=conf)
+    rc, out = h.configtest()
+    assert rc == 0, out
+    h.start()
+    r = h.curl("/%s.cfg" % A, phone="phone-a", extra=extra)
+    assert r.status == 200 and r.body == FILES[A + ".cfg"], r
+    assert h.curl("/%s.cfg" % B, phone="phone-a", extra=extra).status == 403
+    if name in ("database", "farm-server"):
+        # B is stolen (the deny list, the database snippet only), C not
+        # enabled
+        assert h.curl("/%s.cfg" % C, phone="phone-c",
+                      extra=extra).status == 403
+    if name == "expired":
+        h.put("%s.cfg" % E, "expired phone\n")
+        r = h.curl("/%s.cfg" % E, phone="expired-day")
+        assert r.status == 200 and r.body == "expired phone\n", r
+    if name == "minimal":
+        # no PolyProvAllowExpired: mod_ssl ends the expired phone's
+        # handshake
+        assert h.curl("/%s.cfg" % E, phone="expired-day").status == 0
+    if name == "logformat-expired":
+        import time
+        deadline, log = time.time() + 10, ""
+        while "reason=not-owner" not in log and time.time() < deadline:
+            time.sleep(0.05)
+            with open(os.path.join(h.root, "logs", "prov.log")) as f:
+                log = f.read()
+        assert "mac=%s reason=not-owner expired=-" % A in log, log
