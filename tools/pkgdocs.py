@@ -6,7 +6,7 @@ them at build time so that they say what they say:
 - polyprov.conf(5): the "Directives" section of docs/directives.md,
   "Troubleshooting a 403" (with its log-message catalogue) and "Upgrading
   and removing" of docs/operations.md, turned into a manual page, with the
-  <IfModule> warning;
+  <IfModule> warning of docs/directives.md;
 - examples/: the documents' tested configuration blocks (the complete
   example site, the metrics host, the alert rules, HAProxy's farm
   configuration), each under a comment saying where it comes from.
@@ -59,19 +59,6 @@ EXAMPLES = [
      "Running a farm"),
 ]
 
-IFMODULE = """\
-**Never wrap the PolyProv directives in `<IfModule polyprov_module>`.**
-Such a block makes the directives disappear, without an error, when the
-module is not loaded (the package removed, `a2dismod polyprov`, a
-`LoadModule` line lost): httpd then starts and serves the document root
-with whatever else the host allows, every phone's `<MAC>.cfg` with its SIP
-credentials to anyone who gets through `SSLVerifyClient`, or to anyone at
-all on a host without it. Written bare, a `PolyProv` directive without the
-module stops `apachectl configtest` and httpd ("Invalid command
-'PolyProv'"): the server fails closed. Only settings that are harmless
-without the module, such as the `LogFormat` in `polyprov.conf`, belong in
-an `<IfModule>` block.
-"""
 
 
 def fail(msg):
@@ -229,7 +216,10 @@ def to_roff(lines, inline, sublevel):
                 out += [".TP", protect(inline(row[0]))]
                 parts = []
                 for h, c in zip(head[1:], row[1:]):
-                    parts.append("\\fI%s\\fR: %s" % (inline(h), inline(c)))
+                    # a table without a header row (a directive's
+                    # Description, Syntax, ...): the cell alone
+                    parts.append("\\fI%s\\fR: %s" % (inline(h), inline(c))
+                                 if h else inline(c))
                 for n, p in enumerate(parts):
                     if n:
                         out.append(".br")
@@ -336,9 +326,6 @@ def manpage(docs, version, date):
         out.append('.SH "%s"' % title)
         level = len(heading.split()[0]) + 1
         out += to_roff(lines, inline, level)
-        if heading == "## Directives":
-            out.append('.SS "Never inside <IfModule polyprov_module>"')
-            out += to_roff(IFMODULE.split("\n"), inline, level)
     out += [
         ".SH FILES",
         ".TP",

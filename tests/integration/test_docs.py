@@ -605,3 +605,50 @@ def test_snippet_runs_as_written_on_debian_stock(servers, pki, name):
             with open(os.path.join(h.root, "logs", "prov.log")) as f:
                 log = f.read()
         assert "mac=%s reason=not-owner expired=-" % A in log, log
+
+
+def registered_directives():
+    names = set()
+    for src in os.listdir(os.path.join(TOP, "mod_polyprov")):
+        if src.endswith(".c"):
+            with open(os.path.join(TOP, "mod_polyprov", src)) as f:
+                names |= set(re.findall(r'AP_INIT_\w+\(\s*"(PolyProv\w*)"',
+                                        f.read()))
+    return names
+
+
+def directive_entries(text):
+    """{name: {field: value}} of each "### PolyProv..." entry's table."""
+    entries = {}
+    for m in re.finditer(r"^### (PolyProv\w*)\n\n((?:\|.*\|\n)+)", text,
+                         re.M):
+        rows = m.group(2).splitlines()[2:]
+        entries[m.group(1)] = dict(
+            (r.split("|")[1].strip(), r.split("|", 2)[2].rsplit("|", 1)[0]
+             .strip()) for r in rows)
+    return entries
+
+
+def test_every_directive_in_httpd_manual_shape():
+    """docs/directives.md has one entry per directive the module registers,
+    each opening with httpd's manual's Description, Syntax, Default,
+    Context, Override and Module, in the summary table too, and the
+    <IfModule> warning."""
+    text = doc("docs/directives.md")
+    names = registered_directives()
+    assert len(names) >= 12, names
+    entries = directive_entries(text)
+    assert set(entries) == names, sorted(set(entries) ^ names)
+    assert len(re.findall(r"^### PolyProv\w*$", text, re.M)) == len(names)
+    for name, fields in entries.items():
+        assert list(fields) == ["Description", "Syntax", "Default",
+                                "Context", "Override", "Module"], name
+        assert all(fields.values()), (name, fields)
+        assert fields["Syntax"].startswith("`%s" % name), name
+        assert fields["Module"] == "mod_polyprov", name
+        assert "[`%s`](#%s)" % (name, name.lower()) in text, name
+    assert "### Never inside `<IfModule polyprov_module>`" in text
+    # the check itself
+    assert directive_entries("### PolyProvX\n\n| | |\n|---|---|\n"
+                             "| Syntax | `PolyProvX On` |\n") == {
+        "PolyProvX": {"Syntax": "`PolyProvX On`"}}
