@@ -99,7 +99,7 @@ def test_a_handshake_refusal_names_the_mac(h, phone, mac, error):
 
 
 def test_a_certificate_captured_from_the_servers_log(h, tmp_path):
-    """README, "Capturing a phone's certificate": the log format and the
+    """docs/operations.md, "Capturing a phone's certificate": the log format and the
     command given there give back the phone's certificate, which
     polyprov-check then judges as the server did."""
     r = h.curl("/%s.cfg" % A, phone="phone-a")

@@ -140,7 +140,7 @@ def built():
 
 
 def test_build_keeps_the_pki_and_leaves_no_untracked_file(built):
-    """dpkg-buildpackage (make distclean) keeps build/pki, the README's
+    """dpkg-buildpackage (make distclean) keeps build/pki, docs/operations.md's
     lab PKI; what it leaves in debian/ is in debian/.gitignore."""
     assert built["pki_kept"]
     assert built["untracked"] == [], built["untracked"]
