@@ -19,12 +19,12 @@
 #   make asan       module and unit tests with AddressSanitizer + UBSan
 #   make check-asan unit tests, integration and security suites under ASan/UBSan
 #   make check-valgrind  memcheck on httpd -X across allowed and refused requests
-#   make bench      print the performance figures of README's Performance section (not a test)
+#   make bench      print the performance figures of docs/performance.md's Performance section (not a test)
 #   make fuzz       libFuzzer harnesses of the core (FUZZ_TIME=60 s each)
 #   make check-list LIST=path   the strict check of a list file (pipelines)
 #   make check-tool the tests of polyprov-check (build/polyprov-check)
 #   make doc        build/doc: polyprov.conf(5) and the examples, from the
-#                   README (tools/pkgdocs.py; the Debian package ships them)
+#                   documents (tools/pkgdocs.py; the Debian package ships them)
 #
 # ./configure (configure.ac) works out everything once: apxs and what it
 # says of httpd, the libraries (pkg-config), the hardening flags and the
@@ -188,12 +188,13 @@ $(PKI)/.stamp: tests/pphttpd/pki.py
 	$(PYTHON) -m tests.pphttpd.pki $(PKI)
 	@touch $@
 
-# the manual page polyprov.conf(5) (the README's directives, log messages,
-# upgrading and removing) and the README's tested configuration examples,
-# in build/doc: what the Debian package installs besides the README
+# the manual page polyprov.conf(5) (the directives, log messages,
+# upgrading and removing of docs/) and the documents' tested configuration
+# examples, in build/doc: what the Debian package installs besides the
+# Markdown documents
 doc: $(B)/doc/polyprov.conf.5
 
-$(B)/doc/polyprov.conf.5: tools/pkgdocs.py README.md debian/changelog
+$(B)/doc/polyprov.conf.5: tools/pkgdocs.py README.md $(wildcard docs/*.md) debian/changelog
 	$(PYTHON) tools/pkgdocs.py $(B)/doc
 
 # ---------------------------------------------------------------------------
@@ -231,8 +232,8 @@ integration: build weak $(B)/storm $(PKI)/.stamp
 
 # every guard of the core pinned by a unit test: each mutant of
 # tests/mutation/guards.txt (one guard removed) built with the unit tests in
-# a temporary directory; a mutant they still pass fails this (README,
-# "Tests").  MUTATION_JOBS: how many mutants at once.
+# a temporary directory; a mutant they still pass fails this (CONTRIBUTING.md,
+# "Building and testing").  MUTATION_JOBS: how many mutants at once.
 MUTATION_JOBS ?= 2
 check-mutation: $(PKI)/.stamp
 	$(PYTHON) tests/mutation/mutate.py --pki $(PKI) -j $(MUTATION_JOBS) \
@@ -240,14 +241,14 @@ check-mutation: $(PKI)/.stamp
 	  --libs "$(PKG_LIBS) $(CHECK_LIBS)"
 
 # polyprov-check's tests alone: on its own, and the decision matrix sent
-# to httpd and to the tool (README "The check tool")
+# to httpd and to the tool (docs/operations.md "The check tool")
 check-tool: build $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider \
 	  tests/integration/test_check_tool.py \
 	  tests/integration/test_check_tool_matrix.py $(PYTEST_ARGS)
 
-# the attack suite (README "Security"), one file per attack class
+# the attack suite (docs/security.md "Security"), one file per attack class
 security: build weak faults $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \

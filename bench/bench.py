@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""make bench: the README's performance targets, measured and printed (never asserted).
+"""make bench: docs/performance.md's performance targets, measured and printed (never asserted).
 
 1. Keep-alive GETs over mutual TLS, and one new connection (full
    handshake) per GET, with PolyProv On against the same server Off:

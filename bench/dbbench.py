@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""make bench, section 6: lists from a database (README, Lists from a
+"""make bench, section 6: lists from a database (docs/deployment.md, Lists from a
 database), on a PostgreSQL cluster made with initdb for the run (skipped,
 with a message, where PostgreSQL or apr_dbd's pgsql driver is missing):
 
@@ -105,7 +105,7 @@ def section(q, tmp, pem):
                              capture_output=True, text=True)
         print("6b. " + bench.textindent(out.stdout + out.stderr).strip())
         # c. keep-alive On/Off with the list from the database
-        # at the interval the README advises for such an inventory: each
+        # at the interval docs/deployment.md advises for such an inventory: each
         # refresh costs a fetch of every row (6a) on one core
         hs = {on: server(pg, on, INTERVAL_C) for on in (False, True)}
         res = {False: [], True: []}

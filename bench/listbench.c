@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * listbench: the list targets of the README's Performance section, measured on the core.
+ * listbench: the list targets of docs/performance.md's Performance section, measured on the core.
  *
  *   listbench COUNT [DIR]
  *

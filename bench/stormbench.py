@@ -309,7 +309,7 @@ def section_alternatives(per, tmp):
         print("      %-46s %10.0f instructions  %7s us" % (
             what, ir[w], us.get(w, "?")))
     print("    the module takes the handshake's verified chain where it "
-          "can (README, How step 3\n    is checked): chain_match; a full "
+          "can (docs/decisions.md, How step 3\n    is checked): chain_match; a full "
           "verification (pem_d2i before 1.1, then verify_full)\n    where "
           "it cannot (a resumed session, PolyProvCRL, a chain to another "
           "CA).")

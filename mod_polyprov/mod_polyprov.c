@@ -493,7 +493,7 @@ static void scope_of(const polyprov_dir_conf_t *dc, pp_scope_t *s)
     s->deny_idx = dc->deny_idx == PP_UNSET ? -1 : dc->deny_idx;
     s->allow_idx = dc->allow_idx == PP_UNSET ? -1 : dc->allow_idx;
     s->reload_s = dc->reload == PP_UNSET ? PP_DEFAULT_RELOAD : dc->reload;
-    /* a SharedOnly scope shares only what is set for it (README
+    /* a SharedOnly scope shares only what is set for it (docs/directives.md
      * "PolyProvSharedFiles"): no set, nothing */
     s->shared = dc->shared ? dc->shared
                 : dc->enabled == PP_SHARED_ONLY
@@ -801,7 +801,7 @@ static int speling_would_answer(request_rec *r)
 }
 
 /* ------------------------------------------------------------------ */
-/* Answers that belong to the requester (README "Caches and pages that */
+/* Answers that belong to the requester (docs/deployment.md "Caches and pages that */
 /* show other clients' requests")                                      */
 
 /* r->no_cache as it was before the module first set it for r ("0" or
@@ -1679,7 +1679,7 @@ static void register_hooks(apr_pool_t *p)
                         APR_HOOK_REALLY_FIRST);
         ap_hook_insert_error_filter(polyprov_insert_guard, NULL, NULL,
                                     APR_HOOK_LAST);
-        /* before mod_cache's quick handler (README "Caches ...") */
+        /* before mod_cache's quick handler (docs/deployment.md "Caches ...") */
         ap_hook_quick_handler(polyprov_quick, NULL, before_cache,
                               APR_HOOK_FIRST);
         guard_filter_handle = ap_register_output_filter("POLYPROV_GUARD",

@@ -23,7 +23,7 @@ APLOG_USE_MODULE(polyprov);
 
 #define PP_UNSET (-1)
 /* PolyProv: Off, On, SharedOnly, Report (decided as On, never
- * refused: README, "Migrating a live fleet") */
+ * refused: docs/deployment.md, "Migrating a live fleet") */
 #define PP_OFF 0
 #define PP_ON 1
 #define PP_SHARED_ONLY 2
@@ -61,7 +61,7 @@ typedef struct {
 } polyprov_dir_conf_t;
 
 /* PolyProvDeviceQuota's default: what one device may hold in one
- * directory (README "PolyProvDeviceQuota") */
+ * directory (docs/directives.md "PolyProvDeviceQuota") */
 #define PP_DEFAULT_QUOTA_BYTES ((apr_off_t)64 * 1024 * 1024)
 #define PP_DEFAULT_QUOTA_FILES 256
 
@@ -149,7 +149,7 @@ void polyprov_conn_keep_ssl(conn_rec *c, void *ssl);
 int polyprov_process_stopping(void);
 void *polyprov_conn_ssl(conn_rec *c);
 
-/* mod_polyprov_metrics.c (README, Monitoring): counters every process
+/* mod_polyprov_metrics.c (docs/operations.md, Monitoring): counters every process
  * adds to without a lock, kept across graceful restarts; the
  * polyprov-metrics handler and mod_status's figures. */
 typedef enum {

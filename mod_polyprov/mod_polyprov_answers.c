@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_polyprov httpd glue: answers that belong to one phone stay with
- * that phone (README "Caches and pages that show other clients'
+ * that phone (docs/deployment.md "Caches and pages that show other clients'
  * requests").
  *
  *  - which hosts have a PolyProv scope (mod_polyprov.c's quick handler

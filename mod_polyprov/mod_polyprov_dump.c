@@ -4,7 +4,7 @@
  * -D DUMP_VHOSTS, from the test_config hook) prints every scope of every
  * virtual host where a PolyProv directive applies, in the order of the
  * configuration, as JSON Lines: one JSON object per line and scope, each
- * value with the file:line of the directive that gives it (README, "The
+ * value with the file:line of the directive that gives it (docs/operations.md, "The
  * running configuration").  polyprov-check --dump reads it back.
  *
  * A scope is the host itself (its server-level and <VirtualHost>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mod_polyprov httpd glue: what an operator monitors (README, Monitoring).
+ * mod_polyprov httpd glue: what an operator monitors (docs/operations.md, Monitoring).
  *
  * The counters live in one anonymous shared memory segment that the
  * parent allocates once, from the process pool (s->process->pool), and

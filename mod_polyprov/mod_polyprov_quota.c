@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mod_polyprov httpd glue: what one phone may write (README
+ * mod_polyprov httpd glue: what one phone may write (docs/directives.md
  * "PolyProvDeviceQuota").
  *
  * LimitRequestBody bounds one upload, not how many a phone makes.  Before

@@ -2,7 +2,7 @@
 /*
  * mod_polyprov core: the decision, step by step, over plain facts.
  *
- * The steps are those of the README's decision table ("How the module
+ * The steps are those of docs/decisions.md's decision table ("How the module
  * decides"); each is named below by its pp_step_t (pp_core.h).  The httpd glue gathers
  * the facts (TLS, the client certificate's verdict, the request's target)
  * and reports the verdict; the offline tool and the unit tests call this

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mod_polyprov core: the decision (README, "How the module decides"), step by
+ * mod_polyprov core: the decision (docs/decisions.md, "How the module decides"), step by
  * step, over plain facts.
  * (part of pp_core.h, which includes every header of the core).
  */
@@ -15,7 +15,7 @@
 #include "pp_path.h"
 #include "pp_reason.h"
 
-/* The decision (README, "How the module decides")                     */
+/* The decision (docs/decisions.md, "How the module decides")          */
 
 typedef enum {
     PP_MODE_ON = 1,            /* PolyProv On: every step */
@@ -76,7 +76,7 @@ typedef struct {
     char detail[320];              /* why, for the log ("" if nothing) */
 } pp_verdict_t;
 
-/* Decide a request in a scope: the steps of the README's table in order;
+/* Decide a request in a scope: the steps of docs/decisions.md's table in order;
  * the first that fails gives the reason.  Returns v->reason. */
 pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
                       pp_verdict_t *v);

@@ -39,7 +39,7 @@ void pp_listset_free(pp_listset_t *set);
 int pp_listset_add(pp_listset_t *set, const char *path,
                    char *err, size_t errlen);
 /* A list whose content comes from elsewhere than a file: a database
- * query, run by the glue (README, "Lists from a database").  read()
+ * query, run by the glue (docs/deployment.md, "Lists from a database").  read()
  * fills *list (pp_macbuild_*) and returns as pp_maclist_load does: 1
  * good, 0 the content is wrong (a row that is no MAC: err names it), -1
  * it could not be read (connection, query error, timeout: err says so).

@@ -33,7 +33,7 @@ typedef struct {
     int read_method;        /* GET, HEAD or OPTIONS (and no writing parent) */
 } pp_target_t;
 
-/* Step PP_STEP_OWNER of the decision table (README, "How the module
+/* Step PP_STEP_OWNER of the decision table (docs/decisions.md, "How the module
  * decides"): PP_R_OK, PP_R_NOT_OWNER, PP_R_SHARED_READONLY or
  * PP_R_NOT_SHARED.
  * Every maximal run of 12 or more hex digits in the URI and in the whole
@@ -46,7 +46,7 @@ pp_reason_t pp_owner_check_ex(const pp_target_t *t, pp_mac_t mac,
                               const pp_shared_t *shared,
                               int *file_names_mac);
 
-/* The path a file is judged by (README, "How the module decides"): the
+/* The path a file is judged by (docs/decisions.md, "How the module decides"): the
  * part of file below root (DocumentRoot), or the whole of file when it lies
  * elsewhere; NULL when file is no absolute path (no local file). */
 const char *pp_path_below_root(const char *file, const char *root);

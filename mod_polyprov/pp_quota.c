@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What one device holds on disk (PolyProvDeviceQuota, README): the
+ * What one device holds on disk (PolyProvDeviceQuota, docs/directives.md): the
  * directory that holds a device's entry for a path, and what of a
  * directory is the device's.  No httpd types; the glue
  * (mod_polyprov_quota.c) decides what a write adds and answers 507.

@@ -31,10 +31,10 @@ typedef enum {
     PP_R_QUOTA             /* a write past PolyProvDeviceQuota (507) */
 } pp_reason_t;
 
-/* "no-tls", "no-cert", ... as in the README (Troubleshooting a 403); "ok" for PP_R_OK. */
+/* "no-tls", "no-cert", ... as in docs/operations.md ("Troubleshooting a 403"); "ok" for PP_R_OK. */
 const char *pp_reason_name(pp_reason_t r);
 
-/* The steps of the decision, in order: the rows of the README's table
+/* The steps of the decision, in order: the rows of docs/decisions.md's table
  * ("How the module decides"), numbered there as here.  The code, the
  * unit tests and polyprov-check name them; only this enum and the table
  * hold the numbers (tests/integration/test_docs.py compares the two). */

@@ -36,7 +36,7 @@ def main():
     }
     for name, content in files.items():
         h.put(name, content)
-    # the fleet's inventory, in SQLite (README, Lists from a database)
+    # the fleet's inventory, in SQLite (docs/deployment.md, Lists from a database)
     inventory = os.path.join(h.root, "lists", "inventory.db")
     con = sqlite3.connect(inventory)
     con.execute("CREATE TABLE phones (mac TEXT, enabled BOOLEAN)")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Run a command as a fresh machine would see it (README "Building and
+# Run a command as a fresh machine would see it (CONTRIBUTING.md "Building and
 # testing"):
 #
 #   sh tests/fresh.sh COMMAND [ARG...]        (root: it uses unshare)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * polyprov-check --readiness: which phones PolyProv On would refuse, from
- * the error log of a host where PolyProv Report applies (README,
+ * the error log of a host where PolyProv Report applies (docs/deployment.md,
  * "Migrating a live fleet").
  *
  * Reads the module's would-be refusals, PP140 (a request, subrequest or

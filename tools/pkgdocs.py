@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""The documents the package installs besides the README, made from the
-README at build time so that they say what it says:
+"""The documents the package installs besides the Markdown ones, made from
+them at build time so that they say what they say:
 
-- polyprov.conf(5): the README's "Directives", "Troubleshooting a 403"
-  (with its log-message catalogue) and "Upgrading and removing" sections,
-  turned into a manual page, with the <IfModule> warning;
-- examples/: the README's tested configuration blocks (the complete
+- polyprov.conf(5): the "Directives" section of docs/directives.md,
+  "Troubleshooting a 403" (with its log-message catalogue) and "Upgrading
+  and removing" of docs/operations.md, turned into a manual page, with the
+  <IfModule> warning of docs/directives.md;
+- examples/: the documents' tested configuration blocks (the complete
   example site, the metrics host, the alert rules, HAProxy's farm
   configuration), each under a comment saying where it comes from.
 
-    tools/pkgdocs.py [--readme README.md] [--changelog debian/changelog] OUTDIR
+    tools/pkgdocs.py [--top DIR] [--changelog debian/changelog] OUTDIR
+
+The documents are README.md and docs/*.md under DIR (the source tree).
 
 The version and date of the manual page are the newest debian/changelog
 entry's.  Python's standard library only.
@@ -24,14 +27,20 @@ import sys
 
 DOCDIR = "/usr/share/doc/libapache2-mod-polyprov"
 
-# (README heading, manual page section title)
+# (heading in the documents, manual page section title)
 SECTIONS = [
     ("## Directives", "DIRECTIVES"),
     ("## Troubleshooting a 403", "TROUBLESHOOTING AND LOG MESSAGES"),
     ("## Upgrading and removing", "UPGRADING AND REMOVING"),
 ]
 
-# (README marker, fence language, file name, what it is)
+# where each section of the documents is, for the examples' comments and
+# the links the manual page does not hold
+DOCFILES = ["README.md", "docs/decisions.md", "docs/directives.md",
+            "docs/deployment.md", "docs/operations.md", "docs/security.md",
+            "docs/performance.md"]
+
+# (marker, fence language, file name, what it is, section)
 EXAMPLES = [
     ("example", "apache", "provisioning-site.conf",
      "the complete example: the bootROM's plain-HTTP host and the phones'\n"
@@ -50,19 +59,6 @@ EXAMPLES = [
      "Running a farm"),
 ]
 
-IFMODULE = """\
-**Never wrap the PolyProv directives in `<IfModule polyprov_module>`.**
-Such a block makes the directives disappear, without an error, when the
-module is not loaded (the package removed, `a2dismod polyprov`, a
-`LoadModule` line lost): httpd then starts and serves the document root
-with whatever else the host allows, every phone's `<MAC>.cfg` with its SIP
-credentials to anyone who gets through `SSLVerifyClient`, or to anyone at
-all on a host without it. Written bare, a `PolyProv` directive without the
-module stops `apachectl configtest` and httpd ("Invalid command
-'PolyProv'"): the server fails closed. Only settings that are harmless
-without the module, such as the `LogFormat` in `polyprov.conf`, belong in
-an `<IfModule>` block.
-"""
 
 
 def fail(msg):
@@ -78,7 +74,7 @@ def section(text, heading):
     try:
         start = lines.index(heading)
     except ValueError:
-        fail("README has no line %r" % heading)
+        fail("the documents have no line %r" % heading)
     out, fence = [], False
     for line in lines[start + 1:]:
         if line.startswith("```"):
@@ -110,19 +106,25 @@ def protect(line):
 
 class Inline:
     """Markdown's inline spans to roff: `code` and **bold** in bold,
-    links as their text (and a link into a part of the README that is not
-    in this page says so)."""
+    links as their text (and a link into a part of the documents that is
+    not in this page says which installed file holds it)."""
 
     def __init__(self, anchors):
         self.anchors = anchors
+        self.doc = "README.md"  # the document of the text converted
 
     def link(self, m):
         text, target = m.group(1), m.group(2)
-        if target.startswith("#"):
-            if target[1:] in self.anchors:
-                return text
-            return "%s (README.md)" % text
-        return "%s <%s>" % (text, target)
+        if re.match(r"[a-z]+:", target):
+            return "%s <%s>" % (text, target)
+        path, _, frag = target.partition("#")
+        if frag in self.anchors:
+            return text
+        # a link of docs/x.md: to another document of docs/ or, with ../,
+        # to one of the top directory, all installed under DOCDIR
+        name = os.path.normpath(os.path.join(os.path.dirname(self.doc),
+                                             path)) if path else self.doc
+        return "%s (%s/%s)" % (text, DOCDIR, name)
 
     def __call__(self, s):
         s = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", self.link, s)
@@ -164,13 +166,13 @@ def table_rows(block):
 
 
 def to_roff(lines, inline, sublevel):
-    """Markdown lines (one README section) to roff; headings of level
+    """Markdown lines (one section of the documents) to roff; headings of level
     sublevel become .SS, deeper ones bold paragraphs."""
     out, i, para = [], 0, []
 
     def flush():
         if para:
-            # one line: a code span may run over the README's line breaks
+            # one line: a code span may run over the line breaks
             out.extend([".PP", protect(inline(" ".join(para)))])
             para.clear()
 
@@ -214,7 +216,10 @@ def to_roff(lines, inline, sublevel):
                 out += [".TP", protect(inline(row[0]))]
                 parts = []
                 for h, c in zip(head[1:], row[1:]):
-                    parts.append("\\fI%s\\fR: %s" % (inline(h), inline(c)))
+                    # a table without a header row (a directive's
+                    # Description, Syntax, ...): the cell alone
+                    parts.append("\\fI%s\\fR: %s" % (inline(h), inline(c))
+                                 if h else inline(c))
                 for n, p in enumerate(parts):
                     if n:
                         out.append(".br")
@@ -251,11 +256,17 @@ def changelog_head(path):
     return m.group(1), when.strftime("%Y-%m-%d")
 
 
-def manpage(readme, version, date):
-    parts = [(heading, title, section(readme, heading))
-             for heading, title in SECTIONS]
+def manpage(docs, version, date):
+    parts = []
+    for heading, title in SECTIONS:
+        where = [n for n, text in docs.items()
+                 if heading in text.split("\n")]
+        if len(where) != 1:
+            fail("%r is in %d documents" % (heading, len(where)))
+        parts.append((heading, title, section(docs[where[0]], heading),
+                      where[0]))
     anchors = set()
-    for heading, _, lines in parts:
+    for heading, _, lines, _ in parts:
         anchors.add(anchor(heading.split(" ", 1)[1]))
         for line in lines:
             m = re.match(r"#+ (.*)", line)
@@ -264,7 +275,7 @@ def manpage(readme, version, date):
     inline = Inline(anchors)
     out = [
         '.\\" SPDX-License-Identifier: Apache-2.0',
-        '.\\" Made by tools/pkgdocs.py from README.md: edit README.md.',
+        '.\\" Made by tools/pkgdocs.py from docs/*.md: edit those.',
         '.TH POLYPROV.CONF 5 %s "mod_polyprov %s" "File Formats"'
         % (date, version),
         ".\\\" left-aligned, no hyphenation: paths, directives, fingerprints",
@@ -294,27 +305,27 @@ def manpage(readme, version, date):
         "which enables mod_ssl too) and does nothing until a scope says",
         ".BR \"PolyProv On\" .",
         ".PP",
-        "This page holds the sections of the project's README.md that an "
+        "This page holds the sections of the project's documents that an "
         "administrator looks up: the directives, the reasons of a refusal "
         "and the log messages (PPnnn), upgrading and removing.",
-        "The whole of README.md (how the module decides, the complete "
+        "The documents themselves (how the module decides, the complete "
         "example, "
         "configuring the phones, list files, lists from a database, "
-        "running a farm, monitoring, security, performance) is",
-        ".IR \\%%%s/README.md ;" % DOCDIR,
+        "running a farm, monitoring, security, performance) start at",
+        ".IR \\%%%s/README.md ," % DOCDIR,
+        "with the others in",
+        ".IR \\%%%s/docs/ ;" % DOCDIR,
         "the Debian specifics are in",
         ".IR \\%%%s/README.Debian ," % DOCDIR,
         "the tested configuration examples in",
         ".IR \\%%%s/examples/ ." % DOCDIR,
-        "A section named below with \"(README.md)\" is one of README.md's.",
+        "A section named below with the path of a file is in that file.",
     ]
-    for heading, title, lines in parts:
+    for heading, title, lines, doc in parts:
+        inline.doc = doc
         out.append('.SH "%s"' % title)
         level = len(heading.split()[0]) + 1
         out += to_roff(lines, inline, level)
-        if heading == "## Directives":
-            out.append('.SS "Never inside <IfModule polyprov_module>"')
-            out += to_roff(IFMODULE.split("\n"), inline, level)
     out += [
         ".SH FILES",
         ".TP",
@@ -337,42 +348,49 @@ def manpage(readme, version, date):
     return "\n".join(out) + "\n"
 
 
-def example_block(readme, marker, lang):
-    m = re.search(r"<!-- %s:begin -->\s*```%s\n(.*?)```\s*<!-- %s:end -->"
-                  % (re.escape(marker), re.escape(lang), re.escape(marker)),
-                  readme, re.S)
-    if not m:
-        fail("README has no %s block between %s markers" % (lang, marker))
-    return m.group(1)
+def example_block(docs, marker, lang):
+    """The block between the marker's comments, and the document (its
+    name) that holds it."""
+    for name, text in docs.items():
+        m = re.search(r"<!-- %s:begin -->\s*```%s\n(.*?)```\s*<!-- %s:end -->"
+                      % (re.escape(marker), re.escape(lang),
+                         re.escape(marker)), text, re.S)
+        if m:
+            return m.group(1), name
+    fail("the documents have no %s block between %s markers"
+         % (lang, marker))
 
 
-def examples(readme):
+def examples(docs):
     out = {}
     for marker, lang, name, what, where in EXAMPLES:
+        block, doc = example_block(docs, marker, lang)
         out[name] = (
             "# mod_polyprov: %s.\n"
-            "# From %s/README.md, section \"%s\",\n"
+            "# From %s/%s, section \"%s\",\n"
             "# where it is explained; the project's tests run it as written\n"
             "# (with test paths, addresses and fingerprints).\n\n"
-            % (what, DOCDIR, where)) + example_block(readme, marker, lang)
+            % (what, DOCDIR, doc, where)) + block
     return out
 
 
 def main():
     top = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--readme", default=os.path.join(top, "README.md"))
+    ap.add_argument("--top", default=top)
     ap.add_argument("--changelog",
                     default=os.path.join(top, "debian", "changelog"))
     ap.add_argument("outdir")
     args = ap.parse_args()
-    with open(args.readme) as f:
-        readme = f.read()
+    docs = {}
+    for name in DOCFILES:
+        with open(os.path.join(args.top, name)) as f:
+            docs[name] = f.read()
     version, date = changelog_head(args.changelog)
     os.makedirs(os.path.join(args.outdir, "examples"), exist_ok=True)
     with open(os.path.join(args.outdir, "polyprov.conf.5"), "w") as f:
-        f.write(manpage(readme, version, date))
-    for name, text in examples(readme).items():
+        f.write(manpage(docs, version, date))
+    for name, text in examples(docs).items():
         with open(os.path.join(args.outdir, "examples", name), "w") as f:
             f.write(text)
 

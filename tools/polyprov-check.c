@@ -6,7 +6,7 @@
  * directives' values are given as options and loaded by the core's own
  * loaders, the device certificate is verified by the core's own
  * verification, and the request is decided by pp_decide(), the one
- * implementation of the README's decision table.  This file only gathers
+ * implementation of docs/decisions.md's decision table.  This file only gathers
  * the facts (as the glue does from httpd) and prints each step.
  *
  *   polyprov-check [directive options] [--cert FILE] [request options] [URI]
@@ -51,9 +51,9 @@
 #define CA_FILE_MAX (16 * 1024 * 1024)
 
 /* ------------------------------------------------------------------ */
-/* Poly's published CA certificates: the README's table ("The Polycom CA
+/* Poly's published CA certificates: docs/deployment.md's table ("The Polycom CA
  * certificates").  The one place in the code that holds them;
- * tests/integration/test_check_tool.py holds this table and the README's
+ * tests/integration/test_check_tool.py holds this table and docs/deployment.md's
  * to each other (through --known-cas). */
 
 static const struct {
@@ -811,7 +811,7 @@ static int load_settings(const settings_t *s, int need_ca, loaded_t *l)
         ? pp_shared_new((const char *const *)s->shared_words, s->nshared,
                         err, sizeof(err))
         /* PolyProv On shares every MAC-less name by default, SharedOnly
-         * none (README "PolyProvSharedFiles") */
+         * none (docs/directives.md "PolyProvSharedFiles") */
         : pp_shared_new(s->shared_only ? none : star, 1, err, sizeof(err));
     if (!l->shared) {
         error_msg("--shared-files (PolyProvSharedFiles): %s", err);
@@ -1007,7 +1007,7 @@ static void step(pp_step_t n, const char *status, const char *fmt, ...)
     putchar('\n');
 }
 
-/* What each reason means (the README's "Troubleshooting a 403"). */
+/* What each reason means (docs/operations.md's "Troubleshooting a 403"). */
 static const char *meaning(pp_reason_t r)
 {
     switch (r) {

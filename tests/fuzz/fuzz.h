@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the libFuzzer harnesses of the core (make fuzz).  Each
  * harness checks the core against an independent reference written here,
- * in the plainest way, from the README's rules; a disagreement aborts with both
+ * in the plainest way, from docs/decisions.md's rules; a disagreement aborts with both
  * answers, and libFuzzer saves the input. */
 #ifndef PP_FUZZ_H
 #define PP_FUZZ_H
@@ -69,7 +69,7 @@ static inline int ref_hex(int c)
     return -1;
 }
 
-/* The README's list notations (List files): 0004f2aabbcc, 00:04:f2:aa:bb:cc,
+/* docs/deployment.md's list notations (List files): 0004f2aabbcc, 00:04:f2:aa:bb:cc,
  * 00-04-f2-aa-bb-cc, 0004.f2aa.bbcc, any case. */
 static inline int ref_mac(const char *s, size_t n, uint64_t *out)
 {

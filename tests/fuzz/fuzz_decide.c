@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The whole decision (pp_decide) against a reference that walks the
- * README's decision table in the plainest way: which step fails first,
+ * docs/decisions.md's decision table in the plainest way: which step fails first,
  * and what it says.  Ownership (PP_STEP_OWNER) is taken from pp_owner_check,
  * which fuzz_path checks against its own reference; the dot-file rule,
  * the lists and the CN are written out here.

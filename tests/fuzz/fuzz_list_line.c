@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* One line of a list file: blank, a comment, or one MAC in a notation of
- * the README (List files), with surrounding whitespace.  The core's parser must agree
+ * docs/deployment.md (List files), with surrounding whitespace.  The core's parser must agree
  * with the reference notation parser on every line.  The same bytes as a
  * database row (pp_macbuild_row: no comment, whitespace around) too. */
 #include "fuzz.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The ownership classifier, against a reference written from the
- * README's rules ("How the module decides"): maximal hex runs of 12 or
+ * docs/decisions.md's rules ("How the module decides"): maximal hex runs of 12 or
  * more in the URI path (when it is absolute) and in the whole path of the
  * mapped file; a run over 12 is ambiguous; a 12-run other than
  * 000000000000 must be the requester's MAC; path info is refused; with

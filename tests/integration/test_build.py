@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The build works things out once (README "Building and testing").
+"""The build works things out once (CONTRIBUTING.md "Building and testing").
 
 - The version is the file VERSION: the generated header, the module, the
   tool, the Debian changelog, the RPM spec and the manual page say it, and

@@ -2,8 +2,8 @@
 """polyprov-check on its own: bad input gets a clear message and exit
 status 2 (never a crash), the certificate forms it reads, what it prints
 for each step, the list check against make check-list's, --show-ca and
-Poly's fingerprints against the README's table, the options against the
-manual page and the README, and the README's examples as real output.
+Poly's fingerprints against docs/deployment.md's table, the options against the
+manual page and docs/operations.md, and docs/operations.md's examples as real output.
 
 The decisions themselves are compared with the module's in
 test_check_tool_matrix.py."""
@@ -426,7 +426,7 @@ def test_known_cas_are_the_readmes():
     # can match
     assert all(re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", fp)
                for _, fp in got)
-    # the README's example pins Issuing CAs 1 and 2 of that table
+    # docs/deployment.md's example pins Issuing CAs 1 and 2 of that table
     example = readme()
     for name, fp in table[2:]:
         assert fp in example.split("### The Polycom CA certificates")[0]
@@ -469,7 +469,7 @@ def test_show_ca(pki, manifest, tmp_path):
     assert a.rc == 2 and "is empty" in a.err, a
 
 
-# -- the options: --help, the manual page and the README agree -------------
+# -- the options: --help, the manual page and docs/operations.md agree -------------
 
 MAN = os.path.join(TOP, "docs", "polyprov-check.1")
 
@@ -512,7 +512,7 @@ def test_version():
     assert '"mod_polyprov %s"' % version in open(MAN).read()
 
 
-# -- the README's examples are real output ----------------------------------
+# -- docs/operations.md's examples are real output ----------------------------------
 
 MASKS = [
     (re.compile(r"([0-9A-F]{2}:){31}[0-9A-F]{2}"), "<sha256>"),
@@ -575,7 +575,7 @@ def test_readme_examples_are_real_output(pki, tmp_path):
             rc = p.returncode
             got = p.stdout.rstrip("\n")
         assert mask(got).splitlines() == mask("\n".join(expect)).splitlines(), \
-            "README example differs: %s\n--- README\n%s\n--- real\n%s" % (
+            "docs/operations.md example differs: %s\n--- docs/operations.md\n%s\n--- real\n%s" % (
                 cmd, "\n".join(expect), got)
 
 

@@ -392,7 +392,7 @@ def test_what_httpd_refuses_first_is_an_input_error(env, path, status):
 
 
 def test_every_reason_of_the_table_was_compared(env):
-    """Run after the cases: every reason of the README's decision table
+    """Run after the cases: every reason of docs/decisions.md's decision table
     that a request can get (all but foreign-name, another module's
     response, and internal) came up, from both, and the case count."""
     want = {"ok", "no-tls", "no-cert", "untrusted", "issuer", "bad-cn",

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Configuration mistakes that would refuse the whole fleet fail
 `apachectl configtest` (httpd -t) with the directive's file:line; a real
-start never fails because of a list or a database (README, "What fails
+start never fails because of a list or a database (docs/directives.md, "What fails
 configtest, what fails a start, what only warns")."""
 
 import os

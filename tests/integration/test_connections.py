@@ -161,7 +161,7 @@ def test_digest_and_certificate_both_required(servers, pki):
 
 
 def test_handshake_failures_say_why_in_mod_ssls_log(servers, pki):
-    """README, "A phone that gets no HTTP status at all": the mod_ssl lines
+    """docs/operations.md, "A phone that gets no HTTP status at all": the mod_ssl lines
     it tells operators to look for are the ones mod_ssl writes."""
     h = servers()
     populate(h)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Every row of the README's decision table, over real mutual TLS.
+"""Every row of docs/decisions.md's decision table, over real mutual TLS.
 
 Each row is checked for the status, the reason in the error-log line
 (with MAC, URI and client address) and POLYPROV_MAC / POLYPROV_REASON in

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`apachectl -t -D DUMP_POLYPROV` (README, "The running configuration"):
+"""`apachectl -t -D DUMP_POLYPROV` (docs/operations.md, "The running configuration"):
 every PolyProv scope of every virtual host, in order, as JSON Lines, with
 the file:line of each directive that applies; parsed back here."""
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A farm (README, Running a farm): two httpd servers with the module
+"""A farm (docs/deployment.md, Running a farm): two httpd servers with the module
 behind HAProxy in mode tcp (TLS passes through), PROXY protocol v2 to
 mod_remoteip, one PostgreSQL inventory made with initdb for the test.
 The phone connects from 127.0.0.2, so that its own address can be told
@@ -26,11 +26,11 @@ ALLOW = 'dbd "SELECT mac FROM phones WHERE enabled"'
 
 
 def haproxy_config(port, backends):
-    """The README's HAProxy configuration, on loopback ports, with health
+    """docs/deployment.md's HAProxy configuration, on loopback ports, with health
     checks every half second."""
     m = re.search(r"<!-- farm-haproxy:begin -->\s*```haproxy\n(.*?)```",
                   readme(), re.S)
-    assert m, "the README's farm-haproxy markers are missing"
+    assert m, "docs/deployment.md's farm-haproxy markers are missing"
     text = m.group(1)
     text = text.replace("bind :443", "bind 127.0.0.1:%d" % port)
     text = text.replace("10.0.0.11:443", "127.0.0.1:%d" % backends[0])

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """A fresh machine: the harnesses write only below their own temporary
-root (README "Building and testing").
+root (CONTRIBUTING.md "Building and testing").
 
 tests/fresh.sh gives a command an empty, private /tmp that is read-only
 but for $TMPDIR and a fresh $HOME.  The demo, which drives the same

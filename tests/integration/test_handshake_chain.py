@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Step 3 from the handshake's chain (README, How step 3 is checked): a
+"""Step 3 from the handshake's chain (docs/decisions.md, How step 3 is checked): a
 phone new to a process is judged on the chain OpenSSL verified in its
 handshake when that chain is one the module would accept, and verified in
 full otherwise.  Whatever the path, the verdict is the module's: the host

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""List reloads in the background (README, List files): a mod_watchdog
+"""List reloads in the background (docs/deployment.md, List files): a mod_watchdog
 thread in every child checks the files, one process parses each new
 version and publishes it, every process maps it, and no request waits
 for a parse.  The tests make no request while a change is picked up, and

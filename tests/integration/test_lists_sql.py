@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Lists from a database (README, Lists from a database): a query through
+"""Lists from a database (docs/deployment.md, Lists from a database): a query through
 apr_dbd with mod_dbd's DBDriver and DBDParams, on SQLite and on a
 PostgreSQL cluster of the test's own; the same snapshot every process
 maps as a list file, refreshed in the background, the last good list kept

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Monitoring (README, Monitoring): the polyprov-metrics handler and
+"""Monitoring (docs/operations.md, Monitoring): the polyprov-metrics handler and
 mod_status's figures.
 
 Known sequences of requests, spread over several httpd processes, must
@@ -578,12 +578,12 @@ def test_never_in_a_phones_scope(servers, pki):
 def readme_monitoring():
     m = re.search(r"<!-- monitoring:begin -->\s*```apache\n(.*?)```\s*"
                   r"<!-- monitoring:end -->", readme(), re.S)
-    assert m, "the README's monitoring markers are missing"
+    assert m, "docs/operations.md's monitoring markers are missing"
     return m.group(1)
 
 
 def test_readme_monitoring_config(servers, pki):
-    """The README's monitoring host as written (its address and port made
+    """docs/operations.md's monitoring host as written (its address and port made
     local): the monitoring host gets the figures, anyone else a 403."""
     h = servers()
     port = free_port()
@@ -616,11 +616,11 @@ def test_readme_monitoring_config(servers, pki):
 
 
 def test_readme_alert_rules(tmp_path):
-    """The README's example alert rules load in Prometheus (promtool), and
+    """docs/operations.md's example alert rules load in Prometheus (promtool), and
     name only metrics the module serves."""
     m = re.search(r"<!-- alerts:begin -->\s*```yaml\n(.*?)```\s*"
                   r"<!-- alerts:end -->", readme(), re.S)
-    assert m, "the README's alert markers are missing"
+    assert m, "docs/operations.md's alert markers are missing"
     rules = tmp_path / "polyprov.rules.yml"
     rules.write_text(m.group(1))
     p = promtool("check", "rules", str(rules))

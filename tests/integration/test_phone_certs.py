@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The README's "Configuring the phones": a phone that presents a custom
+"""docs/deployment.md's "Configuring the phones": a phone that presents a custom
 platform certificate from your own CA instead of its factory one.  Poly's
 example of such a certificate has the CN "Custom-<MAC>".  It is refused
 until your CA is in SSLCACertificateFile (the handshake, under require)
@@ -23,7 +23,7 @@ PATTERN = "^(?:Custom-)?([0-9A-Fa-f]{12})$"
 
 def custom_cert(pki, outdir):
     """A platform certificate issued by the corporate CA of the test PKI,
-    CN Custom-<A's MAC>, as the README's example shows one."""
+    CN Custom-<A's MAC>, as docs/deployment.md's example shows one."""
     with open(os.path.join(pki, "corp-ca.crt"), "rb") as f:
         ca_cert = x509.load_pem_x509_certificate(f.read())
     with open(os.path.join(pki, "corp-ca.key"), "rb") as f:

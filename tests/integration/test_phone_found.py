@@ -28,9 +28,11 @@ def configure(h):
     h.put("plain/%s.cfg" % A, "A's own, no MIME type\n")
     h.put("plain/%s" % A, "A's own, no extension\n")
     h.put("%s-page.shtml" % A, "<!--#echo var=\"DOCUMENT_NAME\" -->\n")
-    fmt = re.search(r"^LogFormat .* phonecert$", readme(), re.M).group(0)
-    h.write(loglevel="warn", server=fmt + "\n", vhost="""
-    CustomLog {r}/logs/phone-certs.log phonecert "expr=-n %{{SSL_CLIENT_CERT}}"
+    # docs/operations.md's block, in the mutual-TLS host as it says
+    block = re.search(r"<!-- phonecert:begin -->\s*```apache\n(.*?)```",
+                      readme(), re.S).group(1)
+    block = block.replace("${APACHE_LOG_DIR}", h.root + "/logs")
+    h.write(loglevel="warn", vhost=block + """
     <Directory {d}>
         PolyProv On
         PolyProvTrustedCA {p}/polycom-chain.pem
@@ -97,7 +99,7 @@ def test_a_handshake_refusal_names_the_mac(h, phone, mac, error):
 
 
 def test_a_certificate_captured_from_the_servers_log(h, tmp_path):
-    """README, "Capturing a phone's certificate": the log format and the
+    """docs/operations.md, "Capturing a phone's certificate": the log format and the
     command given there give back the phone's certificate, which
     polyprov-check then judges as the server did."""
     r = h.curl("/%s.cfg" % A, phone="phone-a")

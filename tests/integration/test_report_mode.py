@@ -564,17 +564,17 @@ def test_readiness_reads_only_the_module_lines():
     assert p.returncode == 2 and "nonexistent" in p.stderr
 
 
-# -- the README's migration guide, as written -------------------------------
+# -- docs/deployment.md's migration guide, as written -------------------------------
 
 def guide_block(name, lang):
     m = re.search(r"<!-- %s:begin -->\s*```%s\n(.*?)```\s*<!-- %s:end -->"
                   % (name, lang, name), readme(), re.S)
-    assert m, "the README's %s markers are missing" % name
+    assert m, "the documents' %s markers are missing" % name
     return m.group(1)
 
 
 def guide_sample():
-    """The README's example output of --readiness: the block after the
+    """docs/deployment.md's example output of --readiness: the block after the
     readiness command."""
     text = readme()
     at = text.index("<!-- migrate-readiness:end -->")
@@ -619,7 +619,7 @@ def mask_times(text):
 def test_guide_from_one_password(servers, pki):
     """Steps 3 to 7 from a fleet on one password: the report host serves
     whom the password lets in and reports; the readiness report is the
-    README's sample; the allow list from the phones seen; PolyProv On."""
+    docs/deployment.md's sample; the allow list from the phones seen; PolyProv On."""
     h = servers()
     populate(h)
     local_site(h, pki)

@@ -4,17 +4,19 @@
 - The Debian package builds from a copy of this tree with
   `dpkg-buildpackage -us -uc -b` (in build/pkg), keeps build/pki, leaves
   nothing debian/.gitignore does not cover, and lintian finds nothing.
-- It ships its documentation: README.md, README.Debian, polyprov.conf(5)
-  (every directive the module registers, every PPnnn of the README, no
-  groff warning), the README's tested blocks as examples; every installed
+- It ships its documentation: README.md, docs/*.md and the other
+  Markdown documents as they are in the tree, README.Debian,
+  polyprov.conf(5) (every directive the module registers, every PPnnn of
+  the documents, no groff warning), the documents' tested blocks as
+  examples; every installed
   file refers only to documents the package installs.
 - Installed with the README's apt line into this machine's Apache, it
   enables the module; the README's a2enmod line and `apache2ctl configtest`
   pass; a throwaway httpd built from the system's mods-enabled and the
-  README's complete example serves a phone its own file over mutual TLS on a
+  complete example (docs/deployment.md) serves a phone its own file over mutual TLS on a
   loopback port and refuses another's. Removing it under an enabled site
   that uses the module leaves a configuration that fails (and no restart);
-  the README's order (the site first) does not. Removing it disables the
+  the order of docs/operations.md (the site first) does not. Removing it disables the
   module; purging leaves nothing it installed. A policy-rc.d denies the
   maintainer scripts' restarts and reloads (unless one is there already),
   and the modules the test enabled are disabled again.
@@ -49,7 +51,8 @@ from tests.pphttpd.expect import A, B, C
 from tests.pphttpd.fixtures import FILES, TOP, need_root, populate, \
     skip_or_fail
 from tests.pphttpd.httpd import Httpd, free_port
-from tests.pphttpd.readme import example_config, readme_sh_block
+from tests.pphttpd.readme import DOCS as MARKDOWN, doc, example_config, \
+    readme, readme_sh_block
 
 PKG = "libapache2-mod-polyprov"
 OUT = os.path.join(TOP, "build", "pkg")
@@ -137,7 +140,7 @@ def built():
 
 
 def test_build_keeps_the_pki_and_leaves_no_untracked_file(built):
-    """dpkg-buildpackage (make distclean) keeps build/pki, the README's
+    """dpkg-buildpackage (make distclean) keeps build/pki, docs/operations.md's
     lab PKI; what it leaves in debian/ is in debian/.gitignore."""
     assert built["pki_kept"]
     assert built["untracked"] == [], built["untracked"]
@@ -162,6 +165,9 @@ def test_deb_contents_and_dependencies(built):
         DOC + "/NOTICE",
         DOC + "/README.Debian",
         DOC + "/README.md",
+        DOC + "/CHANGES.md",
+        DOC + "/CONTRIBUTING.md",
+        DOC + "/SECURITY.md",
         DOC + "/changelog.gz",
         DOC + "/copyright",
         DOC + "/examples/haproxy.cfg",
@@ -169,10 +175,14 @@ def test_deb_contents_and_dependencies(built):
         DOC + "/examples/polyprov-alerts.yml",
         DOC + "/examples/provisioning-site.conf",
         MANPAGE,
-        MANPAGE5]), paths
-    with open(os.path.join(TOP, "README.md"), "rb") as a, \
-            open(built["root"] + DOC + "/README.md", "rb") as b:
-        assert a.read() == b.read()
+        MANPAGE5] + [DOC + "/" + d for d in MARKDOWN
+                     if d.startswith("docs/")]), paths
+    # the Markdown documents as they are in the tree, where their links
+    # to one another hold
+    for d in MARKDOWN:
+        with open(os.path.join(TOP, d), "rb") as a, \
+                open(built["root"] + DOC + "/" + d, "rb") as b:
+            assert a.read() == b.read(), d
     depends = run(["dpkg-deb", "-f", built["deb"], "Depends"]).stdout
     # the Apache module ABI (dh_apache2), our httpd floor, the libraries
     for dep in ["apache2-api-20120211", "apache2-bin (>= 2.4.48)",
@@ -242,10 +252,11 @@ def reference_problems(rel, text, root):
 
 def test_installed_files_refer_to_installed_documents(built):
     """Every installed file that points to documentation points to a
-    document the package installs (README.md itself, the project's
-    document, is exempt: it also names the source tree's files)."""
+    document the package installs (the Markdown documents, the project's
+    own, are exempt: they also name the source tree's files)."""
     root = built["root"]
-    exempt = {DOC + "/README.md", DOC + "/copyright", DOC + "/NOTICE",
+    exempt = {DOC + "/" + d for d in MARKDOWN} | {
+              DOC + "/copyright", DOC + "/NOTICE",
               DOC + "/changelog.gz", TOOL, MODULE}
     problems, checked = [], []
     for d, _, files in os.walk(root):
@@ -270,7 +281,7 @@ def rendered_manpage(path):
 def test_manpage_lists_every_directive_and_message(built):
     """polyprov.conf(5) as installed renders without a warning, has a
     section for every directive the module registers, every PPnnn of the
-    README, and the warning against <IfModule>."""
+    documents, and the warning against <IfModule>."""
     text = rendered_manpage(built["root"] + MANPAGE5)
     directives = set()
     for src in glob.glob(os.path.join(TOP, "mod_polyprov", "*.c")):
@@ -281,8 +292,7 @@ def test_manpage_lists_every_directive_and_message(built):
     missing = [d for d in sorted(directives)
                if not re.search(r"^ {3}%s$" % d, text, re.M)]
     assert not missing, missing
-    with open(os.path.join(TOP, "README.md")) as f:
-        numbers = set(re.findall(r"\bPP\d{3}\b", f.read()))
+    numbers = set(re.findall(r"\bPP\d{3}\b", readme()))
     assert len(numbers) >= 50, numbers
     missing = sorted(numbers - set(re.findall(r"\bPP\d{3}\b", text)))
     assert not missing, missing
@@ -292,15 +302,15 @@ def test_manpage_lists_every_directive_and_message(built):
 
 
 def test_examples_are_the_readmes_tested_blocks(built):
-    with open(os.path.join(TOP, "README.md")) as f:
-        readme = f.read()
+    """The examples are the documents' blocks between markers."""
+    text = readme()
     for marker, lang, name in [
             ("example", "apache", "provisioning-site.conf"),
             ("monitoring", "apache", "metrics-host.conf"),
             ("alerts", "yaml", "polyprov-alerts.yml"),
             ("farm-haproxy", "haproxy", "haproxy.cfg")]:
         m = re.search(r"<!-- %s:begin -->\s*```%s\n(.*?)```\s*<!-- %s:end"
-                      % (marker, lang, marker), readme, re.S)
+                      % (marker, lang, marker), text, re.S)
         assert m, marker
         with open(built["root"] + DOC + "/examples/" + name) as f:
             head, _, body = f.read().partition("\n\n")
@@ -384,7 +394,7 @@ def system_apache():
 
 def serve_readme_example(pki, manifest):
     """A throwaway httpd on loopback ports: the system's enabled modules
-    (mods-enabled, as apache2.conf includes them) and the README's complete
+    (mods-enabled, as apache2.conf includes them) and the complete
     example."""
     h = Httpd(MODULE, pki)
     populate(h)
@@ -528,11 +538,10 @@ def test_install_enable_serve_purge(as_root, built, system_apache, pki,
         p = run(["apache2ctl", "configtest"], ok=False)
         assert p.returncode != 0 and \
             "Invalid command 'PolyProv'" in p.stdout + p.stderr
-        # the README's order: the site first, then the package
+        # the order of docs/operations.md: the site first, then the package
         dpkg("-i", built["deb"])
         assert "polyprov.load" in enabled()
-        with open(os.path.join(TOP, "README.md")) as f:
-            text = f.read()
+        text = doc("docs/operations.md")
         at = text.index("**Removing the Debian package.**")
         block = [re.sub(r"\s+#.*", "", l).strip() for l in re.search(
             r"```sh\n(.*?)```", text[at:], re.S).group(1).splitlines()]
@@ -559,7 +568,7 @@ def test_install_enable_serve_purge(as_root, built, system_apache, pki,
             and (p not in dirs or not existed.get(p, False))]
     assert not left, left
     assert not [n for n in enabled() if n.startswith("polyprov.")]
-    # what the README says is left behind: ssl, and what it depends on
+    # what docs/operations.md says is left behind: ssl, and what it depends on
     for name in ["ssl.load", "socache_shmcb.load"]:
         assert name in enabled(), name
     assert not [p for p in state() if os.path.basename(p) == "polyprov"]

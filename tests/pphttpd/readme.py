@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The README's runnable parts, for the tests that hold it to its word: the
-complete example (made runnable on a throwaway server by replacing its
+"""The documents' runnable parts (README.md and docs/*.md), for the tests
+that hold them to their word: the complete example (made runnable on a throwaway server by replacing its
 paths, ports and fingerprints), the demo sample and the install blocks."""
 
 import hashlib
@@ -16,9 +16,24 @@ REAL_ISSUING_2 = ("90:B5:7C:FF:4C:68:1E:53:9E:5D:13:1E:B5:F9:8D:2B:48:AB:"
                   "9A:BE:CC:1E:9F:0D:DA:F2:56:2A:B4:7A:F0:06")
 
 
-def readme():
-    with open(os.path.join(TOP, "README.md")) as f:
+# the project's documents, README.md first: the snippets the tests take
+# between markers, and the sections they read, may be in any of them
+DOCS = ["README.md", "docs/decisions.md", "docs/directives.md",
+        "docs/deployment.md", "docs/operations.md", "docs/security.md",
+        "docs/performance.md", "CONTRIBUTING.md", "CHANGES.md",
+        "SECURITY.md"]
+
+
+def doc(name):
+    """One document's text (name relative to the top of the tree)."""
+    with open(os.path.join(TOP, name)) as f:
         return f.read()
+
+
+def readme():
+    """README.md and the documents of docs/ (and the other top-level
+    documents) as one text, each starting on a line of its own."""
+    return "\n".join(doc(name) for name in DOCS)
 
 
 def readme_example():
@@ -87,13 +102,26 @@ def localise(conf, replacements):
     return conf
 
 
-def example_config(h, pki, manifest, allowed):
-    """The complete example for the server h (see local_site), with an
-    allow list of the MACs allowed and the test CA fingerprints.  Returns
-    the configuration text and the uploads directory."""
+def conf_d_example():
+    """The example of conf.d/polyprov.conf (between its example:begin and
+    example:end comment lines), uncommented."""
+    with open(os.path.join(TOP, "conf.d", "polyprov.conf")) as f:
+        text = f.read()
+    m = re.search(r"^# example:begin\b.*?\n(.*?)^# example:end$", text,
+                  re.S | re.M)
+    assert m, "conf.d/polyprov.conf's example markers are missing"
+    return "".join(re.sub(r"^# ?", "", l) + "\n"
+                   for l in m.group(1).split("\n")[:-1])
+
+
+def example_config(h, pki, manifest, allowed, text=None):
+    """The complete example (or text, a copy of it) for the server h (see
+    local_site), with an allow list of the MACs allowed and the test CA
+    fingerprints.  Returns the configuration text and the uploads
+    directory."""
     replacements, uploads = local_site(h, pki)
     allow = h.list_file("allow.txt", "".join(m + "\n" for m in allowed))
-    conf = readme_example()
+    conf = readme_example() if text is None else text
     assert REAL_ISSUING_1 in conf and REAL_ISSUING_2 in conf
     conf = localise(conf, replacements + [
         ("/etc/apache2/polyprov/allow.txt", allow),

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Throwaway inventories for the lists from a database (README, Lists
+"""Throwaway inventories for the lists from a database (docs/deployment.md, Lists
 from a database): an SQLite file, and a PostgreSQL cluster made with
 initdb in a temporary directory, on a Unix socket there, removed after."""
 

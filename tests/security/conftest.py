@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The attack suite: one file per attack class, each case a real request
 against a real httpd, each naming its expected outcome (a 403 with a
-reason, or a handshake that mod_ssl refuses first).  README "Security"."""
+reason, or a handshake that mod_ssl refuses first).  docs/security.md "Security"."""
 
 import os
 import sys

@@ -251,7 +251,7 @@ def test_served_phone_is_logged_once_and_in_the_access_log(h, pki):
 
 
 def test_what_mod_ssl_says_of_such_a_connection(h, pki):
-    """README: mod_ssl calls the connection verified (SUCCESS), with the
+    """docs/directives.md: mod_ssl calls the connection verified (SUCCESS), with the
     notAfter in SSL_CLIENT_V_END and 0 days remaining."""
     ctx = tlsclient.context(pki, "expired-day")
     ex = tlsclient.exchange(ctx, h.port, ["/ok/%s.cfg" % E], sni="prov.test")

@@ -14,7 +14,7 @@ failing from the Nth on (a disk or memory that stays gone):
 
 * a fault anywhere in the check refuses the request (403) with a PP001
   line, never serves the file;
-* the one exception is by design (README, List files): a fault while re-reading a
+* the one exception is by design (docs/deployment.md, List files): a fault while re-reading a
   list file or publishing its new version keeps the last good list in
   force, logged ("keeping the last good list"); the request is then
   decided by that list, and the next round reads the file again."""

@@ -237,7 +237,7 @@ def test_a_list_change_applies_to_the_next_request_on_a_connection(servers,
 
 
 def sql_server(servers, pki, allow=None, deny=None, rows=(), disabled=()):
-    """A server whose lists come from an SQLite inventory (README, Lists
+    """A server whose lists come from an SQLite inventory (docs/deployment.md, Lists
     from a database)."""
     h = servers()
     populate(h)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Attack class: neighbouring modules (README, "How the module decides":
+"""Attack class: neighbouring modules (docs/decisions.md, "How the module decides":
 "Other modules in the same scope", and the decision table).
 
 Phone A reaches for phone B's files through the other modules a
@@ -12,7 +12,7 @@ mod_proxy_fcgi, mod_dav (PROPFIND, PROPPATCH, COPY/MOVE, MKCOL), a
 WebDAV backend behind mod_proxy, mod_deflate and HTTP/2; and a crawl of
 the whole tree with every module of Debian's apache2 loaded.
 
-The tests expect these rules of the README:
+The tests expect these rules of docs/decisions.md:
 
 1. every subrequest and internal redirect is decided again, also file
    subrequests no <Location> matches (PP001 ... via=subrequest/redirect);

@@ -211,7 +211,7 @@ def test_absolute_form_request_targets(h, pki, target, status):
 
 
 def test_handler_without_a_file_is_judged_by_its_uri(servers, pki):
-    """README, not defended: a handler that serves no file, inside the
+    """docs/security.md, not defended: a handler that serves no file, inside the
     scope, counts as a shared file; PolyProvSharedFiles narrows it."""
     h = servers()
     populate(h)

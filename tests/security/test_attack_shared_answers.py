@@ -19,7 +19,7 @@ files' content, its MAC, the names of its files.
  - the bootROM host (PolyProv SharedOnly, plain HTTP) against the TLS
    host over the same tree.
 
-README "Caches and pages that show other clients' requests"."""
+docs/deployment.md "Caches and pages that show other clients' requests"."""
 
 import os
 import shutil
@@ -400,7 +400,7 @@ def test_status_page_outside_scope_still_served(sh):
 
 
 def test_forged_proxy_header_is_believed(sh, pki):
-    """README "Running a farm": with RemoteIPProxyProtocol On, a client
+    """docs/deployment.md "Running a farm": with RemoteIPProxyProtocol On, a client
     that reaches the port directly claims any address, and whatever the
     host guards by address alone believes it (the module's decisions do
     not rest on the address)."""

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The decision (pp_decide): every row of the README's decision table, and
+/* The decision (pp_decide): every row of docs/decisions.md's decision table, and
  * the order of the steps, over plain facts. */
 #include "unit.h"
 

@@ -166,7 +166,7 @@ START_TEST(shared_files)
 }
 END_TEST
 
-/* File subrequests, whole file paths, writes, responses (README, "How
+/* File subrequests, whole file paths, writes, responses (docs/decisions.md, "How
  * the module decides"). */
 START_TEST(file_paths_and_subrequests)
 {
