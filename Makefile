@@ -157,7 +157,9 @@ $(B)/check-list: tools/check_list.c $(CORELIB) | $(VERSION_H)
 	$(CC) $(CFLAGS_ALL) -I$(SRC) -o $@ $< $(CORELIB) $(PKG_LIBS)
 
 # polyprov-check: the decision without a server, from the same core
-$(TOOL): $(TOOLSRC) $(CORELIB) | $(VERSION_H)
+# (one gcc run compiles its sources: its .d file keeps the last one's
+# headers only, so the headers are named here)
+$(TOOL): $(TOOLSRC) $(wildcard tools/*.h) $(HEADERS) $(CORELIB) $(VERSION_H)
 	$(CC) $(CPPFLAGS) $(CFLAGS_ALL) -I$(SRC) $(LDFLAGS_ALL) -o $@ $(TOOLSRC) \
 	  $(CORELIB) $(PKG_LIBS)
 
