@@ -670,6 +670,13 @@ def next_version_deb(built):
             text = f.read()
         with open(path, "w") as f:
             f.write(re.sub(pattern, repl, text, count=1, flags=re.M))
+    # dh skips what its logs say it did (the build among them): without
+    # them it runs every step again, and make rebuilds what the new
+    # version reaches
+    for stamp in glob.glob(os.path.join(src, "debian", "*.debhelper.log")) \
+            + [os.path.join(src, "debian", "debhelper-build-stamp")]:
+        if os.path.exists(stamp):
+            os.remove(stamp)
     p = run(["dpkg-buildpackage", "-us", "-uc", "-b", "-nc"], cwd=src,
             ok=False)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
