@@ -136,18 +136,32 @@ int polyprov_expired_conn(conn_rec *c, apr_time_t now, time_t *not_after);
 /* 1 the first time this process allows a request on this (expired)
  * certificate, for the notice PP042. */
 int polyprov_expired_first(const unsigned char sha256[32]);
-/* "2026-12-01T13:53:54Z", for the environment (no spaces). */
-const char *polyprov_expired_stamp(apr_pool_t *p, time_t t);
 
-/* mod_polyprov.c: the connection's state, made by whichever comes first
- * of mod_ssl's pre_handshake and the module's pre_connection, keeps
- * mod_ssl's SSL for mod_polyprov_expired.c (which holds a reference to it
- * until the connection's pool goes). */
-void polyprov_conn_keep_ssl(conn_rec *c, void *ssl);
+/* mod_polyprov_conn.c: the state of a TLS connection (the master
+ * connection under HTTP/2), made by whichever comes first of mod_ssl's
+ * pre_handshake and the module's pre_connection: mod_ssl's SSL (kept
+ * from ssl_pre_handshake, referenced until the connection's pool goes)
+ * and the verdict on its client certificate.  Calls no other glue file. */
+void polyprov_conn_register(apr_pool_t *p);
+/* mod_ssl's SSL of c's connection, or NULL. */
+void *polyprov_conn_ssl(conn_rec *c);
+/* What a request needs to know of its client certificate. */
+typedef struct {
+    pp_cert_facts_t facts;
+    pp_reason_t pattern_rv;        /* PP_STEP_CN, for the scope's pattern */
+    pp_mac_t mac;                  /* the MAC the pattern takes from the CN */
+} polyprov_cert_view_t;
+/* Steps PP_STEP_CERT, PP_STEP_VERIFY and the CN of PP_STEP_CN, from
+ * the connection's cache or the core: PP_R_NO_CERT, or PP_R_OK with the
+ * verdict in v->facts. */
+pp_reason_t polyprov_conn_cert(request_rec *r, const polyprov_dir_conf_t *dc,
+                               const pp_pattern_t *pat,
+                               polyprov_cert_view_t *v);
 /* The MPM is stopping this process (pool cleanups may then run from a
  * signal handler: no OpenSSL frees there). */
 int polyprov_process_stopping(void);
-void *polyprov_conn_ssl(conn_rec *c);
+/* "2026-12-01T13:53:54Z", for the environment (no spaces). */
+const char *polyprov_time_stamp(apr_pool_t *p, time_t t);
 
 /* mod_polyprov_metrics.c (README, Monitoring): counters every process
  * adds to without a lock, kept across graceful restarts; the
