@@ -280,9 +280,11 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
                 || ap_get_module_config(r->request_config, &polyprov_module);
     polyprov_why_t why;
     char *mac = apr_palloc(r->pool, 13);
-    const char *file, *expired;
+    const char *expired;
+    polyprov_refusal_t rf;
 
     memset(&why, 0, sizeof(why));
+    memset(&rf, 0, sizeof(rf));
     rec->report = report_only(r, dc);
     rec->dc = dc;
     rec->uri = r->uri;
@@ -356,11 +358,14 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
         }
         return DECLINED;
     }
-    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
-                   pp_reason_name(rec->reason));
     /* the file, when its path says more than the URI (an Alias, a
      * rewrite, a file subrequest) */
-    file = why.file && r->uri && strcmp(why.file, r->uri) ? why.file : NULL;
+    rf.reason = rec->reason;
+    rf.file = why.file && r->uri && strcmp(why.file, r->uri) ? why.file
+                                                              : NULL;
+    rf.cn = why.cn;
+    rf.detail = why.detail;
+    rf.show_via = 1;
     if (rec->report) {
         /* what PolyProv On would refuse: logged at notice, which httpd
          * logs whatever the LogLevel (a quieter LogLevel cannot empty the
@@ -370,42 +375,13 @@ static int enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *ph
         if (!why.mac_known && why.cn_mac_ok) {
             pp_mac_format(why.cn_mac, mac);
         }
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                      "PP140: would refuse reason=%s mac=%s method=%s "
-                      "uri=\"%s\" client=%s%s%s%s%s%s%s%s%s%s "
-                      "report=%s",
-                      pp_reason_name(rec->reason),
-                      why.mac_known || why.cn_mac_ok ? mac : "-", r->method,
-                      ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
-                      r->main ? " via=subrequest"
-                              : r->prev ? " via=redirect" : "",
-                      file ? " file=\"" : "",
-                      file ? ap_escape_logitem(r->pool, file) : "",
-                      file ? "\"" : "",
-                      why.cn ? " cn=\"" : "",
-                      why.cn ? ap_escape_logitem(r->pool, why.cn) : "",
-                      why.cn ? "\"" : "",
-                      why.detail ? " detail=" : "",
-                      why.detail ? ap_escape_logitem(r->pool, why.detail)
-                                 : "",
-                      dc->enabled_where ? dc->enabled_where : "?");
+        rf.mac = why.mac_known || why.cn_mac_ok ? mac : NULL;
+        rf.report = dc->enabled_where ? dc->enabled_where : "?";
+        polyprov_log_refusal(r, &rf);
         return DECLINED;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "PP001: refused reason=%s mac=%s method=%s uri=\"%s\" "
-                  "client=%s%s%s%s%s%s%s%s%s%s",
-                  pp_reason_name(rec->reason),
-                  why.mac_known ? mac : "-", r->method,
-                  ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
-                  r->main ? " via=subrequest" : r->prev ? " via=redirect" : "",
-                  file ? " file=\"" : "",
-                  file ? ap_escape_logitem(r->pool, file) : "",
-                  file ? "\"" : "",
-                  why.cn ? " cn=\"" : "",
-                  why.cn ? ap_escape_logitem(r->pool, why.cn) : "",
-                  why.cn ? "\"" : "",
-                  why.detail ? " detail=" : "",
-                  why.detail ? ap_escape_logitem(r->pool, why.detail) : "");
+    rf.mac = why.mac_known ? mac : NULL;
+    polyprov_log_refusal(r, &rf);
     return HTTP_FORBIDDEN;
 }
 
@@ -895,21 +871,16 @@ static void guard_report(ap_filter_t *f, polyprov_guard_t *g,
 {
     request_rec *r = f->r;
     char mac[13];
+    polyprov_refusal_t rf = { PP_R_FOREIGN_NAME, NULL, NULL, NULL, NULL,
+                              NULL, 0 };
 
     pp_mac_format(g->mac, mac);
+    rf.mac = g->mac != PP_MAC_NONE ? mac : NULL;
+    rf.detail = apr_psprintf(r->pool, "the %d response's %s names another "
+                             "device", r->status, what);
+    rf.report = g->report_where ? g->report_where : "?";
     polyprov_metrics_report_decision(PP_R_FOREIGN_NAME);
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
-                  "PP140: would refuse reason=%s mac=%s method=%s uri=\"%s\" "
-                  "client=%s detail=%s report=%s",
-                  pp_reason_name(PP_R_FOREIGN_NAME),
-                  g->mac != PP_MAC_NONE ? mac : "-", r->method,
-                  ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
-                  ap_escape_logitem(r->pool, apr_psprintf(r->pool,
-                      "the %d response's %s names another device",
-                      r->status, what)),
-                  g->report_where ? g->report_where : "?");
-    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
-                   pp_reason_name(PP_R_FOREIGN_NAME));
+    polyprov_log_refusal(r, &rf);
     apr_table_setn(r->subprocess_env, "POLYPROV_MODE", "report");
 }
 
@@ -925,24 +896,19 @@ static apr_status_t guard_refuse(ap_filter_t *f, polyprov_guard_t *g,
     apr_bucket_brigade *out = apr_brigade_create(r->pool,
                                                  f->c->bucket_alloc);
     char mac[13];
+    polyprov_refusal_t rf = { PP_R_FOREIGN_NAME, NULL, NULL, NULL, NULL,
+                              NULL, 0 };
     int i;
 
     if (g->held) {
         apr_brigade_cleanup(g->held);
     }
     pp_mac_format(g->mac, mac);
+    rf.mac = g->mac != PP_MAC_NONE ? mac : NULL;
+    rf.detail = apr_psprintf(r->pool, "the %d response's %s names another "
+                             "device", r->status, what);
     polyprov_metrics_decision(PP_R_FOREIGN_NAME);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "PP001: refused reason=%s mac=%s method=%s uri=\"%s\" "
-                  "client=%s detail=%s",
-                  pp_reason_name(PP_R_FOREIGN_NAME),
-                  g->mac != PP_MAC_NONE ? mac : "-", r->method,
-                  ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
-                  ap_escape_logitem(r->pool, apr_psprintf(r->pool,
-                      "the %d response's %s names another device",
-                      r->status, what)));
-    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
-                   pp_reason_name(PP_R_FOREIGN_NAME));
+    polyprov_log_refusal(r, &rf);
     r->status = HTTP_FORBIDDEN;
     r->status_line = NULL;
     for (i = 0; named_headers[i]; i++) {

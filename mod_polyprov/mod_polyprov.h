@@ -163,6 +163,22 @@ int polyprov_process_stopping(void);
 /* "2026-12-01T13:53:54Z", for the environment (no spaces). */
 const char *polyprov_time_stamp(apr_pool_t *p, time_t t);
 
+/* mod_polyprov_refusal.c: the refusal line, PP001 (refused) or PP140
+ * (PolyProv Report: what On would refuse), and POLYPROV_REASON; the one
+ * place that formats them.  Counting is the caller's. */
+typedef struct {
+    pp_reason_t reason;
+    const char *mac;                /* formatted; NULL: "-" */
+    const char *file;               /* file="...", or NULL */
+    const char *cn;                 /* cn="...", or NULL */
+    const char *detail;             /* detail=..., or NULL */
+    const char *report;             /* PolyProv Report's file:line: PP140;
+                                     * NULL: PP001 */
+    int show_via;                   /* via=subrequest|redirect (the
+                                     * decision's lines) */
+} polyprov_refusal_t;
+void polyprov_log_refusal(request_rec *r, const polyprov_refusal_t *f);
+
 /* mod_polyprov_metrics.c (README, Monitoring): counters every process
  * adds to without a lock, kept across graceful restarts; the
  * polyprov-metrics handler and mod_status's figures. */
