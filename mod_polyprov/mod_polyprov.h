@@ -163,6 +163,63 @@ int polyprov_process_stopping(void);
 /* "2026-12-01T13:53:54Z", for the environment (no spaces). */
 const char *polyprov_time_stamp(apr_pool_t *p, time_t t);
 
+/* mod_polyprov_request.c: a request's facts, the decision, enforcement. */
+/* Per request (request_config): what was decided, and for which target. */
+typedef struct {
+    const polyprov_dir_conf_t *dc;
+    const char *uri, *filename, *path_info;
+    int method_number;
+    pp_reason_t reason;
+    pp_mac_t mac;                  /* the requester's, when mac_known */
+    int mac_known;
+    int device_file;               /* its file's path names the requester */
+    int guarded;                   /* the response guard is in its chain */
+    int report;                    /* PolyProv Report: logged and counted,
+                                    * never refused */
+} polyprov_req_t;
+/* The hooks (registered in mod_polyprov.c). */
+int polyprov_access(request_rec *r);
+int polyprov_expired_guard(request_rec *r);
+int polyprov_fixups(request_rec *r);
+/* post_config: the modules it looks at (mod_speling) */
+void polyprov_request_find_modules(void);
+/* For the guards (mod_polyprov_guard.c): */
+/* PolyProv On, SharedOnly or Report applies in dc */
+int polyprov_scope_active(const polyprov_dir_conf_t *dc);
+/* The settings r is judged by, or NULL: not the module's to judge. */
+const polyprov_dir_conf_t *polyprov_judging_conf(const request_rec *r);
+/* The nearest request r serves that the module decided, or NULL. */
+const polyprov_req_t *polyprov_decided_ancestor(const request_rec *r);
+/* rec was decided for r's present target with dc. */
+int polyprov_same_target(const polyprov_req_t *rec, const request_rec *r,
+                         const polyprov_dir_conf_t *dc);
+/* Decide r with dc, record, log: DECLINED (allowed) or HTTP_FORBIDDEN. */
+int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc,
+                     const char *phase);
+/* r's file below the DocumentRoot (or its whole path), or NULL. */
+const char *polyprov_file_below_root(request_rec *r);
+/* A shared file sent as it is may be cached; anything else is private. */
+void polyprov_answer_shared(request_rec *r);
+void polyprov_answer_private_header(request_rec *r);
+
+/* mod_polyprov_guard.c: the handler guard, the quick handler before
+ * mod_cache's, the response guard filter (POLYPROV_GUARD). */
+int polyprov_handler_guard(request_rec *r);
+int polyprov_quick(request_rec *r, int lookup);
+void polyprov_insert_guard(request_rec *r);
+void polyprov_guard_register_filter(void);
+/* post_config: the modules it looks at (mod_cache) */
+void polyprov_guard_find_modules(void);
+
+/* mod_polyprov_life.c: the module's life cycle hooks. */
+int polyprov_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp);
+int polyprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s);
+int polyprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s);
+void polyprov_child_init(apr_pool_t *p, server_rec *s);
+
 /* mod_polyprov_refusal.c: the refusal line, PP001 (refused) or PP140
  * (PolyProv Report: what On would refuse), and POLYPROV_REASON; the one
  * place that formats them.  Counting is the caller's. */
