@@ -84,10 +84,11 @@ SRC      := mod_polyprov
 CORE     := pp_reason pp_log pp_fault pp_access pp_mac pp_path pp_cn pp_ca pp_cert \
             pp_maclist pp_listset pp_decide pp_quota
 GLUE     := mod_polyprov mod_polyprov_conn mod_polyprov_request \
-            mod_polyprov_guard mod_polyprov_life mod_polyprov_config mod_polyprov_expired \
+            mod_polyprov_guard mod_polyprov_life mod_polyprov_config mod_polyprov_checks \
+            mod_polyprov_expired \
             mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
             mod_polyprov_dbd mod_polyprov_dump mod_polyprov_answers \
-            mod_polyprov_quota mod_polyprov_refusal
+            mod_polyprov_quota mod_polyprov_refusal mod_polyprov_sections
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
 # the generated version header (from VERSION, through config.mk)

@@ -85,7 +85,10 @@ extern const command_rec polyprov_cmds[];
 void *polyprov_create_dir_conf(apr_pool_t *p, char *dir);
 void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int polyprov_config_pre(apr_pool_t *pconf);
+/* mod_polyprov_checks.c: the configuration's checks, configtest's too */
 int polyprov_config_check(apr_pool_t *pconf, server_rec *s);
+/* PP016: PolyProv On scopes where other modules could act on uploads */
+void polyprov_warn_risky_scopes(apr_pool_t *ptemp, server_rec *s);
 /* post_config, at every start and restart (and the first pass of a
  * start, AP_SQ_MS_CREATE_PRE_CONFIG): checks that need the server as it
  * will run; not OK stops it. */
@@ -105,6 +108,26 @@ const char *polyprov_dbd_file(apr_pool_t *p, void *baton);
  * mod_watchdog thread in each child (mod_polyprov_reload.c). */
 void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
                            server_rec *s);
+
+/* mod_polyprov_sections.c: the one walk over a host's sections: its
+ * defaults ("host"), each <Directory> and <Location>, and the <Files> and
+ * <If> nested in them, depth first. */
+typedef struct {
+    server_rec *s;
+    const char *kind;               /* "host", "Directory", "Location",
+                                     * "Files", "If" */
+    ap_conf_vector_t *own;          /* the section's own configuration */
+    ap_conf_vector_t *merged;       /* merged as a request there sees it
+                                     * (merge asked), else NULL */
+    const char *path;               /* its name with those it is nested
+                                     * in, as the dump shows it (merge
+                                     * asked), else NULL */
+} polyprov_section_t;
+typedef void polyprov_section_fn(void *baton, const polyprov_section_t *sec);
+void polyprov_walk_sections(apr_pool_t *p, server_rec *s, int merge,
+                            polyprov_section_fn *fn, void *baton);
+/* Every section's own vector (ap_conf_vector_t *), in the walk's order. */
+apr_array_header_t *polyprov_sections(apr_pool_t *p, server_rec *s);
 
 /* What the scopes of one (virtual) server say, from its merged
  * configuration: its defaults and every section (those of the main server

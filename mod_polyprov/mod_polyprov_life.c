@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_polyprov glue: the module's life cycle.  pre_config (the core's
- * logger), check_config (PP016's risky scopes and the configuration's
- * checks), post_config (the lists published, PP011, PP012) and
+ * logger), check_config (the configuration's checks,
+ * mod_polyprov_checks.c), post_config (the lists published, PP011, PP012) and
  * child_init.
  */
 #include "mod_polyprov.h"
@@ -44,101 +44,11 @@ int polyprov_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     return polyprov_config_pre(pconf);
 }
 
-/* What in a scope lets another module act on a device's file: the
- * Options, overrides and forced handlers or filters that apply to it. */
-static const char *risky_settings(apr_pool_t *p, const core_dir_config *cd)
-{
-    const char *what = "";
-
-    if (cd->opts & OPT_INCLUDES) {
-        what = apr_pstrcat(p, what, ", Options Includes", NULL);
-    }
-    if (cd->opts & OPT_MULTI) {
-        what = apr_pstrcat(p, what, ", Options MultiViews", NULL);
-    }
-    if (cd->opts & OPT_EXECCGI) {
-        what = apr_pstrcat(p, what, ", Options ExecCGI", NULL);
-    }
-    if (cd->override & OR_ALL) {
-        what = apr_pstrcat(p, what, ", AllowOverride (.htaccess)", NULL);
-    }
-    /* (SetHandler is an expression, "none" included: not judged here) */
-    if (cd->output_filters) {
-        what = apr_pstrcat(p, what, ", SetOutputFilter ", cd->output_filters,
-                           NULL);
-    }
-    return *what ? what + 2 : NULL;
-}
-
-static int dir_contains(const char *outer, const char *inner)
-{
-    size_t n = strlen(outer);
-
-    while (n > 0 && outer[n - 1] == '/') {
-        n--;
-    }
-    return !strncmp(outer, inner, n) && (inner[n] == '/' || inner[n] == '\0');
-}
-
-/* PP016 at start-up (and in configtest's output): a PolyProv On scope in
- * which other modules could act on what phones upload.  The handler guard
- * serves device files as data anyway; this tells the operator. */
-static void warn_risky_scopes(apr_pool_t *ptemp, server_rec *s)
-{
-    for (; s; s = s->next) {
-        core_server_config *sc = ap_get_core_module_config(s->module_config);
-        apr_array_header_t *secs[2];
-        int k, i, j;
-
-        secs[0] = sc->sec_dir;
-        secs[1] = sc->sec_url;
-        for (k = 0; k < 2; k++) {
-            for (i = 0; secs[k] && i < secs[k]->nelts; i++) {
-                ap_conf_vector_t *v = APR_ARRAY_IDX(secs[k], i,
-                                                    ap_conf_vector_t *);
-                core_dir_config *cd = ap_get_core_module_config(v);
-                ap_conf_vector_t *m = s->lookup_defaults;
-                const polyprov_dir_conf_t *dc;
-                const char *what;
-
-                /* a <Directory> inherits from those that contain it */
-                for (j = 0; k == 0 && j < i; j++) {
-                    ap_conf_vector_t *o = APR_ARRAY_IDX(secs[k], j,
-                                                        ap_conf_vector_t *);
-                    core_dir_config *ocd = ap_get_core_module_config(o);
-                    if (!ocd->r && !ocd->d_is_fnmatch && !cd->r && ocd->d
-                        && cd->d && dir_contains(ocd->d, cd->d)) {
-                        m = ap_merge_per_dir_configs(ptemp, m, o);
-                    }
-                }
-                m = ap_merge_per_dir_configs(ptemp, m, v);
-                dc = ap_get_module_config(m, &polyprov_module);
-                if (!dc || dc->enabled != PP_ON || dc->device_handlers == 1) {
-                    continue;
-                }
-                what = risky_settings(ptemp,
-                                      ap_get_core_module_config(m));
-                if (what) {
-                    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING,
-                                 0, s, "PP016: PolyProv On (%s) applies in "
-                                 "<%s %s> together with %s: files named after "
-                                 "a device are served as data only, but keep "
-                                 "these out of provisioning and upload areas "
-                                 "(see conf.d/polyprov.conf)",
-                                 dc->enabled_where ? dc->enabled_where : "?",
-                                 k == 0 ? "Directory" : "Location",
-                                 cd->d ? cd->d : "?", what);
-                }
-            }
-        }
-    }
-}
-
 int polyprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     (void)plog;
-    warn_risky_scopes(ptemp, s);
+    polyprov_warn_risky_scopes(ptemp, s);
     polyprov_answers_check(pconf, ptemp, s);
     return polyprov_config_check(pconf, s);
 }
