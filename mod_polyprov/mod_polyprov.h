@@ -187,15 +187,18 @@ int polyprov_process_stopping(void);
 const char *polyprov_time_stamp(apr_pool_t *p, time_t t);
 
 /* mod_polyprov_request.c: a request's facts, the decision, enforcement. */
-/* Per request (request_config): what was decided, and for which target. */
+/* Per request (request_config): what was decided, and for which target.
+ * The one verdict object of a request: the core's pp_verdict_t, filled by
+ * pp_decide() in place, with what the log line needs beside it. */
 typedef struct {
     const polyprov_dir_conf_t *dc;
     const char *uri, *filename, *path_info;
     int method_number;
-    pp_reason_t reason;
-    pp_mac_t mac;                  /* the requester's, when mac_known */
-    int mac_known;
-    int device_file;               /* its file's path names the requester */
+    pp_verdict_t verdict;          /* reason, step, the requester's MAC,
+                                    * device_file, detail */
+    const polyprov_cert_view_t *cert; /* the client certificate as the
+                                    * connection gave it, if looked at */
+    const char *file;              /* the file judged, below the root */
     int guarded;                   /* the response guard is in its chain */
     int report;                    /* PolyProv Report: logged and counted,
                                     * never refused */

@@ -44,7 +44,7 @@ static void serve_as_data(request_rec *r, const polyprov_req_t *rec)
 
     /* the decision of this very target said whether its file names the
      * requester (the handler guard decided again if it changed) */
-    if (!rec->device_file || rec->dc->device_handlers == 1) {
+    if (!rec->verdict.device_file || rec->dc->device_handlers == 1) {
         return;
     }
     file = polyprov_file_below_root(r);
@@ -162,7 +162,7 @@ int polyprov_handler_guard(request_rec *r)
         }
         rec = ap_get_module_config(r->request_config, &polyprov_module);
     }
-    if (rec->reason != PP_R_OK) {
+    if (rec->verdict.reason != PP_R_OK) {
         return rec->report ? DECLINED : HTTP_FORBIDDEN;
     }
     if (polyprov_monitoring_refused(r, rec->dc, rec->report)) {
@@ -170,9 +170,10 @@ int polyprov_handler_guard(request_rec *r)
     }
     /* what a phone writes stays within PolyProvDeviceQuota (507; under
      * PolyProv Report logged, never refused) */
-    if (!r->main && rec->mac_known
+    if (!r->main && rec->verdict.mac_known
         && (rec->report || rec->dc->enabled == PP_ON)) {
-        int q = polyprov_quota_check(r, rec->dc, rec->mac, rec->report);
+        int q = polyprov_quota_check(r, rec->dc, rec->verdict.mac,
+                                     rec->report);
         if (q != OK) {
             return q;
         }
@@ -184,7 +185,7 @@ int polyprov_handler_guard(request_rec *r)
     /* a shared file the default handler sends as it is may be cached;
      * any other answer of a PolyProv On scope is the requester's */
     if (!rec->report && rec->dc->enabled == PP_ON) {
-        if (!rec->device_file && sent_as_is(r)) {
+        if (!rec->verdict.device_file && sent_as_is(r)) {
             polyprov_answer_shared(r);
         }
         else {
@@ -232,7 +233,7 @@ static int cache_may_answer(request_rec *r)
     }
     /* (decided last in fixups, for the request's present target) */
     rec = ap_get_module_config(r->request_config, &polyprov_module);
-    return rec && rec->reason == PP_R_OK && !rec->device_file
+    return rec && rec->verdict.reason == PP_R_OK && !rec->verdict.device_file
            && plain_file_response(r);
 }
 
@@ -533,7 +534,7 @@ void polyprov_insert_guard(request_rec *r)
     }
     own = ap_get_module_config(r->request_config, &polyprov_module);
     rec = own ? own : polyprov_decided_ancestor(r);
-    if (!rec || (rec->report && rec->reason != PP_R_OK)) {
+    if (!rec || (rec->report && rec->verdict.reason != PP_R_OK)) {
         /* (a request PolyProv Report would refuse was logged as such) */
         return;
     }
@@ -550,7 +551,7 @@ void polyprov_insert_guard(request_rec *r)
         own->guarded = 1;
     }
     g = apr_pcalloc(r->pool, sizeof(*g));
-    g->mac = rec->mac_known ? rec->mac : PP_MAC_NONE;
+    g->mac = rec->verdict.mac_known ? rec->verdict.mac : PP_MAC_NONE;
     g->report = rec->report;
     g->report_where = rec->dc ? rec->dc->enabled_where : NULL;
     g->private_answer = rec->dc && rec->dc->enabled == PP_ON;

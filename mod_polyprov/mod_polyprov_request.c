@@ -149,20 +149,6 @@ static const char *destination_path(request_rec *r, const char **why)
     return path;
 }
 
-/* What the log line of a decision says besides the reason. */
-typedef struct {
-    pp_mac_t mac;
-    int mac_known;
-    const char *detail;
-    const char *cn;
-    const char *source;          /* where the certificate verdict came from */
-    const char *file;            /* the file judged, below the root */
-    const pp_cert_facts_t *cert; /* the client certificate's, if looked at */
-    int device_file;             /* (from the verdict) */
-    pp_mac_t cn_mac;             /* the MAC the scope's pattern takes from */
-    int cn_mac_ok;               /* the CN, verified or not (for PP140) */
-} polyprov_why_t;
-
 /* The scope's settings for the core, from the merged directives. */
 static void scope_of(const polyprov_dir_conf_t *dc, pp_scope_t *s)
 {
@@ -186,19 +172,21 @@ static void scope_of(const polyprov_dir_conf_t *dc, pp_scope_t *s)
     s->allow_expired = dc->allow_expired == 1;
 }
 
-/* Gather the request's facts, let the core decide, keep what the log
- * line needs.  The certificate is looked at only where PolyProv is On. */
-static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
-                          polyprov_why_t *why)
+/* Gather the request's facts, let the core decide into rec->verdict, and
+ * keep with it what the log line needs (the certificate's view, the
+ * file).  The certificate is looked at only where PolyProv is On. */
+static void decide(request_rec *r, const polyprov_dir_conf_t *dc,
+                   polyprov_req_t *rec)
 {
     pp_scope_t scope;
     pp_request_t q;
-    pp_verdict_t *v;
-    polyprov_cert_view_t *view = NULL;
+    polyprov_cert_view_t *view;
 
     if (!polyprov_glue) {
-        why->detail = "module state missing";
-        return PP_R_INTERNAL;
+        rec->verdict.reason = PP_R_INTERNAL;
+        apr_cpystrn(rec->verdict.detail, "module state missing",
+                    sizeof(rec->verdict.detail));
+        return;
     }
     scope_of(dc, &scope);
     memset(&q, 0, sizeof(q));
@@ -210,19 +198,13 @@ static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
             q.cn_known = 1;
             q.cn_rv = view->pattern_rv;
             q.cn_mac = view->mac;
-            why->source = pp_cert_source_name(view->facts.source);
-            why->cert = &view->facts;
-            why->cn_mac = view->mac;
-            why->cn_mac_ok = view->pattern_rv == PP_R_OK;
-            if (view->facts.cn_len) {
-                why->cn = view->facts.cn;
-            }
+            rec->cert = view;
         }
     }
     q.now_us = pp_monotonic_us();
     q.uri = r->uri;
     q.path_info = r->path_info;
-    q.file = why->file = polyprov_file_below_root(r);
+    q.file = rec->file = polyprov_file_below_root(r);
     q.is_dir = r->finfo.filetype == APR_DIR;
     q.read_only = read_only(r);
     q.proppatch = r->method_number == M_PROPPATCH;
@@ -231,16 +213,7 @@ static pp_reason_t decide(request_rec *r, const polyprov_dir_conf_t *dc,
     if (q.copy_move) {
         q.destination = destination_path(r, &q.destination_error);
     }
-    /* the verdict, like everything of this request's, lives in its pool */
-    v = apr_palloc(r->pool, sizeof(*v));
-    pp_decide(&scope, &q, v);
-    why->mac = v->mac;
-    why->mac_known = v->mac_known;
-    why->device_file = v->device_file;
-    if (v->detail[0]) {
-        why->detail = v->detail;
-    }
-    return v->reason;
+    pp_decide(&scope, &q, &rec->verdict);
 }
 
 static int same_str(const char *a, const char *b)
@@ -267,12 +240,13 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
      * inherit the environment) */
     int stale = r->main || r->prev
                 || ap_get_module_config(r->request_config, &polyprov_module);
-    polyprov_why_t why;
+    const pp_verdict_t *v = &rec->verdict;
+    const pp_cert_facts_t *cert;
+    const char *source;
     char *mac = apr_palloc(r->pool, 13);
     const char *expired;
     polyprov_refusal_t rf;
 
-    memset(&why, 0, sizeof(why));
     memset(&rf, 0, sizeof(rf));
     rec->report = report_only(r, dc);
     rec->dc = dc;
@@ -282,20 +256,19 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
     rec->method_number = r->method_number;
     {
         int armed = polyprov_test_fault_arm(r);   /* test builds only */
-        rec->reason = decide(r, dc, &why);
+        decide(r, dc, rec);
         polyprov_test_fault_report(r, armed);
     }
+    cert = rec->cert ? &rec->cert->facts : NULL;
+    source = cert ? pp_cert_source_name(cert->source) : NULL;
     if (rec->report) {
-        polyprov_metrics_report_decision(rec->reason);
+        polyprov_metrics_report_decision(v->reason);
     }
     else {
-        polyprov_metrics_decision(rec->reason);
+        polyprov_metrics_decision(v->reason);
     }
-    rec->mac = why.mac;
-    rec->mac_known = why.mac_known;
-    rec->device_file = why.device_file;
     ap_set_module_config(r->request_config, &polyprov_module, rec);
-    pp_mac_format(why.mac, mac);
+    pp_mac_format(v->mac, mac);
 
     /* POLYPROV_MODE=report: the verdict was not enforced */
     if (rec->report) {
@@ -305,7 +278,7 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
         apr_table_unset(r->subprocess_env, "POLYPROV_MODE");
     }
     /* POLYPROV_MAC whenever the MAC is known, allowed or refused */
-    if (why.mac_known) {
+    if (v->mac_known) {
         apr_table_setn(r->subprocess_env, "POLYPROV_MAC", mac);
     }
     else if (stale) {
@@ -313,31 +286,31 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
     }
     /* POLYPROV_CERT_EXPIRED: the notAfter of a client certificate past
      * it, allowed (PolyProvAllowExpired) or refused */
-    expired = why.cert && why.cert->verdict == PP_R_OK
-              && why.cert->leaf_expired
-              ? polyprov_time_stamp(r->pool, why.cert->not_after) : NULL;
+    expired = cert && cert->verdict == PP_R_OK
+              && cert->leaf_expired
+              ? polyprov_time_stamp(r->pool, cert->not_after) : NULL;
     if (expired) {
         apr_table_setn(r->subprocess_env, "POLYPROV_CERT_EXPIRED", expired);
     }
     else if (stale) {
         apr_table_unset(r->subprocess_env, "POLYPROV_CERT_EXPIRED");
     }
-    if (rec->reason == PP_R_OK) {
+    if (v->reason == PP_R_OK) {
         if (stale) {
             apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
         }
         if (APLOGrdebug(r)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
-                          "certificate=%s%s%s%s", why.mac_known ? mac : "-",
+                          "certificate=%s%s%s%s", v->mac_known ? mac : "-",
                           r->method, ap_escape_logitem(r->pool, r->uri), phase,
-                          why.source ? why.source : "none",
+                          source ? source : "none",
                           expired ? " expired=" : "", expired ? expired : "",
                           rec->report ? " mode=report" : "");
         }
-        if (expired && polyprov_expired_first(why.cert->leaf_sha256)) {
+        if (expired && polyprov_expired_first(cert->leaf_sha256)) {
             char fp[96];
-            pp_fingerprint_format(why.cert->leaf_sha256, fp);
+            pp_fingerprint_format(cert->leaf_sha256, fp);
             ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PP042: accepted "
                           "an expired certificate for mac=%s: it expired at "
                           "%s, PolyProvAllowExpired On at %s (sha256:%s; "
@@ -349,11 +322,11 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
     }
     /* the file, when its path says more than the URI (an Alias, a
      * rewrite, a file subrequest) */
-    rf.reason = rec->reason;
-    rf.file = why.file && r->uri && strcmp(why.file, r->uri) ? why.file
+    rf.reason = v->reason;
+    rf.file = rec->file && r->uri && strcmp(rec->file, r->uri) ? rec->file
                                                               : NULL;
-    rf.cn = why.cn;
-    rf.detail = why.detail;
+    rf.cn = cert && cert->cn_len ? cert->cn : NULL;
+    rf.detail = v->detail[0] ? v->detail : NULL;
     rf.show_via = 1;
     if (rec->report) {
         /* what PolyProv On would refuse: logged at notice, which httpd
@@ -361,15 +334,16 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
          * report and make the fleet look ready), with the MAC the CN
          * names even where the certificate is refused (a phone under
          * another CA: the readiness report groups by it) */
-        if (!why.mac_known && why.cn_mac_ok) {
-            pp_mac_format(why.cn_mac, mac);
+        int cn_mac_ok = rec->cert && rec->cert->pattern_rv == PP_R_OK;
+        if (!v->mac_known && cn_mac_ok) {
+            pp_mac_format(rec->cert->mac, mac);
         }
-        rf.mac = why.mac_known || why.cn_mac_ok ? mac : NULL;
+        rf.mac = v->mac_known || cn_mac_ok ? mac : NULL;
         rf.report = dc->enabled_where ? dc->enabled_where : "?";
         polyprov_log_refusal(r, &rf);
         return DECLINED;
     }
-    rf.mac = why.mac_known ? mac : NULL;
+    rf.mac = v->mac_known ? mac : NULL;
     polyprov_log_refusal(r, &rf);
     return HTTP_FORBIDDEN;
 }
@@ -516,7 +490,7 @@ int polyprov_fixups(request_rec *r)
         /* decided in the access phase; a refusal stands even if another
          * module (Satisfy Any) let the request past it (unless it was
          * only reported) */
-        rv = rec->reason == PP_R_OK || rec->report ? DECLINED
+        rv = rec->verdict.reason == PP_R_OK || rec->report ? DECLINED
                                                    : HTTP_FORBIDDEN;
     }
     else {
