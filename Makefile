@@ -83,10 +83,12 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 SRC      := mod_polyprov
 CORE     := pp_reason pp_log pp_fault pp_access pp_mac pp_path pp_cn pp_ca pp_cert \
             pp_maclist pp_listset pp_decide pp_quota
-GLUE     := mod_polyprov mod_polyprov_config mod_polyprov_expired \
+GLUE     := mod_polyprov mod_polyprov_conn mod_polyprov_request \
+            mod_polyprov_guard mod_polyprov_life mod_polyprov_config mod_polyprov_checks \
+            mod_polyprov_expired \
             mod_polyprov_testing mod_polyprov_metrics mod_polyprov_reload \
             mod_polyprov_dbd mod_polyprov_dump mod_polyprov_answers \
-            mod_polyprov_quota
+            mod_polyprov_quota mod_polyprov_refusal mod_polyprov_sections
 UNIT     := $(patsubst %.c,%,$(notdir $(wildcard tests/unit/test_*.c)))
 HEADERS  := $(wildcard $(SRC)/*.h)
 # the generated version header (from VERSION, through config.mk)
@@ -119,9 +121,10 @@ need-apxs:
 # rewritten only when the version changes, so that nothing else rebuilds
 $(VERSION_H): FORCE
 	@mkdir -p $(@D)
-	@printf '/* made by make from VERSION (config.mk): do not edit */\n#define PP_VERSION "%s"\n' \
-	  '$(PP_VERSION)' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+	@t=$@.tmp.$$$$; \
+	printf '/* made by make from VERSION (config.mk): do not edit */\n#define PP_VERSION "%s"\n' \
+	  '$(PP_VERSION)' > $$t; \
+	if cmp -s $$t $@; then rm -f $$t; else mv $$t $@; fi
 
 FORCE:
 

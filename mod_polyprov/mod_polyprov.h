@@ -85,7 +85,10 @@ extern const command_rec polyprov_cmds[];
 void *polyprov_create_dir_conf(apr_pool_t *p, char *dir);
 void *polyprov_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 int polyprov_config_pre(apr_pool_t *pconf);
+/* mod_polyprov_checks.c: the configuration's checks, configtest's too */
 int polyprov_config_check(apr_pool_t *pconf, server_rec *s);
+/* PP016: PolyProv On scopes where other modules could act on uploads */
+void polyprov_warn_risky_scopes(apr_pool_t *ptemp, server_rec *s);
 /* post_config, at every start and restart (and the first pass of a
  * start, AP_SQ_MS_CREATE_PRE_CONFIG): checks that need the server as it
  * will run; not OK stops it. */
@@ -105,6 +108,26 @@ const char *polyprov_dbd_file(apr_pool_t *p, void *baton);
  * mod_watchdog thread in each child (mod_polyprov_reload.c). */
 void polyprov_reload_start(apr_pool_t *pconf, apr_pool_t *ptemp,
                            server_rec *s);
+
+/* mod_polyprov_sections.c: the one walk over a host's sections: its
+ * defaults ("host"), each <Directory> and <Location>, and the <Files> and
+ * <If> nested in them, depth first. */
+typedef struct {
+    server_rec *s;
+    const char *kind;               /* "host", "Directory", "Location",
+                                     * "Files", "If" */
+    ap_conf_vector_t *own;          /* the section's own configuration */
+    ap_conf_vector_t *merged;       /* merged as a request there sees it
+                                     * (merge asked), else NULL */
+    const char *path;               /* its name with those it is nested
+                                     * in, as the dump shows it (merge
+                                     * asked), else NULL */
+} polyprov_section_t;
+typedef void polyprov_section_fn(void *baton, const polyprov_section_t *sec);
+void polyprov_walk_sections(apr_pool_t *p, server_rec *s, int merge,
+                            polyprov_section_fn *fn, void *baton);
+/* Every section's own vector (ap_conf_vector_t *), in the walk's order. */
+apr_array_header_t *polyprov_sections(apr_pool_t *p, server_rec *s);
 
 /* What the scopes of one (virtual) server say, from its merged
  * configuration: its defaults and every section (those of the main server
@@ -136,18 +159,108 @@ int polyprov_expired_conn(conn_rec *c, apr_time_t now, time_t *not_after);
 /* 1 the first time this process allows a request on this (expired)
  * certificate, for the notice PP042. */
 int polyprov_expired_first(const unsigned char sha256[32]);
-/* "2026-12-01T13:53:54Z", for the environment (no spaces). */
-const char *polyprov_expired_stamp(apr_pool_t *p, time_t t);
 
-/* mod_polyprov.c: the connection's state, made by whichever comes first
- * of mod_ssl's pre_handshake and the module's pre_connection, keeps
- * mod_ssl's SSL for mod_polyprov_expired.c (which holds a reference to it
- * until the connection's pool goes). */
-void polyprov_conn_keep_ssl(conn_rec *c, void *ssl);
+/* mod_polyprov_conn.c: the state of a TLS connection (the master
+ * connection under HTTP/2), made by whichever comes first of mod_ssl's
+ * pre_handshake and the module's pre_connection: mod_ssl's SSL (kept
+ * from ssl_pre_handshake, referenced until the connection's pool goes)
+ * and the verdict on its client certificate.  Calls no other glue file. */
+void polyprov_conn_register(apr_pool_t *p);
+/* mod_ssl's SSL of c's connection, or NULL. */
+void *polyprov_conn_ssl(conn_rec *c);
+/* What a request needs to know of its client certificate. */
+typedef struct {
+    pp_cert_facts_t facts;
+    pp_reason_t pattern_rv;        /* PP_STEP_CN, for the scope's pattern */
+    pp_mac_t mac;                  /* the MAC the pattern takes from the CN */
+} polyprov_cert_view_t;
+/* Steps PP_STEP_CERT, PP_STEP_VERIFY and the CN of PP_STEP_CN, from
+ * the connection's cache or the core: PP_R_NO_CERT, or PP_R_OK with the
+ * verdict in v->facts. */
+pp_reason_t polyprov_conn_cert(request_rec *r, const polyprov_dir_conf_t *dc,
+                               const pp_pattern_t *pat,
+                               polyprov_cert_view_t *v);
 /* The MPM is stopping this process (pool cleanups may then run from a
  * signal handler: no OpenSSL frees there). */
 int polyprov_process_stopping(void);
-void *polyprov_conn_ssl(conn_rec *c);
+/* "2026-12-01T13:53:54Z", for the environment (no spaces). */
+const char *polyprov_time_stamp(apr_pool_t *p, time_t t);
+
+/* mod_polyprov_request.c: a request's facts, the decision, enforcement. */
+/* Per request (request_config): what was decided, and for which target.
+ * The one verdict object of a request: the core's pp_verdict_t, filled by
+ * pp_decide() in place, with what the log line needs beside it. */
+typedef struct {
+    const polyprov_dir_conf_t *dc;
+    const char *uri, *filename, *path_info;
+    int method_number;
+    pp_verdict_t verdict;          /* reason, step, the requester's MAC,
+                                    * device_file, detail */
+    const polyprov_cert_view_t *cert; /* the client certificate as the
+                                    * connection gave it, if looked at */
+    const char *file;              /* the file judged, below the root */
+    int guarded;                   /* the response guard is in its chain */
+    int report;                    /* PolyProv Report: logged and counted,
+                                    * never refused */
+} polyprov_req_t;
+/* The hooks (registered in mod_polyprov.c). */
+int polyprov_access(request_rec *r);
+int polyprov_expired_guard(request_rec *r);
+int polyprov_fixups(request_rec *r);
+/* post_config: the modules it looks at (mod_speling) */
+void polyprov_request_find_modules(void);
+/* For the guards (mod_polyprov_guard.c): */
+/* PolyProv On, SharedOnly or Report applies in dc */
+int polyprov_scope_active(const polyprov_dir_conf_t *dc);
+/* The settings r is judged by, or NULL: not the module's to judge. */
+const polyprov_dir_conf_t *polyprov_judging_conf(const request_rec *r);
+/* The nearest request r serves that the module decided, or NULL. */
+const polyprov_req_t *polyprov_decided_ancestor(const request_rec *r);
+/* rec was decided for r's present target with dc. */
+int polyprov_same_target(const polyprov_req_t *rec, const request_rec *r,
+                         const polyprov_dir_conf_t *dc);
+/* Decide r with dc, record, log: DECLINED (allowed) or HTTP_FORBIDDEN. */
+int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc,
+                     const char *phase);
+/* r's file below the DocumentRoot (or its whole path), or NULL. */
+const char *polyprov_file_below_root(request_rec *r);
+/* A shared file sent as it is may be cached; anything else is private. */
+void polyprov_answer_shared(request_rec *r);
+void polyprov_answer_private_header(request_rec *r);
+
+/* mod_polyprov_guard.c: the handler guard, the quick handler before
+ * mod_cache's, the response guard filter (POLYPROV_GUARD). */
+int polyprov_handler_guard(request_rec *r);
+int polyprov_quick(request_rec *r, int lookup);
+void polyprov_insert_guard(request_rec *r);
+void polyprov_guard_register_filter(void);
+/* post_config: the modules it looks at (mod_cache) */
+void polyprov_guard_find_modules(void);
+
+/* mod_polyprov_life.c: the module's life cycle hooks. */
+int polyprov_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp);
+int polyprov_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s);
+int polyprov_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp, server_rec *s);
+void polyprov_child_init(apr_pool_t *p, server_rec *s);
+
+/* mod_polyprov_refusal.c: the refusal line, PP001 (refused) or PP140
+ * (PolyProv Report: what On would refuse), and POLYPROV_REASON; the one
+ * place that formats them.  Counting is the caller's. */
+typedef struct {
+    pp_reason_t reason;
+    const char *mac;                /* formatted; NULL: "-" */
+    const char *file;               /* file="...", or NULL */
+    const char *cn;                 /* cn="...", or NULL */
+    const char *detail;             /* detail=..., or NULL */
+    const char *report;             /* PolyProv Report's file:line: PP140;
+                                     * NULL: PP001 */
+    int show_via;                   /* via=subrequest|redirect (the
+                                     * decision's lines) */
+} polyprov_refusal_t;
+void polyprov_log_refusal(request_rec *r, const polyprov_refusal_t *f);
 
 /* mod_polyprov_metrics.c (docs/operations.md, Monitoring): counters every process
  * adds to without a lock, kept across graceful restarts; the

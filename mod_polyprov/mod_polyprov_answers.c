@@ -29,47 +29,29 @@
 
 static apr_hash_t *scoped_hosts;        /* server_rec * -> itself */
 
-static int vector_has_scope(ap_conf_vector_t *v);
-
-static int sections_have_scope(apr_array_header_t *a)
+/* PolyProv On or SharedOnly set in some section of s (a <Files> or <If>
+ * nested in one included). */
+static int host_has_scope(apr_pool_t *p, server_rec *s)
 {
+    apr_array_header_t *confs = polyprov_sections(p, s);
     int i;
 
-    for (i = 0; a && i < a->nelts; i++) {
-        if (vector_has_scope(APR_ARRAY_IDX(a, i, ap_conf_vector_t *))) {
+    for (i = 0; i < confs->nelts; i++) {
+        const polyprov_dir_conf_t *dc = ap_get_module_config(
+            APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);
+        if (dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY)) {
             return 1;
         }
     }
     return 0;
 }
 
-/* PolyProv On or SharedOnly set in this section, or in a <Files> or <If>
- * nested in it. */
-static int vector_has_scope(ap_conf_vector_t *v)
-{
-    const polyprov_dir_conf_t *dc;
-    core_dir_config *cd;
-
-    if (!v) {
-        return 0;
-    }
-    dc = ap_get_module_config(v, &polyprov_module);
-    if (dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY)) {
-        return 1;
-    }
-    cd = ap_get_core_module_config(v);
-    return cd && (sections_have_scope(cd->sec_file)
-                  || sections_have_scope(cd->sec_if));
-}
-
-static void find_scoped_hosts(apr_pool_t *pconf, server_rec *s)
+static void find_scoped_hosts(apr_pool_t *pconf, apr_pool_t *ptemp,
+                              server_rec *s)
 {
     scoped_hosts = apr_hash_make(pconf);
     for (; s; s = s->next) {
-        core_server_config *sc = ap_get_core_module_config(s->module_config);
-        if (vector_has_scope(s->lookup_defaults)
-            || sections_have_scope(sc->sec_dir)
-            || sections_have_scope(sc->sec_url)) {
+        if (host_has_scope(ptemp, s)) {
             server_rec **key = apr_palloc(pconf, sizeof(*key));
             *key = s;              /* (apr_hash keeps the key's address) */
             apr_hash_set(scoped_hosts, key, sizeof(*key), s);
@@ -431,7 +413,7 @@ void polyprov_answers_check(apr_pool_t *pconf, apr_pool_t *ptemp,
 {
     answers_scan_t a;
 
-    find_scoped_hosts(pconf, s);
+    find_scoped_hosts(pconf, ptemp, s);
     a.caches = apr_array_make(ptemp, 4, sizeof(const ap_directive_t *));
     a.scopes = apr_array_make(ptemp, 4, sizeof(const ap_directive_t *));
     a.shared = apr_array_make(ptemp, 4, sizeof(const ap_directive_t *));

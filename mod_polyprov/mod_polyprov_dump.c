@@ -319,109 +319,30 @@ static int touches_module(const polyprov_dir_conf_t *c)
                  || c->allow_expired != PP_UNSET);
 }
 
-static int dir_contains(const char *outer, const char *inner)
+typedef struct {
+    jw_t *w;
+    int n;
+} dump_host_t;
+
+static void dump_section(void *baton, const polyprov_section_t *sec)
 {
-    size_t n = strlen(outer);
+    dump_host_t *d = baton;
+    const polyprov_dir_conf_t *own = ap_get_module_config(sec->own,
+                                                    &polyprov_module);
 
-    while (n > 0 && outer[n - 1] == '/') {
-        n--;
-    }
-    return !strncmp(outer, inner, n) && (inner[n] == '/' || inner[n] == '\0');
-}
-
-static const char *section_path(apr_pool_t *p, const core_dir_config *cd,
-                                const char *kind)
-{
-    if (!strcmp(kind, "If")) {
-        return cd->condition && cd->condition->filename
-            ? apr_psprintf(p, "%s:%u", cd->condition->filename,
-                           cd->condition->line_number) : "?";
-    }
-    if (cd->r) {
-        return apr_pstrcat(p, "~ ", cd->d ? cd->d : "?", NULL);
-    }
-    return cd->d ? cd->d : "?";
-}
-
-/* <Files> and <If> sections inside v (merged over m) */
-static void dump_nested(jw_t *w, server_rec *s, int *n,
-                        ap_conf_vector_t *m, ap_conf_vector_t *v,
-                        const char *outer)
-{
-    core_dir_config *cd = ap_get_core_module_config(v);
-    apr_array_header_t *secs[2];
-    const char *kinds[2] = { "Files", "If" };
-    int k, i;
-
-    if (!cd) {
-        return;
-    }
-    secs[0] = cd->sec_file;
-    secs[1] = cd->sec_if;
-    for (k = 0; k < 2; k++) {
-        for (i = 0; secs[k] && i < secs[k]->nelts; i++) {
-            ap_conf_vector_t *sv = APR_ARRAY_IDX(secs[k], i,
-                                                 ap_conf_vector_t *);
-            ap_conf_vector_t *merged = ap_merge_per_dir_configs(w->p, m, sv);
-            const polyprov_dir_conf_t *own = ap_get_module_config(
-                sv, &polyprov_module);
-            const char *path = apr_pstrcat(w->p, outer, " ", kinds[k], " ",
-                section_path(w->p, ap_get_core_module_config(sv), kinds[k]),
-                NULL);
-            if (touches_module(own)) {
-                dump_scope(w, s, (*n)++, kinds[k], path,
-                           ap_get_module_config(merged, &polyprov_module),
-                           own);
-            }
-            dump_nested(w, s, n, merged, sv, path);
-        }
+    if (touches_module(own)) {
+        dump_scope(d->w, sec->s, d->n++, sec->kind, sec->path,
+                   ap_get_module_config(sec->merged, &polyprov_module), own);
     }
 }
 
 static void dump_host(jw_t *w, server_rec *s)
 {
-    core_server_config *sc = ap_get_core_module_config(s->module_config);
-    const polyprov_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
-                                                    &polyprov_module);
-    apr_array_header_t *secs[2];
-    const char *kinds[2] = { "Directory", "Location" };
-    int n = 0, k, i, j;
+    dump_host_t d;
 
-    if (touches_module(def)) {
-        dump_scope(w, s, n++, "host", "", def, def);
-    }
-    dump_nested(w, s, &n, s->lookup_defaults, s->lookup_defaults, "host");
-    secs[0] = sc->sec_dir;
-    secs[1] = sc->sec_url;
-    for (k = 0; k < 2; k++) {
-        for (i = 0; secs[k] && i < secs[k]->nelts; i++) {
-            ap_conf_vector_t *v = APR_ARRAY_IDX(secs[k], i,
-                                                ap_conf_vector_t *);
-            core_dir_config *cd = ap_get_core_module_config(v);
-            ap_conf_vector_t *m = s->lookup_defaults;
-            const polyprov_dir_conf_t *own = ap_get_module_config(
-                v, &polyprov_module);
-            const char *path = section_path(w->p, cd, kinds[k]);
-
-            /* a <Directory> inherits from those that contain it */
-            for (j = 0; k == 0 && j < i; j++) {
-                ap_conf_vector_t *o = APR_ARRAY_IDX(secs[k], j,
-                                                    ap_conf_vector_t *);
-                core_dir_config *ocd = ap_get_core_module_config(o);
-                if (!ocd->r && !ocd->d_is_fnmatch && !cd->r && ocd->d
-                    && cd->d && dir_contains(ocd->d, cd->d)) {
-                    m = ap_merge_per_dir_configs(w->p, m, o);
-                }
-            }
-            m = ap_merge_per_dir_configs(w->p, m, v);
-            if (touches_module(own)) {
-                dump_scope(w, s, n++, kinds[k], path,
-                           ap_get_module_config(m, &polyprov_module), own);
-            }
-            dump_nested(w, s, &n, m, v, apr_pstrcat(w->p, kinds[k], " ",
-                                                    path, NULL));
-        }
-    }
+    d.w = w;
+    d.n = 0;
+    polyprov_walk_sections(w->p, s, 1, dump_section, &d);
 }
 
 void polyprov_dump(apr_pool_t *p, server_rec *s)

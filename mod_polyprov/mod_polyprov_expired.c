@@ -30,9 +30,10 @@
  *    Every other error, at any depth, reaches mod_ssl as before: not yet
  *    valid, an expired CA, a revoked certificate (mod_ssl's CRLs), a chain
  *    to another CA the host trusts.
- *  - ssl_pre_handshake gives the connection's SSL, which the module keeps
- *    (referenced) so that every request can ask whether its client
- *    certificate is past its notAfter, resumed sessions included.
+ *  - the connection's SSL, which mod_polyprov_conn.c keeps from mod_ssl's
+ *    ssl_pre_handshake on every connection, tells every request whether
+ *    its client certificate is past its notAfter, resumed sessions
+ *    included.
  *
  * After the handshake the module judges each request itself (step 3 of the
  * decision refuses an expired certificate unless its scope allows it), and
@@ -55,12 +56,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-/* mod_ssl's optional hooks, as modules/ssl/mod_ssl_openssl.h declares them
+/* mod_ssl's optional hook, as modules/ssl/mod_ssl_openssl.h declares it
  * (Debian's apache2-dev does not ship that header).  Optional hooks are
  * found by name when mod_ssl runs them; with no mod_ssl, nothing runs. */
 typedef int ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p,
                                    int is_proxy, SSL_CTX *ctx);
-typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
 
 /* One virtual host where PolyProv On applies (on: its handshake's
  * refusals are logged, PP124), that lets expired certificates through
@@ -441,34 +441,6 @@ shared:
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
-static apr_status_t ssl_release(void *ssl)
-{
-    /* (not from an ungraceful stop's signal handler: see
-     * polyprov_process_stopping) */
-    if (!polyprov_process_stopping()) {
-        SSL_free(ssl);
-    }
-    return APR_SUCCESS;
-}
-
-/* ssl_pre_handshake: mod_ssl made the connection's SSL.  Kept, with a
- * reference of the module's own (released when the connection's pool
- * goes, after mod_ssl's), for polyprov_expired_conn() and for the
- * connection's verdict, which holds only for the certificate the SSL
- * holds (mod_polyprov.c), on every connection. */
-static int pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
-{
-    if (is_proxy || c->master || !ssl) {
-        return DECLINED;
-    }
-    if (SSL_up_ref(ssl)) {
-        apr_pool_cleanup_register(c->pool, ssl, ssl_release,
-                                  apr_pool_cleanup_null);
-        polyprov_conn_keep_ssl(c, ssl);
-    }
-    return DECLINED;
-}
-
 int polyprov_expired_conn(conn_rec *c, apr_time_t now, time_t *not_after)
 {
     SSL *ssl;
@@ -498,24 +470,10 @@ int polyprov_expired_first(const unsigned char sha256[32])
     return seen_first(&expired_seen, sha256);
 }
 
-const char *polyprov_expired_stamp(apr_pool_t *p, time_t t)
-{
-    struct tm tm;
-    char buf[32];
-
-    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof(buf),
-                                        "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-        return "?";
-    }
-    return apr_pstrdup(p, buf);
-}
-
 void polyprov_expired_register(apr_pool_t *p)
 {
     (void)p;
     any_waiver = 0;
     APR_OPTIONAL_HOOK(ssl, init_server, init_server, NULL, NULL,
-                      APR_HOOK_MIDDLE);
-    APR_OPTIONAL_HOOK(ssl, pre_handshake, pre_handshake, NULL, NULL,
                       APR_HOOK_MIDDLE);
 }

@@ -24,6 +24,8 @@
  */
 #include "mod_polyprov.h"
 
+#include <stddef.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,6 +269,74 @@ typedef struct {
     pm_crl_view_t *crls;
 } pm_view_t;
 
+/* The counters every reader shows the same way, in the order they show
+ * them: one row each, its Prometheus family (the HELP and TYPE lines come
+ * with the first row of a family), its labels, its mod_status ?auto key,
+ * and the text before it on mod_status's HTML page (the page writes them
+ * in sentences: each row's text ends the previous one's).  Lists, CRLs
+ * and the counts by reason have a row per item, below. */
+typedef struct {
+    const char *family;
+    const char *help;              /* NULL: the family of the row above */
+    const char *labels;
+    const char *status_key;
+    const char *html_before;
+    size_t offset;                 /* of its uint64_t in pm_view_t */
+} pm_counter_t;
+
+#define PM_CERT(f) (offsetof(pm_view_t, cert) + offsetof(pp_cert_counters_t, f))
+#define PM_EVENT(e) (offsetof(pm_view_t, events) + (e) * sizeof(uint64_t))
+
+static const pm_counter_t pm_counters[] = {
+    { "polyprov_cert_verifications_total", "Client certificates verified "
+      "with OpenSSL against PolyProvTrustedCA (and PolyProvCRL), by result: "
+      "ok, untrusted, internal (OpenSSL failed).", "{result=\"ok\"}",
+      "PolyProvCertVerificationsOk", "<dt>Certificate verifications: ok ",
+      PM_CERT(verified_ok) },
+    { "polyprov_cert_verifications_total", NULL, "{result=\"untrusted\"}",
+      "PolyProvCertVerificationsUntrusted", ", untrusted ",
+      PM_CERT(verified_untrusted) },
+    { "polyprov_cert_verifications_total", NULL, "{result=\"internal\"}",
+      "PolyProvCertVerificationsInternal", ", internal ",
+      PM_CERT(verified_internal) },
+    { "polyprov_cert_handshake_chains_total", "Of the verifications with "
+      "result ok, those that took the chain OpenSSL verified in the TLS "
+      "handshake, its CAs found in PolyProvTrustedCA (no signature checked "
+      "again).", "", "PolyProvCertHandshakeChains",
+      " (of the ok, from the handshake's chain: ",
+      PM_CERT(handshake_chains) },
+    { "polyprov_cert_cache_hits_total", "Certificate verdicts found in a "
+      "process's cache of verified certificates (a new connection of a "
+      "phone verified moments ago).", "", "PolyProvCertCacheHits",
+      ")</dt>\n<dt>Certificate cache: hits ", PM_CERT(cache_hits) },
+    { "polyprov_cert_cache_misses_total", "Lookups in that cache that found "
+      "nothing (a verification follows).", "", "PolyProvCertCacheMisses",
+      ", misses ", PM_CERT(cache_misses) },
+    { "polyprov_device_files_as_data_total", "Times a device file was "
+      "served as data instead of through another handler or output filter "
+      "(PP015 lines).", "", "PolyProvDeviceFilesAsData",
+      "</dt>\n<dt>Device files served as data: ",
+      PM_EVENT(POLYPROV_M_DEVICE_AS_DATA) },
+    { "polyprov_speling_404_total", "Missing files answered 404 before "
+      "mod_speling could name look-alikes (PP017 lines).", "",
+      "PolyProvSpeling404",
+      "</dt>\n<dt>Missing files answered 404 before mod_speling: ",
+      PM_EVENT(POLYPROV_M_SPELING_404) },
+    { "polyprov_monitoring_refused_total", "Requests for these figures "
+      "refused in a PolyProv scope (PP060, PP061 lines).", "",
+      "PolyProvMonitoringRefused",
+      "</dt>\n<dt>Monitoring requests refused in a PolyProv scope: ",
+      PM_EVENT(POLYPROV_M_MONITORING_REFUSED) },
+};
+#define PM_COUNTERS (sizeof(pm_counters) / sizeof(pm_counters[0]))
+/* what ends the last row's sentence on the HTML page */
+#define PM_HTML_AFTER "</dt>\n"
+
+static uint64_t counter_value(const pm_view_t *v, const pm_counter_t *c)
+{
+    return *(const uint64_t *)(const void *)((const char *)v + c->offset);
+}
+
 /* The reasons there are: every pp_reason_t with a name of its own. */
 static int is_reason(int r)
 {
@@ -405,6 +475,7 @@ static void sample(request_rec *r, const char *name, const char *labels,
 static void prometheus(request_rec *r, const pm_view_t *v)
 {
     apr_pool_t *p = r->pool;
+    const pm_counter_t *c;
     int i, k;
 
     family(r, "polyprov_info", "gauge", "The mod_polyprov version running "
@@ -456,45 +527,12 @@ static void prometheus(request_rec *r, const pm_view_t *v)
         }
     }
 
-    family(r, "polyprov_cert_verifications_total", "counter", "Client "
-           "certificates verified with OpenSSL against PolyProvTrustedCA "
-           "(and PolyProvCRL), by result: ok, untrusted, internal (OpenSSL "
-           "failed).");
-    sample(r, "polyprov_cert_verifications_total", "{result=\"ok\"}",
-           v->cert.verified_ok);
-    sample(r, "polyprov_cert_verifications_total", "{result=\"untrusted\"}",
-           v->cert.verified_untrusted);
-    sample(r, "polyprov_cert_verifications_total", "{result=\"internal\"}",
-           v->cert.verified_internal);
-    family(r, "polyprov_cert_handshake_chains_total", "counter", "Of the "
-           "verifications with result ok, those that took the chain OpenSSL "
-           "verified in the TLS handshake, its CAs found in "
-           "PolyProvTrustedCA (no signature checked again).");
-    sample(r, "polyprov_cert_handshake_chains_total", "",
-           v->cert.handshake_chains);
-    family(r, "polyprov_cert_cache_hits_total", "counter", "Certificate "
-           "verdicts found in a process's cache of verified certificates "
-           "(a new connection of a phone verified moments ago).");
-    sample(r, "polyprov_cert_cache_hits_total", "", v->cert.cache_hits);
-    family(r, "polyprov_cert_cache_misses_total", "counter", "Lookups in "
-           "that cache that found nothing (a verification follows).");
-    sample(r, "polyprov_cert_cache_misses_total", "", v->cert.cache_misses);
-
-    family(r, "polyprov_device_files_as_data_total", "counter", "Times a "
-           "device file was served as data instead of through another "
-           "handler or output filter (PP015 lines).");
-    sample(r, "polyprov_device_files_as_data_total", "",
-           v->events[POLYPROV_M_DEVICE_AS_DATA]);
-    family(r, "polyprov_speling_404_total", "counter", "Missing files "
-           "answered 404 before mod_speling could name look-alikes (PP017 "
-           "lines).");
-    sample(r, "polyprov_speling_404_total", "",
-           v->events[POLYPROV_M_SPELING_404]);
-    family(r, "polyprov_monitoring_refused_total", "counter", "Requests for "
-           "these figures refused in a PolyProv scope (PP060, PP061 "
-           "lines).");
-    sample(r, "polyprov_monitoring_refused_total", "",
-           v->events[POLYPROV_M_MONITORING_REFUSED]);
+    for (c = pm_counters; c < pm_counters + PM_COUNTERS; c++) {
+        if (c->help) {
+            family(r, c->family, "counter", c->help);
+        }
+        sample(r, c->family, c->labels, counter_value(v, c));
+    }
 
     family(r, "polyprov_list_entries", "gauge", "MACs in the version of a "
            "list file in force (0 while it has never loaded).");
@@ -616,6 +654,7 @@ static int metrics_handler(request_rec *r)
 
 static void status_auto(request_rec *r, const pm_view_t *v)
 {
+    const pm_counter_t *c;
     int i;
 
     ap_rprintf(r, "PolyProvVersion: %s\n", PP_VERSION);
@@ -645,24 +684,10 @@ static void status_auto(request_rec *r, const pm_view_t *v)
                        (apr_uint64_t)v->reported[i]);
         }
     }
-    ap_rprintf(r, "PolyProvCertVerificationsOk: %" APR_UINT64_T_FMT "\n"
-               "PolyProvCertVerificationsUntrusted: %" APR_UINT64_T_FMT "\n"
-               "PolyProvCertVerificationsInternal: %" APR_UINT64_T_FMT "\n"
-               "PolyProvCertHandshakeChains: %" APR_UINT64_T_FMT "\n"
-               "PolyProvCertCacheHits: %" APR_UINT64_T_FMT "\n"
-               "PolyProvCertCacheMisses: %" APR_UINT64_T_FMT "\n"
-               "PolyProvDeviceFilesAsData: %" APR_UINT64_T_FMT "\n"
-               "PolyProvSpeling404: %" APR_UINT64_T_FMT "\n"
-               "PolyProvMonitoringRefused: %" APR_UINT64_T_FMT "\n",
-               (apr_uint64_t)v->cert.verified_ok,
-               (apr_uint64_t)v->cert.verified_untrusted,
-               (apr_uint64_t)v->cert.verified_internal,
-               (apr_uint64_t)v->cert.handshake_chains,
-               (apr_uint64_t)v->cert.cache_hits,
-               (apr_uint64_t)v->cert.cache_misses,
-               (apr_uint64_t)v->events[POLYPROV_M_DEVICE_AS_DATA],
-               (apr_uint64_t)v->events[POLYPROV_M_SPELING_404],
-               (apr_uint64_t)v->events[POLYPROV_M_MONITORING_REFUSED]);
+    for (c = pm_counters; c < pm_counters + PM_COUNTERS; c++) {
+        ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n", c->status_key,
+                   (apr_uint64_t)counter_value(v, c));
+    }
     for (i = 0; i < v->nlists; i++) {
         const pm_list_view_t *l = &v->lists[i];
         ap_rprintf(r, "PolyProvList%d: %s\n"
@@ -702,6 +727,7 @@ static const char *html_time(apr_pool_t *p, int64_t us)
 static void status_html(request_rec *r, const pm_view_t *v)
 {
     apr_pool_t *p = r->pool;
+    const pm_counter_t *c;
     int i;
 
     ap_rprintf(r, "<hr />\n<h2>mod_polyprov %s</h2>\n<dl>\n", PP_VERSION);
@@ -722,26 +748,11 @@ static void status_html(request_rec *r, const pm_view_t *v)
                ", would refuse %" APR_UINT64_T_FMT "</dt>\n",
                (apr_uint64_t)v->reported[PP_R_OK],
                (apr_uint64_t)v->would_refuse);
-    ap_rprintf(r, "<dt>Certificate verifications: ok %" APR_UINT64_T_FMT
-               ", untrusted %" APR_UINT64_T_FMT ", internal %"
-               APR_UINT64_T_FMT " (of the ok, from the handshake's chain: %"
-               APR_UINT64_T_FMT ")</dt>\n"
-               "<dt>Certificate cache: hits %" APR_UINT64_T_FMT ", misses %"
-               APR_UINT64_T_FMT "</dt>\n"
-               "<dt>Device files served as data: %" APR_UINT64_T_FMT "</dt>\n"
-               "<dt>Missing files answered 404 before mod_speling: %"
-               APR_UINT64_T_FMT "</dt>\n"
-               "<dt>Monitoring requests refused in a PolyProv scope: %"
-               APR_UINT64_T_FMT "</dt>\n",
-               (apr_uint64_t)v->cert.verified_ok,
-               (apr_uint64_t)v->cert.verified_untrusted,
-               (apr_uint64_t)v->cert.verified_internal,
-               (apr_uint64_t)v->cert.handshake_chains,
-               (apr_uint64_t)v->cert.cache_hits,
-               (apr_uint64_t)v->cert.cache_misses,
-               (apr_uint64_t)v->events[POLYPROV_M_DEVICE_AS_DATA],
-               (apr_uint64_t)v->events[POLYPROV_M_SPELING_404],
-               (apr_uint64_t)v->events[POLYPROV_M_MONITORING_REFUSED]);
+    for (c = pm_counters; c < pm_counters + PM_COUNTERS; c++) {
+        ap_rprintf(r, "%s%" APR_UINT64_T_FMT, c->html_before,
+                   (apr_uint64_t)counter_value(v, c));
+    }
+    ap_rputs(PM_HTML_AFTER, r);
     for (i = 0; i < v->nlists; i++) {
         const pm_list_view_t *l = &v->lists[i];
         ap_rprintf(r, "<dt>List %s: %" APR_UINT64_T_FMT " MACs, version %"

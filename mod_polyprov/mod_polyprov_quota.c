@@ -63,26 +63,16 @@ static void log_refusal(request_rec *r, pp_mac_t mac, const char *report,
                         const char *detail)
 {
     char m[13];
+    polyprov_refusal_t f = { PP_R_QUOTA, m, NULL, NULL, detail, report, 0 };
 
     pp_mac_format(mac, m);
-    apr_table_setn(r->subprocess_env, "POLYPROV_REASON",
-                   pp_reason_name(PP_R_QUOTA));
     if (report) {
         polyprov_metrics_report_decision(PP_R_QUOTA);
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "PP140: would refuse "
-                      "reason=%s mac=%s method=%s uri=\"%s\" client=%s "
-                      "detail=%s report=%s", pp_reason_name(PP_R_QUOTA), m,
-                      r->method, ap_escape_logitem(r->pool, r->uri),
-                      r->useragent_ip, ap_escape_logitem(r->pool, detail),
-                      report);
-        return;
     }
-    polyprov_metrics_decision(PP_R_QUOTA);
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PP001: refused reason=%s "
-                  "mac=%s method=%s uri=\"%s\" client=%s detail=%s",
-                  pp_reason_name(PP_R_QUOTA), m, r->method,
-                  ap_escape_logitem(r->pool, r->uri), r->useragent_ip,
-                  ap_escape_logitem(r->pool, detail));
+    else {
+        polyprov_metrics_decision(PP_R_QUOTA);
+    }
+    polyprov_log_refusal(r, &f);
 }
 
 static int quota_check(request_rec *r, const polyprov_dir_conf_t *dc,

@@ -45,26 +45,6 @@ static apr_status_t tick(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;          /* anything else would stop the rounds */
 }
 
-/* Every per-directory configuration of a host, <Files> and <If> inside
- * them included. */
-static void collect(apr_array_header_t *out, ap_conf_vector_t *v)
-{
-    core_dir_config *cd;
-    int i;
-
-    if (!v) {
-        return;
-    }
-    APR_ARRAY_PUSH(out, ap_conf_vector_t *) = v;
-    cd = ap_get_core_module_config(v);
-    for (i = 0; cd && cd->sec_file && i < cd->sec_file->nelts; i++) {
-        collect(out, APR_ARRAY_IDX(cd->sec_file, i, ap_conf_vector_t *));
-    }
-    for (i = 0; cd && cd->sec_if && i < cd->sec_if->nelts; i++) {
-        collect(out, APR_ARRAY_IDX(cd->sec_if, i, ap_conf_vector_t *));
-    }
-}
-
 /* The interval each list is checked at in the background.  A request's
  * interval is set by the innermost section that sets one, else by the
  * host, else the default; its lists come from any section.  So each
@@ -76,9 +56,8 @@ static void intervals(apr_pool_t *p, server_rec *s, pp_listset_t *set)
     int n = pp_listset_count(set);
 
     for (; s; s = s->next) {
-        core_server_config *sc = ap_get_core_module_config(s->module_config);
-        apr_array_header_t *confs = apr_array_make(p, 16,
-                                                   sizeof(ap_conf_vector_t *));
+        /* every section of the host, <Files> and <If> included */
+        apr_array_header_t *confs = polyprov_sections(p, s);
         const polyprov_dir_conf_t *def = ap_get_module_config(
             s->lookup_defaults, &polyprov_module);
         int host = (def && def->reload != PP_UNSET) ? def->reload
@@ -86,13 +65,6 @@ static void intervals(apr_pool_t *p, server_rec *s, pp_listset_t *set)
         char *used = apr_pcalloc(p, (apr_size_t)n + 1);
         int i, j;
 
-        collect(confs, s->lookup_defaults);
-        for (i = 0; sc->sec_dir && i < sc->sec_dir->nelts; i++) {
-            collect(confs, APR_ARRAY_IDX(sc->sec_dir, i, ap_conf_vector_t *));
-        }
-        for (i = 0; sc->sec_url && i < sc->sec_url->nelts; i++) {
-            collect(confs, APR_ARRAY_IDX(sc->sec_url, i, ap_conf_vector_t *));
-        }
         for (i = 0; i < confs->nelts; i++) {
             const polyprov_dir_conf_t *dc = ap_get_module_config(
                 APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -141,3 +142,22 @@ def test_deps_no_installs_nothing():
     assert "sh tests/deps.sh test" in p.stdout
     p = make("-s", "deps", "DEPS=no")
     assert p.returncode == 0 and p.stdout == "" and p.stderr == ""
+
+
+def test_no_call_cycle_between_glue_files():
+    """CONTRIBUTING.md, "Source layout": no glue file calls back into one
+    that calls it (tools/glue_calls.py reads the objects' symbol tables);
+    the connection's state (mod_polyprov_conn.c) calls no other glue
+    file, and the expired-certificate waiver reaches it, not the request
+    path."""
+    glue = os.path.join(os.path.dirname(os.environ.get(
+        "PP_MODULE", os.path.join(TOP, "build", "mod_polyprov.so"))), "glue")
+    p = subprocess.run([sys.executable,
+                        os.path.join(TOP, "tools", "glue_calls.py"), glue],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    edges = dict(line.split(" -> ") for line in p.stdout.splitlines())
+    assert edges["mod_polyprov_conn.c"] == "-"
+    expired = edges["mod_polyprov_expired.c"].split()
+    assert "mod_polyprov_conn.c" in expired
+    assert "mod_polyprov.c" not in expired
