@@ -171,8 +171,8 @@ void *polyprov_conn_ssl(conn_rec *c);
 /* What a request needs to know of its client certificate. */
 typedef struct {
     pp_cert_facts_t facts;
-    pp_reason_t pattern_rv;        /* PP_STEP_CN, for the scope's pattern */
-    pp_mac_t mac;                  /* the MAC the pattern takes from the CN */
+    pp_cn_mac_t cn;                /* the MAC the scope's pattern takes from
+                                    * the CN (pp_cn_mac_of), for pp_decide */
 } polyprov_cert_view_t;
 /* Steps PP_STEP_CERT, PP_STEP_VERIFY and the CN of PP_STEP_CN, from
  * the connection's cache or the core: PP_R_NO_CERT, or PP_R_OK with the

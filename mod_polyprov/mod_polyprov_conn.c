@@ -8,8 +8,10 @@
  *    the expired-certificate waiver (mod_polyprov_expired.c);
  *  - the verdict on the connection's client certificate and the MAC the
  *    scope's CN pattern takes from it, cached for the certificate it was
- *    given for (polyprov_conn_cert: the CN is matched here, once per
- *    connection and pattern, and nowhere else in the glue).
+ *    given for (polyprov_conn_cert: the core's pp_cn_mac_of, once per
+ *    connection and pattern, whose result pp_decide takes; the glue's
+ *    only other use of it names the phone in the log lines of
+ *    certificates refused in the handshake, mod_polyprov_expired.c).
  *
  * It calls no other glue file; mod_polyprov.c and mod_polyprov_expired.c
  * call it.
@@ -55,9 +57,8 @@ typedef struct {
     const pp_ca_t *ca;
     const pp_crl_t *crl;
     pp_cert_facts_t facts;
-    const pp_pattern_t *pattern;   /* the CN pattern last applied ... */
-    pp_reason_t pattern_rv;        /* ... and its result */
-    pp_mac_t pattern_mac;
+    pp_cn_mac_t cn;                /* the MAC the pattern last applied
+                                    * takes from the CN */
     X509 *peer;                    /* the certificate judged (a reference) */
     void *ssl;                     /* mod_ssl's SSL (ssl_pre_handshake,
                                     * below), referenced */
@@ -211,14 +212,6 @@ void *polyprov_conn_ssl(conn_rec *c)
     return cs ? cs->ssl : NULL;
 }
 
-static void apply_pattern(const pp_pattern_t *pat, polyprov_cert_view_t *v)
-{
-    v->mac = 0;
-    v->pattern_rv = v->facts.cn_usable
-        ? pp_pattern_mac(pat, v->facts.cn, v->facts.cn_len, &v->mac)
-        : PP_R_BAD_CN;
-}
-
 /* Steps 2, 3 and the CN of step 5.  From the connection if its
  * certificate was verified with the same trust, else from the core (its
  * process cache, or a full verification).  The connection's lock is held
@@ -248,14 +241,10 @@ pp_reason_t polyprov_conn_cert(request_rec *r, const polyprov_dir_conf_t *dc,
             && now < cs->facts.valid_until && peer && peer == cs->peer) {
             v->facts = cs->facts;
             v->facts.source = PP_CERT_CONNECTION;
-            if (cs->pattern != pat) {
-                apply_pattern(pat, v);
-                cs->pattern = pat;
-                cs->pattern_rv = v->pattern_rv;
-                cs->pattern_mac = v->mac;
+            if (cs->cn.pattern != pat) {
+                pp_cn_mac_of(pat, &cs->facts, &cs->cn);
             }
-            v->pattern_rv = cs->pattern_rv;
-            v->mac = cs->pattern_mac;
+            v->cn = cs->cn;
             conn_unlock(cs);
             return PP_R_OK;
         }
@@ -296,7 +285,7 @@ pp_reason_t polyprov_conn_cert(request_rec *r, const polyprov_dir_conf_t *dc,
         pp_cert_examine_pem(dc->ca, dc->crl, pem, strlen(pem), now,
                             &v->facts);
     }
-    apply_pattern(pat, v);
+    pp_cn_mac_of(pat, &v->facts, &v->cn);
     if (APLOGrdebug(r)) {
         char fp[96];
         pp_fingerprint_format(v->facts.leaf_sha256, fp);
@@ -318,9 +307,7 @@ pp_reason_t polyprov_conn_cert(request_rec *r, const polyprov_dir_conf_t *dc,
         cs->ca = dc->ca;
         cs->crl = dc->crl;
         cs->facts = v->facts;
-        cs->pattern = pat;
-        cs->pattern_rv = v->pattern_rv;
-        cs->pattern_mac = v->mac;
+        cs->cn = v->cn;
     }
 done:
     if (cs) {

@@ -182,15 +182,18 @@ static void log_handshake_refusal(conn_rec *c, X509_STORE_CTX *x,
     unsigned char *der = NULL;
     int len = leaf ? i2d_X509(leaf, &der) : -1;
     const pp_pattern_t *pat = st->w->report_pattern;
-    pp_mac_t mac = 0;
+    pp_cn_mac_t cm;
     char macs[13] = "-";
 
     if (len > 0 && pp_cert_subject_cn(der, (size_t)len, f) && f->cn_usable) {
         if (!pat && polyprov_glue) {
             pat = polyprov_glue->default_pattern;
         }
-        if (pat && pp_pattern_mac(pat, f->cn, f->cn_len, &mac) == PP_R_OK) {
-            pp_mac_format(mac, macs);
+        if (pat) {
+            pp_cn_mac_of(pat, f, &cm);
+            if (cm.rv == PP_R_OK) {
+                pp_mac_format(cm.mac, macs);
+            }
         }
     }
     OPENSSL_free(der);
@@ -271,6 +274,7 @@ static void log_refused(conn_rec *c, X509_STORE_CTX *x, const waiver_t *w)
     unsigned char *der = NULL;
     int dlen;
     pp_mac_t mac = 0;
+    pp_cn_mac_t cm;
     const char *cn = NULL, *what;
 
     if (!c || !leaf || !X509_digest(leaf, EVP_sha256(), fp, &len)
@@ -282,12 +286,9 @@ static void log_refused(conn_rec *c, X509_STORE_CTX *x, const waiver_t *w)
     if ((dlen = i2d_X509(leaf, &der)) > 0
         && pp_cert_subject_cn(der, (size_t)dlen, &f) && f.cn_count > 0) {
         cn = ap_escape_logitem(c->pool, f.cn);
-        if (!f.cn_usable
-            || pp_pattern_mac(w->pattern ? w->pattern
-                              : polyprov_glue->default_pattern, f.cn,
-                              f.cn_len, &mac) != PP_R_OK) {
-            mac = 0;
-        }
+        pp_cn_mac_of(w->pattern ? w->pattern
+                                : polyprov_glue->default_pattern, &f, &cm);
+        mac = cm.mac;
     }
     OPENSSL_free(der);
     pp_mac_format(mac, macs);

@@ -195,9 +195,7 @@ static void decide(request_rec *r, const polyprov_dir_conf_t *dc,
         view = apr_palloc(r->pool, sizeof(*view));
         if (polyprov_conn_cert(r, dc, scope.pattern, view) == PP_R_OK) {
             q.cert = &view->facts;
-            q.cn_known = 1;
-            q.cn_rv = view->pattern_rv;
-            q.cn_mac = view->mac;
+            q.cn = &view->cn;
             rec->cert = view;
         }
     }
@@ -334,9 +332,9 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
          * report and make the fleet look ready), with the MAC the CN
          * names even where the certificate is refused (a phone under
          * another CA: the readiness report groups by it) */
-        int cn_mac_ok = rec->cert && rec->cert->pattern_rv == PP_R_OK;
+        int cn_mac_ok = rec->cert && rec->cert->cn.rv == PP_R_OK;
         if (!v->mac_known && cn_mac_ok) {
-            pp_mac_format(rec->cert->mac, mac);
+            pp_mac_format(rec->cert->cn.mac, mac);
         }
         rf.mac = v->mac_known || cn_mac_ok ? mac : NULL;
         rf.report = dc->enabled_where ? dc->enabled_where : "?";

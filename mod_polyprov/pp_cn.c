@@ -119,3 +119,13 @@ done:
     pcre2_match_data_free(md);
     return rv;
 }
+
+void pp_cn_mac_of(const pp_pattern_t *p, const pp_cert_facts_t *f,
+                  pp_cn_mac_t *out)
+{
+    out->pattern = p;
+    out->mac = 0;
+    /* (pp_pattern_mac leaves the MAC 0 unless it gives PP_R_OK) */
+    out->rv = f->cn_usable ? pp_pattern_mac(p, f->cn, f->cn_len, &out->mac)
+                           : PP_R_BAD_CN;
+}

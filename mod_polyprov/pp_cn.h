@@ -8,6 +8,7 @@
 #define PP_CN_H
 
 #include <stddef.h>
+#include "pp_cert.h"
 #include "pp_mac.h"
 #include "pp_reason.h"
 
@@ -24,5 +25,21 @@ const char *pp_pattern_source(const pp_pattern_t *p);
  * the regex engine fails). */
 pp_reason_t pp_pattern_mac(const pp_pattern_t *p, const char *cn,
                            size_t cnlen, pp_mac_t *mac);
+
+/* The MAC a client certificate's CN gives under one pattern: the CN half
+ * of PP_STEP_CN, worked out once per certificate and pattern (the module
+ * keeps it with the connection) and handed to pp_decide(), which accepts
+ * it only for its scope's own pattern. */
+typedef struct {
+    const pp_pattern_t *pattern;   /* the pattern it was worked out with */
+    pp_reason_t rv;                /* PP_R_OK, PP_R_BAD_CN (also a CN that
+                                    * is not usable) or PP_R_INTERNAL */
+    pp_mac_t mac;                  /* when rv is PP_R_OK, else 0 */
+} pp_cn_mac_t;
+
+/* Work out f's CN under p into out (the one place the core, the module
+ * and the tool take a MAC from a certificate's CN). */
+void pp_cn_mac_of(const pp_pattern_t *p, const pp_cert_facts_t *f,
+                  pp_cn_mac_t *out);
 
 #endif /* PP_CN_H */

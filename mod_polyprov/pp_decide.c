@@ -155,20 +155,22 @@ pp_reason_t pp_decide(const pp_scope_t *s, const pp_request_t *q,
         }
         return done(v, PP_STEP_CN, PP_R_BAD_CN);
     }
-    if (q->cn_known) {
-        rv = q->cn_rv;
-        v->mac = q->cn_mac;
+    /* ... as the caller worked it out once for this certificate
+     * (pp_cn_mac_of): none, or one worked out with another pattern than
+     * this scope's, is refused */
+    if (!q->cn || q->cn->pattern != s->pattern) {
+        pp_err(v->detail, sizeof(v->detail), "the CN's MAC was not worked "
+               "out with this scope's PolyProvCNPattern");
+        return done(v, PP_STEP_CN, PP_R_INTERNAL);
     }
-    else {
-        rv = pp_pattern_mac(s->pattern, f->cn, f->cn_len, &v->mac);
-    }
+    rv = q->cn->rv;
     if (rv != PP_R_OK) {
-        v->mac = 0;
         pp_err(v->detail, sizeof(v->detail), "the CN gives no MAC with "
                "PolyProvCNPattern %s", pp_pattern_source(s->pattern));
         return done(v, PP_STEP_CN, rv == PP_R_INTERNAL ? PP_R_INTERNAL
                                                        : PP_R_BAD_CN);
     }
+    v->mac = q->cn->mac;
     v->mac_known = 1;
     /* PP_STEP_DENY_LIST: not on the deny list (it wins over the allow list) */
     if (s->deny_idx >= 0) {

@@ -46,11 +46,9 @@ typedef struct {
 typedef struct {
     int tls;                       /* PP_STEP_TLS */
     const pp_cert_facts_t *cert;   /* PP_STEP_CERT: NULL when none */
-    int cn_known;                  /* cn_rv/cn_mac hold the pattern's
-                                    * result already (a cache); else the
-                                    * decision applies scope->pattern */
-    pp_reason_t cn_rv;
-    pp_mac_t cn_mac;
+    const pp_cn_mac_t *cn;         /* PP_STEP_CN: the MAC cert's CN gives
+                                    * under scope->pattern (pp_cn_mac_of);
+                                    * needed whenever cert is set */
     int64_t now_us;                /* for list reloads */
     const char *uri;               /* decoded, normalised, no query; NULL
                                     * or relative when there is none */

@@ -1746,6 +1746,7 @@ static int decide_mode(settings_t *s, request_opts_t *r, int argc,
     int need_cert;
     pc_certs_t certs;
     pp_cert_facts_t facts;
+    pp_cn_mac_t cn;
     loaded_t l;
     target_t t;
     pp_request_t q;
@@ -1816,7 +1817,9 @@ static int decide_mode(settings_t *s, request_opts_t *r, int argc,
         free(buf);
         pp_cert_examine_pem(l.ca, l.crl, certs.leaf_pem, certs.leaf_pem_len,
                             time(NULL), &facts);
+        pp_cn_mac_of(l.scope.pattern, &facts, &cn);
         q.cert = &facts;
+        q.cn = &cn;
     }
     else if (r->cert_file) {
         fprintf(stderr, PROG ": note: --cert is not looked at %s\n",

@@ -166,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     pp_request_t q;
     pp_verdict_t v;
     pp_cert_facts_t cert;
+    pp_cn_mac_t cn;
     uint64_t mac = 0;
     char *buf, *parts[3] = { NULL, NULL, NULL };
     size_t i, k;
@@ -236,6 +237,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     if (q.proppatch || q.copy_move) {
         q.read_only = 0;
     }
+    /* the CN's MAC, worked out once as the module does */
+    pp_cn_mac_of(s.pattern, &cert, &cn);
+    q.cn = &cn;
     pp_decide(&s, &q, &v);
     want = ref_decide(&s, &q, mac, cn_ok);
     FUZZ_CHECK(v.reason == want, "core %s (step %d), reference %s; uri '%s' "

@@ -72,6 +72,45 @@ START_TEST(custom_patterns)
 }
 END_TEST
 
+/* pp_cn_mac_of: the one way a certificate's CN becomes a MAC; a CN the
+ * certificate facts call unusable (two CNs, too long, a NUL) gives none,
+ * even when its text would match */
+START_TEST(cn_mac_of_certificate)
+{
+    char err[256];
+    pp_pattern_t *p = pp_pattern_compile(DEF, err, sizeof(err));
+    pp_cert_facts_t f;
+    pp_cn_mac_t out;
+
+    ck_assert_msg(p != NULL, "%s", err);
+    memset(&f, 0, sizeof(f));
+    strcpy(f.cn, "0004F2000A01");
+    f.cn_len = 12;
+    f.cn_count = 1;
+    f.cn_usable = 1;
+    pp_cn_mac_of(p, &f, &out);
+    ck_assert_int_eq(out.rv, PP_R_OK);
+    ck_assert_uint_eq(out.mac, 0x0004F2000A01ULL);
+    ck_assert_ptr_eq(out.pattern, p);
+    /* two CN attributes: the first one's text matches, yet no MAC */
+    f.cn_count = 2;
+    f.cn_usable = 0;
+    pp_cn_mac_of(p, &f, &out);
+    ck_assert_int_eq(out.rv, PP_R_BAD_CN);
+    ck_assert_uint_eq(out.mac, 0);
+    ck_assert_ptr_eq(out.pattern, p);
+    /* a CN the pattern refuses */
+    f.cn_count = 1;
+    f.cn_usable = 1;
+    strcpy(f.cn, "SEP0004F2000A01");
+    f.cn_len = strlen(f.cn);
+    pp_cn_mac_of(p, &f, &out);
+    ck_assert_int_eq(out.rv, PP_R_BAD_CN);
+    ck_assert_uint_eq(out.mac, 0);
+    pp_pattern_free(p);
+}
+END_TEST
+
 START_TEST(compile_errors)
 {
     char err[256];
@@ -156,6 +195,7 @@ Suite *suite_cn(void)
 
     tcase_add_test(tc, default_pattern);
     tcase_add_test(tc, custom_patterns);
+    tcase_add_test(tc, cn_mac_of_certificate);
     tcase_add_test(tc, compile_errors);
     tcase_add_test(tc, runaway_pattern_is_bounded);
     tcase_add_test(tc, match_limit_is_the_modules);

@@ -19,6 +19,10 @@ typedef struct {
     pp_shared_t *shared;
     pp_scope_t scope;
     pp_cert_facts_t cert;
+    pp_cn_mac_t cn;                /* the CN's MAC, as pp_cn_mac_of gives it
+                                    * (decide() works it out, as the module
+                                    * does, unless cn_given) */
+    int cn_given;
     pp_request_t q;
     pp_verdict_t v;
 } fixture_t;
@@ -91,6 +95,10 @@ static void as_phone(const char *cn)
 
 static pp_reason_t decide(void)
 {
+    if (!fx.cn_given) {
+        pp_cn_mac_of(fx.scope.pattern, &fx.cert, &fx.cn);
+        fx.q.cn = &fx.cn;
+    }
     return pp_decide(&fx.scope, &fx.q, &fx.v);
 }
 
@@ -109,10 +117,13 @@ START_TEST(allowed)
     /* a shared file */
     fx.q.uri = fx.q.file = "/000000000000.cfg";
     EXPECT(PP_R_OK, PP_STEP_NONE);
-    /* the pattern's result from a cache is used as it is */
-    fx.q.cn_known = 1;
-    fx.q.cn_rv = PP_R_OK;
-    fx.q.cn_mac = B;
+    /* the CN's MAC is taken as the caller worked it out for the scope's
+     * pattern (the module's, once per connection), not worked out again */
+    fx.cn_given = 1;
+    fx.cn.pattern = fx.scope.pattern;
+    fx.cn.rv = PP_R_OK;
+    fx.cn.mac = B;
+    fx.q.cn = &fx.cn;
     fx.q.uri = fx.q.file = "/0004f2000b02.cfg";
     EXPECT(PP_R_OK, PP_STEP_NONE);
     ck_assert(fx.v.mac == B);
@@ -242,13 +253,57 @@ START_TEST(cn_bad)
     as_phone("000000000000");
     EXPECT(PP_R_BAD_CN, PP_STEP_CN);
     ck_assert(!fx.v.mac_known);
-    /* a cached pattern result is trusted as it is */
+    /* the caller's result for the scope's pattern is taken as it is */
     as_phone("0004F2000A01");
-    fx.q.cn_known = 1;
-    fx.q.cn_rv = PP_R_BAD_CN;
+    fx.cn_given = 1;
+    fx.cn.pattern = fx.scope.pattern;
+    fx.cn.mac = A;
+    fx.q.cn = &fx.cn;
+    fx.cn.rv = PP_R_BAD_CN;
     EXPECT(PP_R_BAD_CN, PP_STEP_CN);
-    fx.q.cn_rv = PP_R_INTERNAL;
+    ck_assert(!fx.v.mac_known);
+    fx.cn.rv = PP_R_INTERNAL;
     EXPECT(PP_R_INTERNAL, PP_STEP_CN);
+    ck_assert(!fx.v.mac_known);
+}
+END_TEST
+
+/* A certificate with no worked-out MAC, or one worked out with another
+ * pattern than the scope's, is refused (internal), whatever it says */
+START_TEST(cn_mac_for_the_scope_only)
+{
+    char err[256];
+    pp_pattern_t *other = pp_pattern_compile("^SEP([0-9A-F]{12})$", err,
+                                             sizeof(err));
+
+    ck_assert_ptr_nonnull(other);
+    fx.cn_given = 1;
+    fx.cn.pattern = fx.scope.pattern;
+    fx.cn.rv = PP_R_OK;
+    fx.cn.mac = A;
+    fx.q.cn = &fx.cn;
+    EXPECT(PP_R_OK, PP_STEP_NONE);
+    fx.q.cn = NULL;
+    EXPECT(PP_R_INTERNAL, PP_STEP_CN);
+    ck_assert(!fx.v.mac_known);
+    ck_assert_ptr_nonnull(strstr(fx.v.detail, "PolyProvCNPattern"));
+    /* A's MAC, but worked out with another pattern */
+    fx.q.cn = &fx.cn;
+    fx.cn.pattern = other;
+    EXPECT(PP_R_INTERNAL, PP_STEP_CN);
+    ck_assert(!fx.v.mac_known);
+    /* the same, worked out by pp_cn_mac_of for the other pattern */
+    as_phone("SEP0004F2000A01");
+    pp_cn_mac_of(other, &fx.cert, &fx.cn);
+    ck_assert_int_eq(fx.cn.rv, PP_R_OK);
+    ck_assert(fx.cn.mac == A);
+    EXPECT(PP_R_INTERNAL, PP_STEP_CN);
+    /* and with the scope's pattern */
+    fx.scope.pattern = other;
+    EXPECT(PP_R_OK, PP_STEP_NONE);
+    ck_assert(fx.v.mac == A);
+    fx.scope.pattern = fx.pattern;
+    pp_pattern_free(other);
 }
 END_TEST
 
@@ -521,6 +576,7 @@ Suite *suite_decide(void)
     tcase_add_test(tc, verify_expired);
     tcase_add_test(tc, issuer_pin);
     tcase_add_test(tc, cn_bad);
+    tcase_add_test(tc, cn_mac_for_the_scope_only);
     tcase_add_test(tc, deny_list);
     tcase_add_test(tc, allow_list);
     tcase_add_test(tc, directory);
