@@ -34,8 +34,20 @@
 # before make demo or make check installs what is missing), it falls back
 # to asking apxs and pkg-config itself.  make unit needs no apxs.
 #   make check DEPS=no   (or demo): no apt-get install of what is missing
+#   make check PYTEST_JOBS=1   the pytest suites one test file at a time
 
 PYTHON ?= /usr/bin/python3
+
+# The integration, security and ASan suites mostly wait (for servers to
+# start, stop, reload and answer), so PYTEST_JOBS pytest-xdist workers run
+# their test files side by side, each file's tests in order in one worker
+# (--dist loadfile), each worker's servers on ports of its own
+# (tests/pphttpd/httpd.py, free_port).  Without pytest-xdist, or with
+# PYTEST_JOBS=1, one by one.
+PYTEST_JOBS ?= 4
+PYTEST_PAR = $(shell [ "$(PYTEST_JOBS)" -gt 1 ] 2>/dev/null && \
+  $(PYTHON) -c 'import xdist' 2>/dev/null && \
+  echo "-n $(PYTEST_JOBS) --dist loadfile")
 
 NOCONF_GOALS := clean distclean deps
 ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
@@ -233,7 +245,8 @@ unit: $(UNITBIN) $(PKI)/.stamp
 integration: build weak $(B)/storm $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_PAR) \
+	  tests/integration $(PYTEST_ARGS)
 
 # every guard of the core pinned by a unit test: each mutant of
 # tests/mutation/guards.txt (one guard removed) built with the unit tests in
@@ -258,7 +271,8 @@ security: build weak faults $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  PP_FAULT_MODULE=$(CURDIR)/build/faults/mod_polyprov.so \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/security $(PYTEST_ARGS)
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_PAR) \
+	  tests/security $(PYTEST_ARGS)
 
 # only what the demo needs: no test tools
 demo:
@@ -377,7 +391,8 @@ check-asan: asan weak $(B)/storm $(PKI)/.stamp
 	  PP_CHECK_TOOL=$(CURDIR)/build/asan/polyprov-check \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  PP_FAULT_MODULE=$(CURDIR)/build/asan-faults/mod_polyprov.so \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration tests/security \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_PAR) \
+	  tests/integration tests/security \
 	  --ignore=tests/integration/test_build.py $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,8 @@
 #   sh tests/deps.sh demo      build + what make demo runs (httpd, curl,
 #                              Python, apr_dbd's SQLite driver)
 #   sh tests/deps.sh test      demo + the test tools of make check
-#                              (Check, pytest, clang/libFuzzer, Valgrind,
+#                              (Check, pytest and pytest-xdist,
+#                              clang/libFuzzer, Valgrind,
 #                              PHP-FPM for the neighbouring-modules tests,
 #                              promtool from prometheus, PostgreSQL and
 #                              apr_dbd's driver for it, HAProxy for the
@@ -25,7 +26,8 @@ BUILD="gcc make libc6-dev pkg-config apache2 apache2-dev libssl-dev
 libpcre2-dev"
 DEMO="$BUILD curl openssl python3 python3-cryptography procps
 libaprutil1-dbd-sqlite3"
-TEST="$DEMO check libsubunit-dev python3-pytest util-linux clang
+TEST="$DEMO check libsubunit-dev python3-pytest python3-pytest-xdist
+util-linux clang
 libclang-rt-dev valgrind php-fpm prometheus postgresql libaprutil1-dbd-pgsql
 haproxy"
 PACKAGE="$DEMO python3-pytest debhelper lintian rpm git"

@@ -81,10 +81,58 @@ def snapshots_mapped(pid):
         return set()
 
 
+def _port_range():
+    """Where test servers' ports come from: outside the kernel's ephemeral
+    range (net.ipv4.ip_local_port_range), which every client connection
+    (curl, the TLS client, another pytest worker's requests) takes its
+    local port from; one block of it per pytest-xdist worker.  (low, high)
+    exclusive, or None where the ephemeral range leaves no room."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph_low, eph_high = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        return None
+    if eph_low - 10000 >= 2000:
+        low, high = 10000, eph_low
+    elif 65536 - (eph_high + 1) >= 2000:
+        low, high = eph_high + 1, 65536
+    else:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and count.isdigit():
+        size = (high - low) // max(int(count), 1)
+        low += int(worker[2:]) % max(int(count), 1) * size
+        high = low + size
+    return low, high
+
+
+_ports = {}
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback TCP port nothing listens on or is bound to now, for a
+    server about to start.  Not one the kernel would hand out to a client
+    connection in the meantime: in a parallel run (pytest -n) another
+    worker's curl could otherwise take it before httpd binds it."""
+    rng = _port_range()
+    if rng is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    low, high = rng
+    if rng not in _ports:
+        _ports[rng] = low + (os.getpid() * 7919) % (high - low)
+    for _ in range(high - low):
+        port = _ports[rng]
+        _ports[rng] = low + (port + 1 - low) % (high - low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port in %d-%d" % (low, high - 1))
 
 
 class Result:
