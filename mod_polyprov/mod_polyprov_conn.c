@@ -212,7 +212,7 @@ void *polyprov_conn_ssl(conn_rec *c)
     return cs ? cs->ssl : NULL;
 }
 
-/* Steps 2, 3 and the CN of step 5.  From the connection if its
+/* PP_STEP_CERT, PP_STEP_VERIFY and the CN of PP_STEP_CN.  From the connection if its
  * certificate was verified with the same trust, else from the core (its
  * process cache, or a full verification).  The connection's lock is held
  * throughout, so parallel HTTP/2 streams of one connection wait for the

@@ -35,8 +35,8 @@
  *    its client certificate is past its notAfter, resumed sessions
  *    included.
  *
- * After the handshake the module judges each request itself (step 3 of the
- * decision refuses an expired certificate unless its scope allows it), and
+ * After the handshake the module judges each request itself (PP_STEP_VERIFY
+ * of the decision refuses an expired certificate unless its scope allows it), and
  * mod_polyprov.c refuses every request on such a connection that is not in
  * a PolyProv On scope: mod_ssl calls the connection verified.
  *

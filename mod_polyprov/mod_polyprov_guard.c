@@ -451,7 +451,7 @@ static apr_status_t guard_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (r->status == HTTP_NOT_MODIFIED || r->status == HTTP_NO_CONTENT
             || r->header_only
             /* mod_dav's 2xx speak of the target alone (a collection is
-             * refused, step 8): its own name, ETags and lock tokens, whose
+             * refused, PP_STEP_DIRECTORY): its own name, ETags and lock tokens, whose
              * hex runs a scan would take for MACs */
             || (r->status < 300 && r->handler
                 && !strcmp(r->handler, "dav-handler"))) {

@@ -351,7 +351,7 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
  * PolyProvAllowExpired On, and mod_ssl calls it verified
  * (SSL_CLIENT_VERIFY=SUCCESS, Require ssl-verify-client): on it, a request
  * is served only where this module judges the certificate, that is where
- * PolyProv On applies (its step 3 refuses an expired certificate unless
+ * PolyProv On applies (its PP_STEP_VERIFY refuses an expired certificate unless
  * PolyProvAllowExpired is On there).  Everywhere else (PolyProv Off,
  * SharedOnly, no PolyProv at all) it is refused before any access,
  * authentication or authorisation hook runs, and again in fixups (a
@@ -369,7 +369,7 @@ int polyprov_expired_guard(request_rec *r)
     }
     dc = polyprov_judging_conf(r);
     if (dc && dc->enabled == PP_ON) {
-        return DECLINED;          /* decided by the module, step 3 */
+        return DECLINED;    /* decided by the module, PP_STEP_VERIFY */
     }
     when = polyprov_time_stamp(r->pool, not_after);
     apr_table_setn(r->subprocess_env, "POLYPROV_REASON",

@@ -257,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
      * date */
     FUZZ_CHECK(!(v.step == PP_STEP_VERIFY && cert.verdict == PP_R_OK)
                || strstr(v.detail, "expired at 1970-01-02 00:00:00 UTC"),
-               "step 3 detail '%s'", v.detail);
+               "PP_STEP_VERIFY detail '%s'", v.detail);
     free(buf);
     return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Steps 3 and 4: the module's own verification, fingerprints, the cache. */
+/* PP_STEP_VERIFY and PP_STEP_ISSUER: the module's own verification, fingerprints, the cache. */
 #include "unit.h"
 
 #include <stdio.h>

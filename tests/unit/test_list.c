@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Steps 6 and 7: list files, their reload and their sharing. */
+/* PP_STEP_DENY_LIST and PP_STEP_ALLOW_LIST: list files, their reload and their sharing. */
 #define _GNU_SOURCE
 #include "unit.h"
 
