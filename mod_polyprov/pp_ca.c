@@ -59,15 +59,14 @@ static int pem_ended_cleanly(char *buf, size_t len)
 
     if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM
                && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-        ossl_reason(buf, len);
+        pp_openssl_error(buf, len);
         return 0;
     }
     ERR_clear_error();
     return 1;
 }
 
-/* The last OpenSSL error as text, and the queue emptied. */
-const char *ossl_reason(char *buf, size_t len)
+const char *pp_openssl_error(char *buf, size_t len)
 {
     unsigned long e = ERR_peek_last_error();
 
@@ -127,7 +126,7 @@ static int ca_add(pp_ca_t *ca, X509 *x, const char *path, int *roots,
         unsigned long e = ERR_peek_last_error();
         if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
             pp_err(err, errlen, "'%s': certificate #%d (%s): %s", path,
-                   ca->count, subj, ossl_reason(why, sizeof(why)));
+                   ca->count, subj, pp_openssl_error(why, sizeof(why)));
             return 0;
         }
         ERR_clear_error();
@@ -286,7 +285,7 @@ pp_ca_t *pp_ca_load_files(const char *const *paths, int n, char *err,
                             ca->sha256[i], &dlen) || dlen != 32) {
             char why[256];
             pp_err(err, errlen, "'%s': certificate #%d: digest failed: %s",
-                   ca->path, i + 1, ossl_reason(why, sizeof(why)));
+                   ca->path, i + 1, pp_openssl_error(why, sizeof(why)));
             goto fail;
         }
     }

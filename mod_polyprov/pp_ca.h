@@ -62,4 +62,9 @@ int pp_fingerprint_parse(const char *s, unsigned char out[32],
                          char *err, size_t errlen);
 void pp_fingerprint_format(const unsigned char fp[32], char out[96]);
 
+/* The last OpenSSL error of this thread as text ("no further detail"
+ * when there is none) in buf, and the error queue emptied; for messages
+ * (the core's, and polyprov-check's own parsing).  Returns buf. */
+const char *pp_openssl_error(char *buf, size_t len);
+
 #endif /* PP_CA_H */

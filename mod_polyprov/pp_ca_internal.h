@@ -30,11 +30,8 @@ struct pp_crl {
 
 /* (prefixed symbols, the names the two files use) */
 #define asn1_to_time pp_ca_asn1_to_time
-#define ossl_reason pp_ca_ossl_reason
 
 /* A certificate time as Unix time, 0 when there is none. */
 time_t asn1_to_time(const ASN1_TIME *t);
-/* The last OpenSSL error as text, and the queue emptied. */
-const char *ossl_reason(char *buf, size_t len);
 
 #endif /* PP_CA_INTERNAL_H */

@@ -105,7 +105,7 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
         || !X509_STORE_CTX_init(ctx, ca->store, x, NULL)
         || !X509_STORE_CTX_set_default(ctx, "ssl_client")) {
         snprintf(f->detail, sizeof(f->detail), "verification setup failed:"
-                 " %s", ossl_reason(why, sizeof(why)));
+                 " %s", pp_openssl_error(why, sizeof(why)));
         goto done;
     }
     X509_STORE_CTX_set_app_data(ctx, &st);
@@ -124,7 +124,7 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
                                == X509_V_ERR_UNSPECIFIED))) {
         /* OpenSSL failed, not the certificate: no verdict to cache */
         snprintf(f->detail, sizeof(f->detail), "verification failed "
-                 "internally: %s", ossl_reason(why, sizeof(why)));
+                 "internally: %s", pp_openssl_error(why, sizeof(why)));
         goto done;
     }
     if (rc != 1) {
@@ -153,7 +153,7 @@ static void verify(const pp_ca_t *ca, const pp_crl_t *crl, X509 *x,
         || !X509_digest(sk_X509_value(chain, 1), EVP_sha256(),
                         f->issuer_sha256, &n) || n != 32) {
         snprintf(f->detail, sizeof(f->detail), "issuer digest failed: %s",
-                 ossl_reason(why, sizeof(why)));
+                 pp_openssl_error(why, sizeof(why)));
         goto done;
     }
     f->not_after = asn1_to_time(X509_get0_notAfter(x));
@@ -428,7 +428,7 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
         || !EVP_Digest(der, derlen, f->leaf_sha256, &n, EVP_sha256(), NULL)
         || n != 32) {
         snprintf(f->detail, sizeof(f->detail), "digest failed: %s",
-                 ossl_reason(why, sizeof(why)));
+                 pp_openssl_error(why, sizeof(why)));
         goto done;
     }
     if (cache_get(f->leaf_sha256, ca->id, crl_id, now, f)) {
@@ -443,13 +443,13 @@ pp_reason_t pp_cert_examine_pem(const pp_ca_t *ca, const pp_crl_t *crl,
     x = d2i_X509(NULL, &p, (long)derlen);
     if (!x && ERR_GET_REASON(ERR_peek_last_error()) == ERR_R_MALLOC_FAILURE) {
         snprintf(f->detail, sizeof(f->detail), "cannot decode the client "
-                 "certificate: %s", ossl_reason(why, sizeof(why)));
+                 "certificate: %s", pp_openssl_error(why, sizeof(why)));
         goto done;
     }
     if (!x || p != der + derlen) {
         f->verdict = PP_R_UNTRUSTED;
         snprintf(f->detail, sizeof(f->detail), "client certificate does not "
-                 "parse: %s", ossl_reason(why, sizeof(why)));
+                 "parse: %s", pp_openssl_error(why, sizeof(why)));
         goto done;
     }
     cn_facts(x, f);
@@ -554,7 +554,7 @@ pp_reason_t pp_cert_examine_x509(const pp_ca_t *ca, const pp_crl_t *crl,
     if (pp_fault(PP_FAULT_SSL)
         || !X509_digest(leaf, EVP_sha256(), f->leaf_sha256, &n) || n != 32) {
         snprintf(f->detail, sizeof(f->detail), "digest failed: %s",
-                 ossl_reason(why, sizeof(why)));
+                 pp_openssl_error(why, sizeof(why)));
         return f->verdict;
     }
     if (cache_get(f->leaf_sha256, ca->id, crl ? crl->id : 0, now, f)) {

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE                /* memmem */
 #include "pc_input.h"
+#include "pp_ca.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -222,20 +223,6 @@ static int leaf_to_pem(pc_certs_t *c, X509 *x)
     return ok;
 }
 
-static const char *ossl_why(char *buf, size_t len)
-{
-    unsigned long e = ERR_peek_last_error();
-
-    if (!e) {
-        snprintf(buf, len, "no further detail");
-    }
-    else {
-        ERR_error_string_n(e, buf, len);
-    }
-    ERR_clear_error();
-    return buf;
-}
-
 #define PEM_MARK "-----BEGIN "
 
 int pc_certs_parse(const char *name, const char *buf, size_t len,
@@ -287,12 +274,12 @@ int pc_certs_parse(const char *name, const char *buf, size_t len,
             if (out->count == 0) {
                 say(err, errlen, "'%s': its first PEM certificate does not "
                     "decode (truncated or damaged?): %s", name,
-                    ossl_why(why, sizeof(why)));
+                    pp_openssl_error(why, sizeof(why)));
             }
             else {
                 say(err, errlen, "'%s': the PEM block after certificate #%d "
                     "does not decode (truncated or damaged?): %s", name,
-                    out->count, ossl_why(why, sizeof(why)));
+                    out->count, pp_openssl_error(why, sizeof(why)));
             }
             goto done;
         }
@@ -339,7 +326,7 @@ int pc_certs_parse(const char *name, const char *buf, size_t len,
     }
     if (!leaf_to_pem(out, leaf)) {
         say(err, errlen, "'%s': cannot encode the certificate as PEM: %s",
-            name, ossl_why(why, sizeof(why)));
+            name, pp_openssl_error(why, sizeof(why)));
         goto done;
     }
     ok = 1;
