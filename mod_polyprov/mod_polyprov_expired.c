@@ -286,9 +286,13 @@ static void log_refused(conn_rec *c, X509_STORE_CTX *x, const waiver_t *w)
     if ((dlen = i2d_X509(leaf, &der)) > 0
         && pp_cert_subject_cn(der, (size_t)dlen, &f) && f.cn_count > 0) {
         cn = ap_escape_logitem(c->pool, f.cn);
-        pp_cn_mac_of(w->pattern ? w->pattern
-                                : polyprov_glue->default_pattern, &f, &cm);
-        mac = cm.mac;
+        const pp_pattern_t *pat = w->pattern ? w->pattern
+                                  : polyprov_glue
+                                    ? polyprov_glue->default_pattern : NULL;
+        if (pat) {
+            pp_cn_mac_of(pat, &f, &cm);
+            mac = cm.mac;
+        }
     }
     OPENSSL_free(der);
     pp_mac_format(mac, macs);

@@ -150,6 +150,25 @@ def test_row5_pattern_takes_the_group(t):
     expect_refused(t, r, "bad-cn", "/pattern/%s.cfg" % A)
 
 
+def test_row5_pattern_per_scope_on_one_connection(t):
+    """The connection keeps the MAC its certificate's CN gives for one
+    pattern; a request on it in a scope with another PolyProvCNPattern is
+    judged by that scope's, and the next one back by the first again."""
+    wrong = "/pattern/%s.cfg" % A, "/%s.cfg" % A
+    for phone, paths, want in (
+            ("phone-a", ["/%s.cfg" % A, "/pattern/%s.cfg" % A,
+                         "/%s.cfg" % A], [200, 403, 200]),
+            ("cn-words", ["/pattern/%s.cfg" % A, "/%s.cfg" % A,
+                          "/pattern/%s.cfg" % A], [200, 403, 200])):
+        t.mark()
+        rs = t.curl(paths, phone=phone)
+        assert [r.status for r in rs] == want, (phone, rs)
+        lines = refusal_lines(t)
+        assert len(lines) == 1, lines
+        assert "reason=bad-cn " in lines[0], lines
+        assert 'uri="%s"' % wrong[phone == "cn-words"] in lines[0], lines
+
+
 def test_row6_deny_list_wins(t):
     # B is on both lists
     r = t.curl("/listed/%s.cfg" % B, phone="phone-b")
