@@ -242,7 +242,9 @@ check-package: $(PKI)/.stamp
 unit: $(UNITBIN) $(PKI)/.stamp
 	PP_PKI=$(CURDIR)/$(PKI) $(UNITBIN)
 
-integration: build weak $(B)/storm $(PKI)/.stamp
+# (the suites' files run side by side, and some run make themselves:
+# make install, make check-list; what those need is built here, first)
+integration: build weak $(B)/storm $(B)/check-list $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_PAR) \
@@ -267,7 +269,7 @@ check-tool: build $(PKI)/.stamp
 	  tests/integration/test_check_tool_matrix.py $(PYTEST_ARGS)
 
 # the attack suite (docs/security.md "Security"), one file per attack class
-security: build weak faults $(PKI)/.stamp
+security: build weak faults $(B)/check-list $(PKI)/.stamp
 	PP_MODULE=$(CURDIR)/$(MODULE) PP_PKI=$(CURDIR)/$(PKI) \
 	  PP_WEAK_MODULE=$(CURDIR)/build/weak/mod_polyprov.so \
 	  PP_FAULT_MODULE=$(CURDIR)/build/faults/mod_polyprov.so \
@@ -382,7 +384,7 @@ asan:
 
 # (test_build.py builds trees of its own, with nothing of the ASan module
 # in them: it runs once, in make integration)
-check-asan: asan weak $(B)/storm $(PKI)/.stamp
+check-asan: build asan weak $(B)/storm $(B)/check-list $(PKI)/.stamp
 	@$(MAKE) --no-print-directory B=build/asan-faults OPT="-O1 -g" HARDEN_CFLAGS= \
 	  EXTRA_CFLAGS="$(SAN) -DPP_TESTING_FAULTS" PKG_LIBS="$(PKG_LIBS) $(SAN)" build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
