@@ -126,7 +126,8 @@ typedef struct {
 typedef void polyprov_section_fn(void *baton, const polyprov_section_t *sec);
 void polyprov_walk_sections(apr_pool_t *p, server_rec *s, int merge,
                             polyprov_section_fn *fn, void *baton);
-/* Every section's own vector (ap_conf_vector_t *), in the walk's order. */
+/* The module's own settings in every section (const polyprov_dir_conf_t
+ * *, each section that has them), in the walk's order. */
 apr_array_header_t *polyprov_sections(apr_pool_t *p, server_rec *s);
 
 /* What the scopes of one (virtual) server say, from its merged

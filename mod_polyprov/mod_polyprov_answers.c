@@ -37,9 +37,9 @@ static int host_has_scope(apr_pool_t *p, server_rec *s)
     int i;
 
     for (i = 0; i < confs->nelts; i++) {
-        const polyprov_dir_conf_t *dc = ap_get_module_config(
-            APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);
-        if (dc && (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY)) {
+        const polyprov_dir_conf_t *dc = APR_ARRAY_IDX(
+            confs, i, const polyprov_dir_conf_t *);
+        if (dc->enabled == PP_ON || dc->enabled == PP_SHARED_ONLY) {
             return 1;
         }
     }

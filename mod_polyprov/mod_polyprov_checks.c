@@ -28,17 +28,18 @@
 
 /* ------------------------------------------------------------------ */
 /* PolyProv On where no PolyProvTrustedCA can ever apply is an error that
- * configtest reports: look at each server's defaults and sections. */
+ * configtest reports: look at each server's defaults and sections (confs:
+ * the module's settings in each, polyprov_sections). */
 
-typedef struct {
-    apr_array_header_t *confs;   /* ap_conf_vector_t * */
-} walk_t;
+#define CONF(confs, i) APR_ARRAY_IDX(confs, i, const polyprov_dir_conf_t *)
 
-/* Every configuration vector of a server: its defaults and each section
- * (the main server's sections are merged into every virtual host's). */
-static void server_confs(apr_pool_t *p, server_rec *s, walk_t *w)
+/* The PolyProvTrustedCA that applies to a scope: its own, else the host's
+ * default; NULL when it can only come from an enclosing section (then it
+ * may be any of the host's). */
+static const polyprov_dir_conf_t *scope_ca(const polyprov_dir_conf_t *dc,
+                                           const polyprov_dir_conf_t *def)
 {
-    w->confs = polyprov_sections(p, s);
+    return dc->ca ? dc : (def && def->ca) ? def : NULL;
 }
 
 /* With CRLs configured, OpenSSL checks every certificate of the chain
@@ -78,36 +79,28 @@ static int crl_gaps(apr_pool_t *p, apr_hash_t *seen, const polyprov_dir_conf_t *
 }
 
 static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
-                      walk_t *w)
+                      const apr_array_header_t *confs)
 {
     const polyprov_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
                                                     &polyprov_module);
     int i, j, gaps = 0;
 
-    for (i = 0; i < w->confs->nelts; i++) {
-        const polyprov_dir_conf_t *dc = ap_get_module_config(
-            APR_ARRAY_IDX(w->confs, i, ap_conf_vector_t *), &polyprov_module);
+    for (i = 0; i < confs->nelts; i++) {
+        const polyprov_dir_conf_t *dc = CONF(confs, i);
         const polyprov_dir_conf_t *crl, *ca;
 
-        if (!dc) {
-            continue;
-        }
         crl = dc->crl ? dc : (def && def->crl) ? def : NULL;
-        ca = dc->ca ? dc : (def && def->ca) ? def : NULL;
-        if (!crl || !crl->crl) {
+        if (!crl) {
             continue;
         }
-        if (ca && ca->ca) {
+        if ((ca = scope_ca(dc, def)) != NULL) {
             gaps += crl_gaps(p, seen, ca, crl);
             continue;
         }
         /* the CA comes from an enclosing section: any of this host's */
-        for (j = 0; j < w->confs->nelts; j++) {
-            const polyprov_dir_conf_t *other = ap_get_module_config(
-                APR_ARRAY_IDX(w->confs, j, ap_conf_vector_t *),
-                &polyprov_module);
-            if (other && other->ca) {
-                gaps += crl_gaps(p, seen, other, crl);
+        for (j = 0; j < confs->nelts; j++) {
+            if (CONF(confs, j)->ca) {
+                gaps += crl_gaps(p, seen, CONF(confs, j), crl);
             }
         }
     }
@@ -119,23 +112,23 @@ static int check_crls(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
  * CA is the scope's own, else the host's default, else (a CA from an
  * enclosing section) any of the host's. */
 static int pin_matches(const unsigned char *fp, const polyprov_dir_conf_t *dc,
-                       const polyprov_dir_conf_t *def, walk_t *w,
+                       const polyprov_dir_conf_t *def,
+                       const apr_array_header_t *confs,
                        const char **ca_where, const char **ca_path)
 {
+    const polyprov_dir_conf_t *c = scope_ca(dc, def);
     int j;
 
-    if (dc->ca || (def && def->ca)) {
-        const polyprov_dir_conf_t *c = dc->ca ? dc : def;
+    if (c) {
         *ca_where = c->ca_where;
         *ca_path = pp_ca_path(c->ca);
         return pp_ca_holds(c->ca, fp);
     }
     *ca_where = NULL;
     *ca_path = NULL;
-    for (j = 0; j < w->confs->nelts; j++) {
-        const polyprov_dir_conf_t *o = ap_get_module_config(
-            APR_ARRAY_IDX(w->confs, j, ap_conf_vector_t *), &polyprov_module);
-        if (o && o->ca) {
+    for (j = 0; j < confs->nelts; j++) {
+        const polyprov_dir_conf_t *o = CONF(confs, j);
+        if (o->ca) {
             *ca_where = *ca_where ? "(each of this host's)" : o->ca_where;
             *ca_path = *ca_path ? "" : pp_ca_path(o->ca);
             if (pp_ca_holds(o->ca, fp)) {
@@ -147,17 +140,16 @@ static int pin_matches(const unsigned char *fp, const polyprov_dir_conf_t *dc,
 }
 
 static int check_pins(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
-                      walk_t *w)
+                      const apr_array_header_t *confs)
 {
     const polyprov_dir_conf_t *def = ap_get_module_config(s->lookup_defaults,
                                                     &polyprov_module);
     int i, k, bad = 0;
 
-    for (i = 0; i < w->confs->nelts; i++) {
-        const polyprov_dir_conf_t *dc = ap_get_module_config(
-            APR_ARRAY_IDX(w->confs, i, ap_conf_vector_t *), &polyprov_module);
+    for (i = 0; i < confs->nelts; i++) {
+        const polyprov_dir_conf_t *dc = CONF(confs, i);
 
-        if (!dc || !dc->pins) {
+        if (!dc->pins) {
             continue;
         }
         for (k = 0; k < dc->pins->nelts; k++) {
@@ -167,7 +159,7 @@ static int check_pins(apr_pool_t *p, apr_hash_t *seen, server_rec *s,
             const char *ca_where, *ca_path, *key;
             char hex[96];
 
-            if (pin_matches(fp, dc, def, w, &ca_where, &ca_path) != 0) {
+            if (pin_matches(fp, dc, def, confs, &ca_where, &ca_path) != 0) {
                 continue;
             }
             key = apr_psprintf(p, "%s/%d", pw, k);
@@ -670,32 +662,26 @@ int polyprov_config_check(apr_pool_t *pconf, server_rec *s)
     int bad = 0;
 
     for (; s; s = s->next) {
-        walk_t w;
+        apr_array_header_t *confs = polyprov_sections(pconf, s);
         int i, any_ca = 0;
 
-        server_confs(pconf, s, &w);
-        for (i = 0; i < w.confs->nelts; i++) {
-            polyprov_dir_conf_t *dc = ap_get_module_config(
-                APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
-                &polyprov_module);
-            if (dc && dc->ca) {
+        for (i = 0; i < confs->nelts; i++) {
+            if (CONF(confs, i)->ca) {
                 any_ca = 1;
             }
         }
-        if (check_crls(pconf, crl_pairs, s, &w) > 0) {
+        if (check_crls(pconf, crl_pairs, s, confs) > 0) {
             bad = 1;
         }
-        if (check_pins(pconf, pins_seen, s, &w) > 0) {
+        if (check_pins(pconf, pins_seen, s, confs) > 0) {
             bad = 1;
         }
         if (any_ca) {
             continue;
         }
-        for (i = 0; i < w.confs->nelts; i++) {
-            polyprov_dir_conf_t *dc = ap_get_module_config(
-                APR_ARRAY_IDX(w.confs, i, ap_conf_vector_t *),
-                &polyprov_module);
-            if (dc && (dc->enabled == PP_ON || dc->enabled == PP_REPORT)) {
+        for (i = 0; i < confs->nelts; i++) {
+            const polyprov_dir_conf_t *dc = CONF(confs, i);
+            if (dc->enabled == PP_ON || dc->enabled == PP_REPORT) {
                 const char *scope = s->is_virtual
                     ? apr_psprintf(pconf, "the virtual host defined at %s:%d",
                                    s->defn_name ? s->defn_name : "?",

@@ -66,12 +66,9 @@ static void intervals(apr_pool_t *p, server_rec *s, pp_listset_t *set)
         int i, j;
 
         for (i = 0; i < confs->nelts; i++) {
-            const polyprov_dir_conf_t *dc = ap_get_module_config(
-                APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);
-            int own = (dc && dc->reload != PP_UNSET) ? dc->reload : host;
-            if (!dc) {
-                continue;
-            }
+            const polyprov_dir_conf_t *dc = APR_ARRAY_IDX(
+                confs, i, const polyprov_dir_conf_t *);
+            int own = dc->reload != PP_UNSET ? dc->reload : host;
             if (dc->allow_idx >= 0 && dc->allow_idx < n) {
                 used[dc->allow_idx] = 1;
                 pp_listset_background_interval(set, dc->allow_idx, own);
@@ -82,9 +79,9 @@ static void intervals(apr_pool_t *p, server_rec *s, pp_listset_t *set)
             }
         }
         for (i = 0; i < confs->nelts; i++) {
-            const polyprov_dir_conf_t *dc = ap_get_module_config(
-                APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);
-            if (!dc || dc->reload == PP_UNSET || dc->reload <= 0) {
+            const polyprov_dir_conf_t *dc = APR_ARRAY_IDX(
+                confs, i, const polyprov_dir_conf_t *);
+            if (dc->reload == PP_UNSET || dc->reload <= 0) {
                 continue;
             }
             for (j = 0; j < n; j++) {

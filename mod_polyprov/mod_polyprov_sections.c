@@ -162,14 +162,18 @@ void polyprov_walk_sections(apr_pool_t *p, server_rec *s, int merge,
 
 static void push(void *baton, const polyprov_section_t *sec)
 {
-    APR_ARRAY_PUSH((apr_array_header_t *)baton, ap_conf_vector_t *) =
-        sec->own;
+    const polyprov_dir_conf_t *dc = ap_get_module_config(sec->own,
+                                                         &polyprov_module);
+    if (dc) {
+        APR_ARRAY_PUSH((apr_array_header_t *)baton,
+                       const polyprov_dir_conf_t *) = dc;
+    }
 }
 
 apr_array_header_t *polyprov_sections(apr_pool_t *p, server_rec *s)
 {
-    apr_array_header_t *confs = apr_array_make(p, 16,
-                                               sizeof(ap_conf_vector_t *));
+    apr_array_header_t *confs = apr_array_make(
+        p, 16, sizeof(const polyprov_dir_conf_t *));
 
     polyprov_walk_sections(p, s, 0, push, confs);
     return confs;
@@ -184,11 +188,8 @@ void polyprov_host_scan(apr_pool_t *p, server_rec *s, polyprov_host_t *h)
     memset(h, 0, sizeof(*h));
     h->cas = apr_array_make(p, 4, sizeof(const pp_ca_t *));
     for (i = 0; i < confs->nelts; i++) {
-        const polyprov_dir_conf_t *dc = ap_get_module_config(
-            APR_ARRAY_IDX(confs, i, ap_conf_vector_t *), &polyprov_module);
-        if (!dc) {
-            continue;
-        }
+        const polyprov_dir_conf_t *dc = APR_ARRAY_IDX(
+            confs, i, const polyprov_dir_conf_t *);
         if (dc->enabled == PP_ON) {
             h->polyprov_on = 1;
         }
