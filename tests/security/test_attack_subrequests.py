@@ -47,6 +47,11 @@ def configure(h, pki):
     # access phase (one authorisation pass, counted by authz_core:debug)
     h.put("x/page-b.shtml", SSI_PAGE.format(target="y/%s.cfg" % B))
     h.put("y/%s.cfg" % B, "secret of B in y/\n")
+    # a shared page that includes one from a SharedOnly directory, served
+    # only if its subrequest's environment holds no POLYPROV_MAC (an SSI
+    # #echo cannot tell: mod_include shows nested pages the base page's)
+    h.put("env.shtml", SSI_PAGE.format(target="so/env.txt"))
+    h.put("so/env.txt", "no MAC here\n")
     h.write(loglevel="warn polyprov:debug authz_core:debug", vhost="""
     <Directory {d}>
         Options +Includes
@@ -65,6 +70,14 @@ def configure(h, pki):
         PolyProvReloadInterval 7
         RewriteEngine On
         RewriteRule ^hop-(.*)$ /{b}.cfg
+    </Directory>
+    # SharedOnly: no certificate looked at, no MAC known
+    <Directory {d}/so>
+        PolyProv SharedOnly
+        PolyProvSharedFiles *.txt
+        RewriteEngine On
+        RewriteCond %{{ENV:POLYPROV_MAC}} .
+        RewriteRule ^ - [F]
     </Directory>
     # the page for a refusal is a third phone's file
     <Directory {d}/e403>
@@ -159,6 +172,15 @@ def test_a_page_named_after_the_device_is_data(h):
     assert r.body == SSI_PAGE.format(target=B + ".cfg")
     assert any("PP015" in l and "includes" in l.lower()
                for l in h.new_log().splitlines()), h.new_log()
+
+
+def test_subrequest_does_not_inherit_its_parents_verdict(h):
+    """A subrequest starts with a copy of its parent's environment: what
+    its own decision does not know (here no MAC: PolyProv SharedOnly) is
+    removed, not left as the parent's."""
+    r = h.curl("/env.shtml", phone="phone-a")
+    assert r.status == 200, r
+    assert r.body == "no MAC here\nEND\n", r.body
 
 
 def test_ssi_include_across_directories(h):
