@@ -228,6 +228,19 @@ int polyprov_same_target(const polyprov_req_t *rec, const request_rec *r,
            && same_str(rec->path_info, r->path_info);
 }
 
+/* name=value in r's environment; with no value, name removed where an
+ * earlier verdict may have set it (stale) */
+static void verdict_env(request_rec *r, const char *name, const char *value,
+                        int stale)
+{
+    if (value) {
+        apr_table_setn(r->subprocess_env, name, value);
+    }
+    else if (stale) {
+        apr_table_unset(r->subprocess_env, name);
+    }
+}
+
 /* Decide r with dc, record it, set the environment and log; DECLINED when
  * allowed, HTTP_FORBIDDEN when refused. */
 int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *phase)
@@ -269,34 +282,18 @@ int polyprov_enforce(request_rec *r, const polyprov_dir_conf_t *dc, const char *
     pp_mac_format(v->mac, mac);
 
     /* POLYPROV_MODE=report: the verdict was not enforced */
-    if (rec->report) {
-        apr_table_setn(r->subprocess_env, "POLYPROV_MODE", "report");
-    }
-    else if (stale) {
-        apr_table_unset(r->subprocess_env, "POLYPROV_MODE");
-    }
+    verdict_env(r, "POLYPROV_MODE", rec->report ? "report" : NULL, stale);
     /* POLYPROV_MAC whenever the MAC is known, allowed or refused */
-    if (v->mac_known) {
-        apr_table_setn(r->subprocess_env, "POLYPROV_MAC", mac);
-    }
-    else if (stale) {
-        apr_table_unset(r->subprocess_env, "POLYPROV_MAC");
-    }
+    verdict_env(r, "POLYPROV_MAC", v->mac_known ? mac : NULL, stale);
     /* POLYPROV_CERT_EXPIRED: the notAfter of a client certificate past
      * it, allowed (PolyProvAllowExpired) or refused */
     expired = cert && cert->verdict == PP_R_OK
               && cert->leaf_expired
               ? polyprov_time_stamp(r->pool, cert->not_after) : NULL;
-    if (expired) {
-        apr_table_setn(r->subprocess_env, "POLYPROV_CERT_EXPIRED", expired);
-    }
-    else if (stale) {
-        apr_table_unset(r->subprocess_env, "POLYPROV_CERT_EXPIRED");
-    }
+    verdict_env(r, "POLYPROV_CERT_EXPIRED", expired, stale);
     if (v->reason == PP_R_OK) {
-        if (stale) {
-            apr_table_unset(r->subprocess_env, "POLYPROV_REASON");
-        }
+        /* (a refusal's POLYPROV_REASON is set by polyprov_log_refusal) */
+        verdict_env(r, "POLYPROV_REASON", NULL, stale);
         if (APLOGrdebug(r)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "PP002: allowed mac=%s method=%s uri=\"%s\" phase=%s "
